@@ -1,0 +1,128 @@
+// C source → loaded N-API module: find the compiler, cache the shared object on disk under a hash of
+// everything that determines its bytes, compile atomically, load it with process.dlopen.
+import { execFileSync } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { constants, homedir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { writeFileAtomic } from '../../util/atomic.js';
+import type { Target } from './glue.js';
+
+export interface Toolchain {
+  readonly cc: string;
+  /** First line of `cc --version`. */
+  readonly version: string;
+  readonly flags: readonly string[];
+  /** The predefined macros of `-march=native`: a cached module built for another CPU must never load here. */
+  readonly targetMacros: string;
+  readonly target: Target;
+}
+
+export type NativeArg = Float32Array | Float64Array | Int32Array | number | null;
+export interface NativeModule {
+  readonly call: (index: number, ...args: NativeArg[]) => void;
+  readonly path: string;
+}
+
+/** Compiles run by this process (a cache hit adds nothing): lets tests and benchmarks see the cache work. */
+export const compileStats = { compiles: 0, compileMs: 0 };
+
+const toolchains = new Map<string, Toolchain | null>();
+
+function run(cmd: string, args: readonly string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+function targetOf(macros: string): Target {
+  const has = (m: string) => new RegExp(`#define ${m} `).test(macros);
+  if (has('__AVX512F__')) return { vw: 16, nreg: 32 };
+  if (has('__AVX__')) return { vw: 8, nreg: 16 };
+  return { vw: 4, nreg: has('__aarch64__') ? 32 : 16 };
+}
+
+/** The C compiler (`$CC`, else `cc`) if it runs and supports OpenMP; probed once per process. */
+export function findToolchain(cc: string = process.env.CC || 'cc'): Toolchain | null {
+  if (toolchains.has(cc)) return toolchains.get(cc)!;
+  let tc: Toolchain | null = null;
+  try {
+    const version = run(cc, ['--version']).split('\n')[0].trim();
+    const targetMacros = run(cc, ['-march=native', '-fopenmp', '-dM', '-E', '-x', 'c', '/dev/null']);
+    if (/#define _OPENMP /.test(targetMacros)) {
+      const include = join(dirname(createRequire(import.meta.url).resolve('node-api-headers/package.json')), 'include');
+      const flags = ['-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=gnu11', '-fvisibility=hidden',
+        // Safe: no errno from sqrt and no FP traps, so sqrt and compares vectorise; results are unchanged.
+        '-fno-math-errno', '-fno-trapping-math', `-I${include}`,
+        ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [])];
+      tc = { cc, version, flags, targetMacros, target: targetOf(targetMacros) };
+    }
+  } catch {
+    tc = null;
+  }
+  toolchains.set(cc, tc);
+  return tc;
+}
+
+/** `$RTSR_CACHE_DIR`, else `$XDG_CACHE_HOME/rtsr/native`, else `~/.cache/rtsr/native`. */
+export function defaultCacheDir(): string {
+  if (process.env.RTSR_CACHE_DIR) return process.env.RTSR_CACHE_DIR;
+  return join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'rtsr', 'native');
+}
+
+/** Where the module for this source lives: named by a hash of the source, compiler, version, flags and CPU. */
+export function modulePath(source: string, tc: Toolchain, cacheDir: string): string {
+  const h = createHash('sha256');
+  for (const part of [source, tc.cc, tc.version, tc.flags.join(' '), tc.targetMacros]) h.update(part).update('\0');
+  return join(cacheDir, `${h.digest('hex')}.node`);
+}
+
+function dlopen(path: string): NativeModule {
+  const m = { exports: {} as { call?: NativeModule['call'] } };
+  // libgomp reads its settings once, when the first module pulls it in. Its default spin-waiting gains
+  // nothing measurable on an idle machine but turns barriers into stalls of several ms when another process
+  // shares a core (a conv5x32 training step: 364 ms spinning, 95 ms passive, 53 ms either way when idle).
+  // Set only for the load, so child processes (e.g. the PyTorch bench) keep their own defaults.
+  const passive = process.env.OMP_WAIT_POLICY === undefined && process.env.GOMP_SPINCOUNT === undefined;
+  if (passive) process.env.OMP_WAIT_POLICY = 'passive';
+  try {
+    process.dlopen(m, path, constants.dlopen.RTLD_NOW);
+  } finally {
+    if (passive) delete process.env.OMP_WAIT_POLICY;
+  }
+  if (typeof m.exports.call !== 'function') throw new Error(`${path}: not an rtsr native module`);
+  return { call: m.exports.call, path };
+}
+
+function compile(source: string, tc: Toolchain, out: string): void {
+  const cPath = out.replace(/\.node$/, '.c');
+  writeFileAtomic(cPath, source);
+  // Compile beside the final file and rename: a concurrent process or a killed run never sees half a module.
+  const tmp = `${out}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  const t0 = performance.now();
+  try {
+    execFileSync(tc.cc, [...tc.flags, '-o', tmp, cPath], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    renameSync(tmp, out);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    const e = err as { stderr?: string; message: string };
+    throw new Error(`native: compiling ${cPath} failed (${tc.cc}):\n${e.stderr || e.message}`);
+  }
+  compileStats.compiles++;
+  compileStats.compileMs += performance.now() - t0;
+}
+
+/** Loads the module for `source`, compiling it first unless the cache holds it; a cached file that does not
+ *  load (truncated, foreign, corrupt) is rebuilt once. The generated .c stays beside the module. */
+export function loadModule(source: string, tc: Toolchain, cacheDir: string = defaultCacheDir()): NativeModule {
+  mkdirSync(cacheDir, { recursive: true });
+  const path = modulePath(source, tc, cacheDir);
+  if (existsSync(path)) {
+    try {
+      return dlopen(path);
+    } catch {
+      rmSync(path, { force: true });
+    }
+  }
+  compile(source, tc, path);
+  return dlopen(path);
+}

@@ -1,0 +1,161 @@
+// The native backend: every kernel is C generated for the shapes in use, compiled once (cached on disk),
+// and called through one N-API entry point. This file only checks arguments, allocates outputs and finds
+// (or compiles) the kernel; the maths lives in the generators.
+import type { AdamParams, Backend, BinaryKind, ConvShape, UnaryKind } from '../backend.js';
+import { defaultCacheDir, findToolchain, loadModule, type NativeArg, type Toolchain } from './compile.js';
+import { moduleSource, type Target } from './glue.js';
+import { BASE_PROBE, baseSources, channelName, convName, shuffleName, specSources, type ConvKind, type KernelSpec } from './kernels.js';
+
+export { compileStats, findToolchain as findCompiler, type Toolchain } from './compile.js';
+export type { KernelSpec } from './kernels.js';
+export type { Target } from './glue.js';
+
+export interface NativeOptions {
+  /** The C compiler; default `$CC`, else `cc`. */
+  readonly cc?: string;
+  /** Module cache; default `defaultCacheDir()` at first compile (RTSR_CACHE_DIR, XDG_CACHE_HOME, ~/.cache). */
+  readonly cacheDir?: string;
+  /** SIMD shape to generate for instead of the compiler's native one (narrower code still runs on wider CPUs). */
+  readonly target?: Target;
+}
+
+export interface NativeBackend extends Backend {
+  /** Compiles, in one C file and one compiler run, every kernel of `specs` that is not loaded yet. Kernels
+   *  compile on first use anyway; this saves one compiler start per group when many shapes are known ahead. */
+  precompile(specs: readonly KernelSpec[]): void;
+}
+
+type Kernel = (...args: NativeArg[]) => void;
+
+/** An output array without zero-filling (every kernel writes all of its output), unpooled so that it owns
+ *  its whole ArrayBuffer. Freed blocks are recycled rather than faulted in afresh: see mallopt in glue.ts. */
+function alloc(n: number): Float32Array {
+  return new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+}
+
+function need(ok: boolean, what: string): void {
+  if (!ok) throw new Error(`native backend: ${what}`);
+}
+
+function checkConv(s: ConvShape, x: number, xc: number, y: number, yc: number, w?: number): void {
+  const { n, h, w: wd, cin, cout, k } = s;
+  for (const v of [n, h, wd, cin, cout, k]) need(Number.isInteger(v) && v > 0, `bad conv shape ${JSON.stringify(s)}`);
+  need(k % 2 === 1, `kernel size must be odd, got ${k}`);
+  need(x === n * h * wd * xc && y === n * h * wd * yc, `conv tensors do not match shape ${JSON.stringify(s)}`);
+  need(w === undefined || w === k * k * cin * cout, `conv weights do not match shape ${JSON.stringify(s)}`);
+}
+
+export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
+  let toolchain: Toolchain | null = null;
+  const kernels = new Map<string, Kernel>();
+
+  function precompile(specs: readonly KernelSpec[]): void {
+    toolchain ??= findToolchain(opts.cc);
+    if (!toolchain) throw new Error('native backend: no C compiler with OpenMP found (set CC, or install gcc or clang)');
+    const target = opts.target ?? toolchain.target;
+    const wanted = [...(kernels.has(BASE_PROBE) ? [] : baseSources(target)), ...specs.flatMap((s) => specSources(s, target))];
+    const todo = [...new Map(wanted.filter((k) => !kernels.has(k.name)).map((k) => [k.name, k])).values()];
+    if (todo.length === 0) return;
+    const mod = loadModule(moduleSource(target, todo), toolchain, opts.cacheDir ?? defaultCacheDir());
+    todo.forEach((k, i) => kernels.set(k.name, (...args) => mod.call(i, ...args)));
+  }
+
+  function kernel(name: string, spec?: KernelSpec): Kernel {
+    if (!kernels.has(name)) precompile(spec ? [spec] : []);
+    return kernels.get(name)!;
+  }
+
+  const conv = (kind: ConvKind, s: ConvShape) => {
+    const g = { h: s.h, w: s.w, cin: s.cin, cout: s.cout, k: s.k };
+    return kernel(convName(kind, g), { op: 'conv', shape: g });
+  };
+  /** An element map: inputs, then the fresh output, then the length and any scalars. */
+  const map = (name: string, inputs: Float32Array[], scalars: number[] = [], spec?: KernelSpec) => {
+    const out = alloc(inputs[0].length);
+    kernel(name, spec)(...inputs, out, out.length, ...scalars);
+    return out;
+  };
+  const scalar = new Float64Array(1);
+  const reduce = (name: string, ...args: NativeArg[]) => {
+    kernel(name)(...args, scalar, (args[0] as Float32Array).length);
+    return scalar[0];
+  };
+
+  return {
+    name: 'native',
+    precompile,
+
+    conv2d(x, w, b, s, relu) {
+      checkConv(s, x.length, s.cin, s.n * s.h * s.w * s.cout, s.cout, w.length);
+      need(b === null || b.length === s.cout, 'bias length must equal cout');
+      const y = alloc(s.n * s.h * s.w * s.cout);
+      conv('fwd', s)(x, w, b, y, s.n, relu ? 1 : 0);
+      return y;
+    },
+    conv2dGradInput(dy, w, s) {
+      checkConv(s, dy.length, s.cout, s.n * s.h * s.w * s.cin, s.cin, w.length);
+      const dx = alloc(s.n * s.h * s.w * s.cin);
+      conv('gin', s)(dy, w, null, dx, s.n, 0);
+      return dx;
+    },
+    conv2dGradWeight(x, dy, s) {
+      checkConv(s, x.length, s.cin, dy.length, s.cout);
+      const dw = alloc(s.k * s.k * s.cin * s.cout);
+      conv('gw', s)(x, dy, dw, s.n);
+      return dw;
+    },
+
+    unary: (kind: UnaryKind, x) => map(kind, [x]),
+    binary(kind: BinaryKind, a, b) {
+      need(a.length === b.length, `binary ${kind}: lengths ${a.length} and ${b.length} differ`);
+      return map(kind, [a, b]);
+    },
+    threshold: (x, t) => map('threshold', [x], [t]),
+    affine: (x, a, b) => map('affine', [x], [a, b]),
+    mulChannels(x, g, c) {
+      need(g.length === c && x.length % c === 0, `mulChannels: ${x.length} values, ${g.length} gains, c = ${c}`);
+      return map(channelName('mul', c), [x, g], [], { op: 'channels', c });
+    },
+    channelSum(a, b, c) {
+      need(a.length % c === 0 && (b === null || b.length === a.length), `channelSum: lengths do not fit c = ${c}`);
+      const out = new Float64Array(c);
+      const f = kernel(channelName(b ? 'sumprod' : 'sum', c), { op: 'channels', c });
+      if (b) f(a, b, out, a.length);
+      else f(a, out, a.length);
+      return Float32Array.from(out);
+    },
+
+    depthToSpace(x, n, h, w, c, s) {
+      need(x.length === n * h * w * c * s * s, 'depthToSpace: length does not match the shape');
+      const out = alloc(x.length);
+      kernel(shuffleName(false, c, s), { op: 'shuffle', c, s })(x, out, n, h, w);
+      return out;
+    },
+    spaceToDepth(x, n, h, w, c, s) {
+      need(x.length === n * h * w * c * s * s, 'spaceToDepth: length does not match the shape');
+      const out = alloc(x.length);
+      kernel(shuffleName(true, c, s), { op: 'shuffle', c, s })(x, out, n, h, w);
+      return out;
+    },
+
+    sum: (x) => reduce('sum', x),
+    distance(a, b, p) {
+      need(a.length === b.length, `distance: lengths ${a.length} and ${b.length} differ`);
+      return reduce(p === 1 ? 'dist1' : 'dist2', a, b);
+    },
+    accumulate(acc, x) {
+      need(acc.length === x.length, `accumulate: lengths ${acc.length} and ${x.length} differ`);
+      kernel('accumulate')(acc, x, acc, acc.length);
+    },
+    adamStep(param, grad, m, v, p: AdamParams) {
+      const n = param.length;
+      need(grad.length === n && m.length === n && v.length === n, 'adamStep: param, grad, m and v differ in length');
+      const c1 = 1 - p.beta1 ** p.step;
+      const c2 = 1 - p.beta2 ** p.step;
+      kernel('adam')(param, grad, m, v, n, p.lr, p.beta1, p.beta2, p.eps, p.weightDecay, c1, c2);
+    },
+  };
+}
+
+/** The process-wide native backend with default options; nothing is probed or compiled until first use. */
+export const nativeBackend: NativeBackend = createNativeBackend();

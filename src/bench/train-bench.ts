@@ -1,0 +1,73 @@
+// Times training steps of a bench net on the current backend, and the same net in PyTorch in the same run:
+// the machines are shared and noisy, so only a same-run ratio means anything.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import * as ops from '../engine/ops.js';
+import { Adam } from '../engine/optim.js';
+import { backend, Tensor } from '../engine/tensor.js';
+import { PACKAGE_ROOT } from '../util/package-root.js';
+import { Rng } from '../util/random.js';
+import { BENCH_NETS, type BenchNet, initParams, SCALE, stepFlops } from './train-nets.js';
+
+export const BATCH = 16;
+export const PATCH = 48;
+export const TORCH_PYTHON = '/usr/bin/python3';
+const TORCH_SCRIPT = join(PACKAGE_ROOT, 'bench', 'torch_train.py');
+
+export interface TrainBenchResult {
+  net: string;
+  backend: string;
+  ms_per_step: number;
+  gflops: number;
+  torch_ms_per_step: number | null;
+  ratio: number | null;
+  /** Why PyTorch's figure is missing, when it is. */
+  torch_note?: string;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+
+/** Median milliseconds per training step (forward, L1 loss, backward, Adam) after `warmup` steps. */
+export function timeOurs(net: BenchNet, steps: number, warmup: number): number {
+  const rng = new Rng(0);
+  const params = initParams(net, rng);
+  const all = [...params.values()].flatMap((p) => [p.w, p.b]);
+  const opt = new Adam(all);
+  const x = new Tensor(rng.fill(new Float32Array(BATCH * PATCH * PATCH * 3), () => rng.next()), [BATCH, PATCH, PATCH, 3]);
+  const hr = PATCH * SCALE;
+  const target = new Tensor(rng.fill(new Float32Array(BATCH * hr * hr * 3), () => rng.next()), [BATCH, hr, hr, 3]);
+  const times: number[] = [];
+  for (let i = 0; i < warmup + steps; i++) {
+    const t0 = performance.now();
+    opt.zeroGrad();
+    ops.l1Loss(net.forward(x, params), target).backward();
+    opt.step(1e-4);
+    if (i >= warmup) times.push(performance.now() - t0);
+  }
+  return median(times);
+}
+
+/** PyTorch's median ms per step for the same net, or the reason it could not be measured. */
+export function timeTorch(net: BenchNet, steps: number, warmup: number, threads: number): { ms: number | null; note?: string } {
+  const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
+  if (probe.status !== 0)
+    return { ms: null, note: `PyTorch not found (${TORCH_PYTHON} -c "import torch" failed); on Debian: apt-get install python3-torch` };
+  const spec = { net: net.name, convs: net.convs, batch: BATCH, patch: PATCH, scale: SCALE, blocks: 8, steps, warmup, threads };
+  const out = execFileSync(TORCH_PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], { encoding: 'utf8' });
+  return { ms: (JSON.parse(out.trim().split('\n').pop()!) as { ms_per_step: number }).ms_per_step };
+}
+
+export function benchTrain(name: BenchNet['name'], opts: { steps: number; warmup: number; threads: number; torch: boolean }): TrainBenchResult {
+  const net = BENCH_NETS[name];
+  const ms = timeOurs(net, opts.steps, opts.warmup);
+  const torch = opts.torch ? timeTorch(net, opts.steps, opts.warmup, opts.threads) : { ms: null, note: 'skipped (--no-torch)' };
+  return {
+    net: name,
+    backend: backend().name,
+    ms_per_step: ms,
+    gflops: stepFlops(net, BATCH, PATCH, PATCH) / (ms * 1e6),
+    torch_ms_per_step: torch.ms,
+    ratio: torch.ms === null ? null : ms / torch.ms,
+    ...(torch.note ? { torch_note: torch.note } : {}),
+  };
+}

@@ -1,0 +1,41 @@
+// `rtsr info`: the size of an architecture or model file: its spec, parameters, and MACs for an input size.
+import { existsSync } from 'node:fs';
+import { Model } from '../models/model.js';
+import { loadModel } from '../models/model-file.js';
+import { parseArch } from '../models/registry.js';
+import { CliError, intOption, parseCli } from './args.js';
+
+/** Parses "WxH" (e.g. 640x360). */
+export function parseSize(text: string, flag: string): { w: number; h: number } {
+  const m = /^(\d+)x(\d+)$/.exec(text);
+  if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) throw new CliError(`--${flag} must be WIDTHxHEIGHT (e.g. 640x360), got '${text}'`);
+  return { w: Number(m[1]), h: Number(m[2]) };
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCli(
+    argv,
+    { scale: { type: 'string', default: '2' }, input: { type: 'string' }, json: { type: 'boolean', default: false } },
+    true,
+  );
+  const what = positionals[0];
+  if (!what || positionals.length > 1) throw new CliError('usage: rtsr info PRESET|JSON|MODEL_FILE [--scale 2] [--input WxH] [--json]');
+  let model: Model;
+  if (existsSync(what) && !what.endsWith('.json')) model = loadModel(what).model;
+  else {
+    try {
+      model = Model.init(parseArch(what, intOption('scale', values.scale as string, 2)), 0);
+    } catch (err) {
+      throw new CliError((err as Error).message);
+    }
+  }
+  const s = model.scale;
+  // By default the LR size whose output is 1280×720 ("720p" in SR papers means the output).
+  const input = values.input ? parseSize(values.input as string, 'input') : { w: Math.round(1280 / s), h: Math.round(720 / s) };
+  const info = { spec: model.spec, params: model.paramCount, input: `${input.w}x${input.h}`, output: `${input.w * s}x${input.h * s}`, macs: model.macs(input.h, input.w) };
+  if (values.json) process.stdout.write(JSON.stringify(info) + '\n');
+  else
+    process.stdout.write(
+      `${JSON.stringify(model.spec)}\nparameters: ${(info.params / 1e3).toFixed(1)} K\nMACs for ${info.input} → ${info.output}: ${(info.macs / 1e9).toFixed(2)} G\n`,
+    );
+}

@@ -1,0 +1,44 @@
+#!/usr/bin/env node
+// `rtsr <command> …`: each command lives in its own module, loaded only when asked for, so a slow import
+// (sharp, the native compiler) never delays another command.
+import { CliError } from './args.js';
+
+interface Command {
+  summary: string;
+  load: () => Promise<{ run(argv: string[]): Promise<void> }>;
+}
+
+const COMMANDS: Record<string, Command> = {
+  bench: { summary: 'bench train [--net conv5x32|wdsr-b] [--json]: training-step speed vs PyTorch', load: () => import('./bench.js') },
+  train: { summary: 'train --arch PRESET|JSON|FILE [--scale 2] [--steps N] [--out DIR] [--resume] …: train a model', load: () => import('./train.js') },
+  info: { summary: 'info PRESET|JSON|MODEL_FILE [--scale 2] [--input WxH] [--json]: parameters and MACs', load: () => import('./info.js') },
+  zoo: { summary: 'zoo [--json]: trained models with parameters, MACs at 720p and measured PSNR/SSIM', load: () => import('./zoo.js') },
+  eval: { summary: 'eval --model bicubic|NAME|FILE [--scale 2|3|4] [--sets …] [--data DIR] [--json]: PSNR/SSIM tables', load: () => import('./eval.js') },
+};
+
+function usage(): string {
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  rtsr ${c.summary.startsWith(name) ? '' : name + ' '}${c.summary}`);
+  return `usage: rtsr <command> [options]\n\ncommands:\n${lines.join('\n')}\n`;
+}
+
+async function main(argv: string[]): Promise<void> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(usage());
+    return;
+  }
+  const cmd = COMMANDS[name];
+  if (!cmd) throw new CliError(`unknown command '${name}'\n\n${usage()}`);
+  await (await cmd.load()).run(rest);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+  if (err instanceof CliError) {
+    process.stderr.write(`rtsr: ${err.message}\n`);
+    process.exit(2);
+  }
+  // Errors already name the file, op or shapes at fault; the stack is for rtsr's developers.
+  const debug = process.env.RTSR_DEBUG && err instanceof Error;
+  process.stderr.write(`rtsr: ${debug ? err.stack : err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

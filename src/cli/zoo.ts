@@ -1,0 +1,18 @@
+// `rtsr zoo`: the committed trained models with their size and measured quality.
+import { listZoo } from '../models/zoo.js';
+import { parseCli } from './args.js';
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseCli(argv, { json: { type: 'boolean', default: false } });
+  const zoo = listZoo();
+  if (values.json) {
+    process.stdout.write(JSON.stringify(zoo) + '\n');
+    return;
+  }
+  const sets = [...new Set(zoo.flatMap((z) => Object.keys(z.metrics)))];
+  const rows = zoo.map((z) => [z.name, `×${z.scale}`, `${(z.params / 1e3).toFixed(1)} K`, `${(z.macs_720p / 1e9).toFixed(2)} G`, ...sets.map((s) => (z.metrics[s] ? `${z.metrics[s].psnr.toFixed(2)}/${z.metrics[s].ssim.toFixed(4)}` : '—'))]);
+  const head = ['model', 'scale', 'params', 'MACs@720p', ...sets.map((s) => `${s} PSNR/SSIM`)];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => c.padEnd(widths[i])).join('  ');
+  process.stdout.write([line(head), ...rows.map(line)].join('\n') + '\n');
+}

@@ -1,0 +1,61 @@
+// Benchmark/training sets laid out as `<dataDir>/<Set>/HR/*.{png,jpg,jpeg,bmp}`. LR is never read from disk:
+// it is made from HR by our MATLAB-compatible downscale after the top-left crop to a multiple of the scale.
+import { readdir } from 'node:fs/promises';
+import { basename, extname, join } from 'node:path';
+import { modcrop, type RgbImage } from '../image/image.js';
+import { readImage } from '../image/io.js';
+import { resizeImage } from '../image/resize.js';
+
+export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp'];
+
+/** The standard SR test sets, in the order tables list them. */
+export const BENCHMARK_SETS = ['Set5', 'Set14', 'B100', 'Urban100'];
+
+/** An HR/LR pair for one scale: HR cropped to a multiple of `scale`, LR = its bicubic downscale by `scale`. */
+export interface ImagePair {
+  readonly name: string;
+  readonly path: string;
+  readonly hr: RgbImage;
+  readonly lr: RgbImage;
+}
+
+/** Names of the sets in `dataDir` (folders that contain an `HR` folder), sorted. */
+export async function listSets(dataDir: string): Promise<string[]> {
+  const entries = await readdir(dataDir, { withFileTypes: true }).catch((err: Error) => {
+    throw new Error(`cannot list data folder ${dataDir}: ${err.message}`);
+  });
+  const sets: string[] = [];
+  for (const e of entries) {
+    if (!e.isDirectory()) continue;
+    const hr = await readdir(join(dataDir, e.name, 'HR')).catch(() => null);
+    if (hr !== null) sets.push(e.name);
+  }
+  return sets.sort();
+}
+
+/** Paths of a set's HR images, sorted by name. Unknown or empty sets are errors that list what exists. */
+export async function listImages(dataDir: string, set: string): Promise<string[]> {
+  const dir = join(dataDir, set, 'HR');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    const sets = await listSets(dataDir);
+    throw new Error(`unknown set '${set}': no ${dir}; sets in ${dataDir}: ${sets.length ? sets.join(', ') : '(none)'}`);
+  }
+  const images = names.filter((n) => IMAGE_EXTENSIONS.includes(extname(n).toLowerCase())).sort();
+  if (images.length === 0) throw new Error(`set '${set}' has no images in ${dir} (looked for ${IMAGE_EXTENSIONS.join(', ')})`);
+  return images.map((n) => join(dir, n));
+}
+
+/** Loads one HR image and makes its LR for `scale`. */
+export async function loadPair(path: string, scale: number): Promise<ImagePair> {
+  const full = await readImage(path);
+  let hr: RgbImage;
+  try {
+    hr = modcrop(full, scale);
+  } catch (err) {
+    throw new Error(`${path}: ${(err as Error).message}`);
+  }
+  return { name: basename(path, extname(path)), path, hr, lr: resizeImage(hr, 1 / scale) };
+}

@@ -1,0 +1,154 @@
+// Differentiable ops: each checks its shapes, runs kernels on the current backend, and records its gradient
+// rule. Shape errors name the op and every shape involved, so a wiring mistake points at itself.
+import type { ConvShape } from '../backends/backend.js';
+import { backend, Tensor } from './tensor.js';
+
+const fmt = (t: Tensor) => `[${t.shape.join(',')}]`;
+
+function fail(op: string, msg: string, ...ts: [string, Tensor][]): never {
+  throw new Error(`${op}: ${msg} (${ts.map(([n, t]) => `${n} ${fmt(t)}`).join(', ')})`);
+}
+
+function sameShape(op: string, a: Tensor, b: Tensor): void {
+  if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]))
+    fail(op, 'shapes differ', ['a', a], ['b', b]);
+}
+
+const channels = (t: Tensor) => t.shape[t.shape.length - 1];
+
+export interface Conv2dOptions {
+  /** Apply ReLU to the output (fused into the kernel). */
+  relu?: boolean;
+}
+
+/** Stride-1 "same" convolution. x: [n,h,w,cin], w: [k,k,cin,cout], b: [cout] or null. */
+export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptions = {}): Tensor {
+  if (x.shape.length !== 4) fail('conv2d', 'input must be NHWC', ['x', x]);
+  if (w.shape.length !== 4 || w.shape[0] !== w.shape[1] || w.shape[0] % 2 !== 1)
+    fail('conv2d', 'weight must be [k,k,cin,cout] with k odd', ['w', w]);
+  const [n, h, wd, cin] = x.shape;
+  const [k, , wcin, cout] = w.shape;
+  if (wcin !== cin) fail('conv2d', `input has ${cin} channels, weight expects ${wcin}`, ['x', x], ['w', w]);
+  if (b && (b.shape.length !== 1 || b.shape[0] !== cout)) fail('conv2d', `bias must be [${cout}]`, ['b', b], ['w', w]);
+  const s: ConvShape = { n, h, w: wd, cin, cout, k };
+  const relu = opts.relu ?? false;
+  const be = backend();
+  const y = be.conv2d(x.data, w.data, b?.data ?? null, s, relu);
+  const parents = b ? [x, w, b] : [x, w];
+  return Tensor.fromOp(y, [n, h, wd, cout], parents, (g) => {
+    const gy = relu ? be.binary('reluGrad', g, y) : g;
+    return [
+      x.requiresGrad ? be.conv2dGradInput(gy, w.data, s) : null,
+      w.requiresGrad ? be.conv2dGradWeight(x.data, gy, s) : null,
+      b?.requiresGrad ? be.channelSum(gy, null, cout) : null,
+    ];
+  });
+}
+
+export function relu(x: Tensor): Tensor {
+  const be = backend();
+  const y = be.unary('relu', x.data);
+  return Tensor.fromOp(y, x.shape, [x], (g) => [be.binary('reluGrad', g, y)]);
+}
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  sameShape('add', a, b);
+  return Tensor.fromOp(backend().binary('add', a.data, b.data), a.shape, [a, b], (g) => [g, g]);
+}
+
+export function sub(a: Tensor, b: Tensor): Tensor {
+  sameShape('sub', a, b);
+  const be = backend();
+  return Tensor.fromOp(be.binary('sub', a.data, b.data), a.shape, [a, b], (g) => [g, be.unary('neg', g)]);
+}
+
+export function mul(a: Tensor, b: Tensor): Tensor {
+  sameShape('mul', a, b);
+  const be = backend();
+  return Tensor.fromOp(be.binary('mul', a.data, b.data), a.shape, [a, b], (g) => [
+    a.requiresGrad ? be.binary('mul', g, b.data) : null,
+    b.requiresGrad ? be.binary('mul', g, a.data) : null,
+  ]);
+}
+
+/** y = scale·x + shift with constant scalars (e.g. the ±0.5 input/output shifts). */
+export function affine(x: Tensor, scale: number, shift: number): Tensor {
+  const be = backend();
+  return Tensor.fromOp(be.affine(x.data, scale, shift), x.shape, [x], (g) => [scale === 1 ? g : be.affine(g, scale, 0)]);
+}
+
+/** x [..., c] times g [c] per channel: channel gates; with c = 1, a scalar gate on the whole tensor. */
+export function mulChannels(x: Tensor, g: Tensor): Tensor {
+  const c = g.size;
+  if (g.shape.length !== 1 || (c !== 1 && channels(x) !== c))
+    fail('mulChannels', `gate must be [${channels(x)}] or [1]`, ['x', x], ['g', g]);
+  const be = backend();
+  return Tensor.fromOp(be.mulChannels(x.data, g.data, c), x.shape, [x, g], (gy) => [
+    x.requiresGrad ? be.mulChannels(gy, g.data, c) : null,
+    g.requiresGrad ? be.channelSum(gy, x.data, c) : null,
+  ]);
+}
+
+/** Pixel shuffle: [n,h,w,c·s²] → [n,h·s,w·s,c], PyTorch's channel order. */
+export function depthToSpace(x: Tensor, s: number): Tensor {
+  const [n, h, w, cs] = x.shape;
+  if (x.shape.length !== 4 || cs % (s * s) !== 0) fail('depthToSpace', `channels must be a multiple of ${s * s}`, ['x', x]);
+  const c = cs / (s * s);
+  const be = backend();
+  return Tensor.fromOp(be.depthToSpace(x.data, n, h, w, c, s), [n, h * s, w * s, c], [x], (g) => [
+    be.spaceToDepth(g, n, h, w, c, s),
+  ]);
+}
+
+/** Weight normalisation (Salimans & Kingma): w[..., o] = g[o] · v[..., o] / ‖v[..., o]‖ over all but the last axis. */
+export function weightNorm(v: Tensor, g: Tensor): Tensor {
+  const c = channels(v);
+  if (g.shape.length !== 1 || g.size !== c) fail('weightNorm', `g must be [${c}]`, ['v', v], ['g', g]);
+  const be = backend();
+  const norm = be.channelSum(v.data, v.data, c).map(Math.sqrt);
+  if (norm.some((x) => x === 0)) fail('weightNorm', 'a direction vector v[..., o] is all zeros', ['v', v]);
+  const scale = g.data.map((gi, o) => gi / norm[o]);
+  return Tensor.fromOp(be.mulChannels(v.data, scale, c), v.shape, [v, g], (gw) => {
+    // With u = v/‖v‖: dL/dg = Σ gw·u and dL/dv = (g/‖v‖)·(gw − u·(Σ gw·u)).
+    const dots = be.channelSum(gw, v.data, c).map((d, o) => d / norm[o]);
+    const dv = v.requiresGrad
+      ? be.mulChannels(
+          be.binary('sub', gw, be.mulChannels(v.data, dots.map((d, o) => d / norm[o]), c)),
+          scale,
+          c,
+        )
+      : null;
+    return [dv, dots];
+  });
+}
+
+/** Straight-through threshold: forward 1 where x ≥ t else 0; backward passes the gradient unchanged. */
+export function stThreshold(x: Tensor, t: number): Tensor {
+  return Tensor.fromOp(backend().threshold(x.data, t), x.shape, [x], (g) => [g]);
+}
+
+/** Σ x as a scalar tensor. */
+export function sum(x: Tensor): Tensor {
+  return Tensor.fromOp(new Float32Array([backend().sum(x.data)]), [], [x], (g) => [new Float32Array(x.size).fill(g[0])]);
+}
+
+export function mean(x: Tensor): Tensor {
+  return Tensor.fromOp(new Float32Array([backend().sum(x.data) / x.size]), [], [x], (g) => [
+    new Float32Array(x.size).fill(g[0] / x.size),
+  ]);
+}
+
+/** Mean absolute (p = 1) or squared (p = 2) difference between a prediction and a constant target. */
+function meanDistance(op: string, pred: Tensor, target: Tensor, p: 1 | 2): Tensor {
+  sameShape(op, pred, target);
+  const be = backend();
+  const n = pred.size;
+  const value = be.distance(pred.data, target.data, p) / n;
+  return Tensor.fromOp(new Float32Array([value]), [], [pred], (g) => {
+    const diff = be.binary('sub', pred.data, target.data);
+    return [p === 1 ? be.affine(be.unary('sign', diff), g[0] / n, 0) : be.affine(diff, (2 * g[0]) / n, 0)];
+  });
+}
+
+export const l1Loss = (pred: Tensor, target: Tensor) => meanDistance('l1Loss', pred, target, 1);
+export const mseLoss = (pred: Tensor, target: Tensor) => meanDistance('mseLoss', pred, target, 2);

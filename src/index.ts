@@ -1,0 +1,10 @@
+// rtsr's library API: the engine (tensors, autograd, ops, optimisers), backends and file formats.
+export type { Backend, ConvShape } from './backends/backend.js';
+export { referenceBackend } from './backends/reference.js';
+export { selectBackend, BACKEND_NAMES, type BackendName } from './backends/index.js';
+export { Tensor, useBackend, backend } from './engine/tensor.js';
+export * as ops from './engine/ops.js';
+export { Adam, type AdamOptions, type AdamState } from './engine/optim.js';
+export { multiStep, cosine, type Schedule } from './engine/schedule.js';
+export { saveTensors, loadTensors, encodeTensors, decodeTensors, type TensorFile } from './engine/serialize.js';
+export { Rng } from './util/random.js';

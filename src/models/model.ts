@@ -1,0 +1,76 @@
+// A model: a validated spec, its parameters, and what can be derived from them (forward pass, parameter and
+// MAC counts). Initialisation is seeded and follows PyTorch's defaults, with weight-norm gains as the spec says.
+import { Tensor } from '../engine/tensor.js';
+import { Rng } from '../util/random.js';
+import type { ConvDef, ParamMap } from './arch.js';
+import { architecture, type ArchSpec } from './registry.js';
+
+export class Model {
+  constructor(
+    readonly spec: ArchSpec,
+    readonly params: ParamMap,
+  ) {
+    const want = paramShapes(spec);
+    for (const [name, shape] of want) {
+      const p = params.get(name);
+      if (!p) throw new Error(`model ${spec.arch}: missing parameter '${name}' [${shape}]`);
+      if (p.shape.join(',') !== shape.join(',')) throw new Error(`model ${spec.arch}: parameter '${name}' is [${p.shape}], the spec needs [${shape}]`);
+    }
+    for (const name of params.keys()) if (!want.has(name)) throw new Error(`model ${spec.arch}: unexpected parameter '${name}'`);
+  }
+
+  static init(spec: ArchSpec, seed: number): Model {
+    const rng = new Rng(seed);
+    const params: ParamMap = new Map();
+    for (const c of convs(spec)) {
+      const bound = 1 / Math.sqrt(c.k * c.k * c.cin);
+      const w = rng.fill(new Float32Array(c.k * c.k * c.cin * c.cout), () => rng.uniform(-bound, bound));
+      const shape = [c.k, c.k, c.cin, c.cout];
+      if (c.weightNorm) {
+        params.set(`${c.name}.v`, new Tensor(w, shape, true));
+        const norms = new Float32Array(c.cout);
+        for (let i = 0; i < w.length; i++) norms[i % c.cout] += w[i] * w[i];
+        params.set(`${c.name}.g`, new Tensor(norms.map((n) => c.gInit ?? Math.sqrt(n)), [c.cout], true));
+        params.set(`${c.name}.b`, new Tensor(new Float32Array(c.cout), [c.cout], true));
+      } else {
+        params.set(`${c.name}.w`, new Tensor(w, shape, true));
+        params.set(`${c.name}.b`, new Tensor(rng.fill(new Float32Array(c.cout), () => rng.uniform(-bound, bound)), [c.cout], true));
+      }
+    }
+    return new Model(spec, params);
+  }
+
+  get scale(): number {
+    return this.spec.scale;
+  }
+
+  /** LR batch [n,h,w,3] in [0,1] → SR batch [n,h·s,w·s,3]. */
+  forward(x: Tensor): Tensor {
+    return architecture(this.spec).forward(this.spec, this.params, x);
+  }
+
+  /** Parameters of the deployed network (folded weights and biases; weight-norm gains fold away). */
+  get paramCount(): number {
+    return convs(this.spec).reduce((acc, c) => acc + c.k * c.k * c.cin * c.cout + c.cout, 0);
+  }
+
+  /** Multiply-accumulates for one LR input of h×w (every conv runs at LR resolution). */
+  macs(h: number, w: number): number {
+    return convs(this.spec).reduce((acc, c) => acc + c.k * c.k * c.cin * c.cout, 0) * h * w;
+  }
+}
+
+export const convs = (spec: ArchSpec): ConvDef[] => architecture(spec).convs(spec);
+
+function paramShapes(spec: ArchSpec): Map<string, number[]> {
+  const m = new Map<string, number[]>();
+  for (const c of convs(spec)) {
+    const w = [c.k, c.k, c.cin, c.cout];
+    if (c.weightNorm) {
+      m.set(`${c.name}.v`, w);
+      m.set(`${c.name}.g`, [c.cout]);
+    } else m.set(`${c.name}.w`, w);
+    m.set(`${c.name}.b`, [c.cout]);
+  }
+  return m;
+}

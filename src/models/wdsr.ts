@@ -1,0 +1,63 @@
+// WDSR-B with adaptive blocks, the seed's search space: input − 0.5; head conv3×3 3→C; N blocks of
+// [1×1 C→M1, ReLU, 1×1 M1→M2, 3×3 M2→C, + residual]; tail conv3×3 C→3s² plus a global skip conv5×5 3→3s²;
+// depth-to-space(s); + 0.5. Every conv is weight-normalised, block convs with the seed's initial gains.
+import * as ops from '../engine/ops.js';
+import { type Architecture, type ConvDef, intField, scaleField } from './arch.js';
+import { applyConv, convTable } from './layers.js';
+
+export interface WdsrSpec {
+  arch: 'wdsr-b';
+  scale: number;
+  channels: number;
+  blocks: { m1: number; m2: number }[];
+}
+
+const MAX_WIDTH = 1024;
+
+export const wdsrB: Architecture<WdsrSpec> = {
+  name: 'wdsr-b',
+  summary: 'WDSR-B with per-block widths: {"arch":"wdsr-b","scale":2,"channels":C,"blocks":[{"m1":M1,"m2":M2},…]}',
+  validate(raw) {
+    const channels = intField(raw, 'wdsr-b', 'channels', 1, MAX_WIDTH);
+    if (!Array.isArray(raw.blocks)) throw new Error(`wdsr-b spec: 'blocks' must be an array of {"m1", "m2"}, got ${JSON.stringify(raw.blocks)}`);
+    const blocks = raw.blocks.map((b: unknown, i: number) => {
+      if (typeof b !== 'object' || b === null) throw new Error(`wdsr-b spec: blocks[${i}] must be {"m1", "m2"}, got ${JSON.stringify(b)}`);
+      const r = b as Record<string, unknown>;
+      return { m1: intField(r, `wdsr-b blocks[${i}]`, 'm1', 1, MAX_WIDTH), m2: intField(r, `wdsr-b blocks[${i}]`, 'm2', 1, MAX_WIDTH) };
+    });
+    return { arch: 'wdsr-b', scale: scaleField(raw, 'wdsr-b'), channels, blocks };
+  },
+  convs(spec) {
+    const c = spec.channels;
+    const out = 3 * spec.scale * spec.scale;
+    const wn = (name: string, k: number, cin: number, cout: number, gInit?: number): ConvDef => ({ name, k, cin, cout, weightNorm: true, gInit });
+    const residualGain = 1 / Math.sqrt(Math.max(1, spec.blocks.length));
+    return [
+      wn('head', 3, 3, c),
+      ...spec.blocks.flatMap((b, i) => [
+        wn(`blocks.${i}.expand`, 1, c, b.m1, 2),
+        wn(`blocks.${i}.reduce`, 1, b.m1, b.m2, 2),
+        wn(`blocks.${i}.conv`, 3, b.m2, c, residualGain),
+      ]),
+      wn('tail', 3, c, out),
+      wn('skip', 5, 3, out),
+    ];
+  },
+  forward(spec, params, x) {
+    const conv = convTable(this.convs(spec));
+    const xs = ops.affine(x, 1, -0.5);
+    let h = applyConv(params, conv('head'), xs);
+    spec.blocks.forEach((_, i) => {
+      const body = applyConv(params, conv(`blocks.${i}.expand`), h, true);
+      h = ops.add(h, applyConv(params, conv(`blocks.${i}.conv`), applyConv(params, conv(`blocks.${i}.reduce`), body)));
+    });
+    const y = ops.add(applyConv(params, conv('tail'), h), applyConv(params, conv('skip'), xs));
+    return ops.affine(ops.depthToSpace(y, spec.scale), 1, 0.5);
+  },
+};
+
+/** The seed's uniform block: M1 = 6C, M2 = ⌊0.84·C⌋. */
+export function uniformWdsr(scale: number, blocks: number, channels: number): WdsrSpec {
+  const m2 = Math.max(1, Math.floor(0.84 * channels));
+  return { arch: 'wdsr-b', scale, channels, blocks: Array.from({ length: blocks }, () => ({ m1: 6 * channels, m2 })) };
+}

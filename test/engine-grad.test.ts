@@ -1,0 +1,126 @@
+// Every op's gradient against central finite differences on the reference backend.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import * as ops from '../src/engine/ops.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { Rng } from '../src/util/random.js';
+import { checkGrad, randTensor } from './support/gradcheck.js';
+
+const rng = new Rng(1234);
+
+for (const k of [1, 3, 5]) {
+  test(`conv2d k=${k} gradients (x, w, b), with and without ReLU`, () => {
+    for (const relu of [false, true]) {
+      const x = randTensor(rng, [2, 5, 4, 3]);
+      const w = randTensor(rng, [k, k, 3, 4]);
+      const b = randTensor(rng, [4]);
+      // ReLU's kink breaks finite differences where an output sits near 0; a small h keeps probes off it.
+      checkGrad((x, w, b) => ops.conv2d(x, w, b, { relu }), [x, w, b], { h: relu ? 1e-3 : 1e-2, tol: relu ? 1e-2 : 2e-3 });
+    }
+  });
+}
+
+test('conv2d without bias', () => {
+  checkGrad((x, w) => ops.conv2d(x, w, null), [randTensor(rng, [1, 3, 6, 2]), randTensor(rng, [3, 3, 2, 5])]);
+});
+
+test('relu gradient', () => {
+  // Values kept away from 0 so that x ± h never crosses the kink.
+  const x = randTensor(rng, [2, 3, 3, 4]);
+  for (let i = 0; i < x.size; i++) x.data[i] += x.data[i] >= 0 ? 0.1 : -0.1;
+  checkGrad((x) => ops.relu(x), [x]);
+});
+
+test('add, sub and mul gradients', () => {
+  const a = randTensor(rng, [2, 3, 4, 5]);
+  const b = randTensor(rng, [2, 3, 4, 5]);
+  checkGrad((a, b) => ops.add(a, b), [a, b]);
+  checkGrad((a, b) => ops.sub(a, b), [a, b]);
+  checkGrad((a, b) => ops.mul(a, b), [a, b]);
+  // The same tensor on both sides: gradients from the two uses must add up, not overwrite each other.
+  checkGrad((a) => ops.mul(a, a), [a]);
+  checkGrad((a) => ops.add(a, a), [a]);
+});
+
+test('affine gradient', () => {
+  checkGrad((x) => ops.affine(x, -1.5, 0.5), [randTensor(rng, [3, 7])]);
+});
+
+test('mulChannels gradients, per channel and scalar', () => {
+  checkGrad((x, g) => ops.mulChannels(x, g), [randTensor(rng, [2, 3, 3, 6]), randTensor(rng, [6])]);
+  checkGrad((x, g) => ops.mulChannels(x, g), [randTensor(rng, [2, 3, 3, 6]), randTensor(rng, [1])]);
+});
+
+test('depthToSpace gradient and PyTorch channel order', () => {
+  checkGrad((x) => ops.depthToSpace(x, 2), [randTensor(rng, [2, 3, 2, 12])]);
+  checkGrad((x) => ops.depthToSpace(x, 3), [randTensor(rng, [1, 2, 2, 18])]);
+  // torch.nn.PixelShuffle(2) on a 1×4×1×1 input [0,1,2,3] gives [[0,1],[2,3]] (channel c·4 + i·2 + j → (i, j)).
+  const y = ops.depthToSpace(new Tensor(Float32Array.from([0, 1, 2, 3]), [1, 1, 1, 4]), 2);
+  assert.deepEqual([...y.data], [0, 1, 2, 3]);
+  assert.deepEqual(y.shape, [1, 2, 2, 1]);
+  // Two output channels: NHWC input [a0 a1 a2 a3 b0 b1 b2 b3] → pixel (0,0) holds (a0, b0), (0,1) holds (a1, b1).
+  const z = ops.depthToSpace(new Tensor(Float32Array.from([0, 1, 2, 3, 10, 11, 12, 13]), [1, 1, 1, 8]), 2);
+  assert.deepEqual([...z.data], [0, 10, 1, 11, 2, 12, 3, 13]);
+});
+
+test('weightNorm gradients, and the norm it produces', () => {
+  const v = randTensor(rng, [3, 3, 4, 5]);
+  const g = randTensor(rng, [5], true, 0.5, 2);
+  checkGrad((v, g) => ops.weightNorm(v, g), [v, g]);
+  const w = ops.weightNorm(v, g);
+  for (let o = 0; o < 5; o++) {
+    let n2 = 0;
+    for (let i = o; i < w.size; i += 5) n2 += w.data[i] ** 2;
+    assert.ok(Math.abs(Math.sqrt(n2) - Math.abs(g.data[o])) < 1e-5, `channel ${o}: ‖w‖ = ${Math.sqrt(n2)}, g = ${g.data[o]}`);
+  }
+});
+
+test('stThreshold: hard forward, straight-through backward', () => {
+  const x = new Tensor(Float32Array.from([0.2, 0.5, 0.7, -1]), [4], true);
+  const y = ops.stThreshold(x, 0.5);
+  assert.deepEqual([...y.data], [0, 1, 1, 0]);
+  ops.sum(ops.mul(y, new Tensor(Float32Array.from([1, 2, 3, 4]), [4]))).backward();
+  assert.deepEqual([...x.grad!], [1, 2, 3, 4]);
+});
+
+test('sum, mean, l1Loss and mseLoss gradients', () => {
+  const a = randTensor(rng, [2, 4, 4, 3]);
+  const t = randTensor(rng, [2, 4, 4, 3], false);
+  checkGrad((a) => ops.sum(a), [a]);
+  checkGrad((a) => ops.mean(a), [a]);
+  checkGrad((a) => ops.mseLoss(a, t), [a]);
+  // |a − t| has a kink at a = t: keep probes at least 0.05 away from it.
+  for (let i = 0; i < a.size; i++) if (Math.abs(a.data[i] - t.data[i]) < 0.05) a.data[i] += 0.1;
+  checkGrad((a) => ops.l1Loss(a, t), [a], { h: 1e-3 });
+});
+
+test('a small network end to end (conv, relu, gates, skip, shuffle, weight norm, L1)', () => {
+  const x = randTensor(rng, [1, 4, 4, 3], false);
+  const target = randTensor(rng, [1, 8, 8, 3], false);
+  const v1 = randTensor(rng, [3, 3, 3, 6]);
+  const g1 = randTensor(rng, [6], true, 0.5, 1.5);
+  const gate = randTensor(rng, [6], true, 0.5, 1.5);
+  const v2 = randTensor(rng, [3, 3, 6, 12]);
+  const b2 = randTensor(rng, [12]);
+  const skip = randTensor(rng, [5, 5, 3, 12]);
+  const net = (v1: Tensor, g1: Tensor, gate: Tensor, v2: Tensor, b2: Tensor, skip: Tensor) => {
+    const xs = ops.affine(x, 1, -0.5);
+    const h = ops.mulChannels(ops.conv2d(xs, ops.weightNorm(v1, g1), null, { relu: true }), gate);
+    const y = ops.add(ops.conv2d(h, v2, b2), ops.conv2d(xs, skip, null));
+    return ops.mseLoss(ops.affine(ops.depthToSpace(y, 2), 1, 0.5), target);
+  };
+  checkGrad(net, [v1, g1, gate, v2, b2, skip], { h: 1e-3, tol: 1e-2 });
+});
+
+test('shape mismatches name the op and both shapes', () => {
+  const x = Tensor.zeros([1, 4, 4, 3]);
+  assert.throws(() => ops.conv2d(x, Tensor.zeros([3, 3, 5, 8]), null), /conv2d: input has 3 channels, weight expects 5 \(x \[1,4,4,3\], w \[3,3,5,8\]\)/);
+  assert.throws(() => ops.add(x, Tensor.zeros([1, 4, 4, 2])), /add: shapes differ \(a \[1,4,4,3\], b \[1,4,4,2\]\)/);
+  assert.throws(() => ops.mulChannels(x, Tensor.zeros([5])), /mulChannels: gate must be \[3\] or \[1\] \(x \[1,4,4,3\], g \[5\]\)/);
+  assert.throws(() => ops.depthToSpace(x, 2), /depthToSpace: channels must be a multiple of 4 \(x \[1,4,4,3\]\)/);
+});
+
+test('backward refuses a tensor with no parameters, and a non-scalar without a seed', () => {
+  assert.throws(() => ops.sum(Tensor.zeros([3])).backward(), /does not depend on any parameter/);
+  assert.throws(() => ops.relu(Tensor.zeros([3], true)).backward(), /needs a seed gradient/);
+});

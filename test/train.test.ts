@@ -1,0 +1,72 @@
+// The trainer on synthetic data: it learns, a killed-and-resumed run equals an uninterrupted one, and a NaN
+// loss stops the run with a message while the last good checkpoint stays.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Tensor } from '../src/engine/tensor.js';
+import { parseArch } from '../src/models/registry.js';
+import { loadCheckpoint } from '../src/train/checkpoint.js';
+import { type BatchSource, CHECKPOINT, CURVE, DivergedError, LOG, train, type TrainOptions } from '../src/train/trainer.js';
+import { Rng } from '../src/util/random.js';
+
+/** LR patches of smooth random colour ramps; HR is their nearest-neighbour ×2 upscale, a learnable target. */
+function synthetic(n: number, p: number, poison?: number): BatchSource {
+  return {
+    batch(step) {
+      const rng = new Rng(1000 + step);
+      const lr = new Float32Array(n * p * p * 3);
+      const hr = new Float32Array(n * 4 * p * p * 3);
+      for (let b = 0; b < n; b++) {
+        const a = [0, 1, 2].map(() => [rng.next(), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05)]);
+        for (let y = 0; y < 2 * p; y++)
+          for (let x = 0; x < 2 * p; x++)
+            for (let c = 0; c < 3; c++) {
+              const v = a[c][0] + a[c][1] * (x >> 1) + a[c][2] * (y >> 1);
+              hr[((b * 2 * p + y) * 2 * p + x) * 3 + c] = v;
+              if (y % 2 === 0 && x % 2 === 0) lr[((b * p + y / 2) * p + x / 2) * 3 + c] = v;
+            }
+      }
+      if (step === poison) hr[0] = NaN;
+      return { lr: new Tensor(lr, [n, p, p, 3]), hr: new Tensor(hr, [n, 2 * p, 2 * p, 3]) };
+    },
+  };
+}
+
+const spec = parseArch('{"arch":"wdsr-b","channels":4,"blocks":[{"m1":8,"m2":3}]}', 2);
+const opts: TrainOptions = { steps: 200, batch: 2, patch: 6, lr: 3e-3, milestones: [0.5, 0.9], gamma: 0.5, seed: 3, valEvery: 0, checkpointEvery: 50 };
+
+test('a short training run lowers the loss and writes checkpoint, log and curve', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'rtsr-train-'));
+  await train(spec, opts, out, { data: synthetic(2, 6), quiet: true });
+  const log = readFileSync(join(out, LOG), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.equal(log.length, 2);
+  assert.ok(log[1].loss < 0.5 * log[0].loss, `mean L1 over steps 1-100 ${log[0].loss}, over 101-200 ${log[1].loss}`);
+  assert.equal(log[1].lr, 3e-3 * 0.5 * 0.5, 'lr halved at 50 % and 90 %');
+  assert.equal(loadCheckpoint(join(out, CHECKPOINT)).step, 200);
+  assert.match(readFileSync(join(out, CURVE), 'utf8'), /<polyline/);
+});
+
+test('a run killed mid-way and resumed ends with the same parameters as an uninterrupted one', async () => {
+  const whole = await train(spec, { ...opts, steps: 120 }, mkdtempSync(join(tmpdir(), 'rtsr-whole-')), { data: synthetic(2, 6), quiet: true });
+  const out = mkdtempSync(join(tmpdir(), 'rtsr-resume-'));
+  const first = await train(spec, { ...opts, steps: 120 }, out, { data: synthetic(2, 6), quiet: true, shouldStop: (s) => s === 37 });
+  assert.equal(first.interrupted, true);
+  assert.equal(first.step, 37);
+  const second = await train(spec, { ...opts, steps: 120 }, out, { data: synthetic(2, 6), quiet: true }, true);
+  assert.equal(second.step, 120);
+  for (const [name, p] of whole.model.params) assert.deepEqual([...second.model.params.get(name)!.data], [...p.data], name);
+  const log = readFileSync(join(out, LOG), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+  assert.deepEqual(log.map((l) => l.step), [100, 120], 'no duplicated or missing log lines after the resume');
+});
+
+test('a NaN loss stops training with a message and keeps the last good checkpoint', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'rtsr-nan-'));
+  await assert.rejects(
+    train(spec, opts, out, { data: synthetic(2, 6, 72), quiet: true }),
+    (err: Error) => err instanceof DivergedError && /loss is NaN at step 73; the last good checkpoint \(step 50\) is kept/.test(err.message),
+  );
+  assert.ok(existsSync(join(out, CHECKPOINT)));
+  assert.equal(loadCheckpoint(join(out, CHECKPOINT)).step, 50);
+});
