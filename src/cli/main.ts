@@ -14,6 +14,7 @@ const COMMANDS: Record<string, Command> = {
   info: { summary: 'info PRESET|JSON|MODEL_FILE [--scale 2] [--input WxH] [--json]: parameters and MACs', load: () => import('./info.js') },
   zoo: { summary: 'zoo [--json]: trained models with parameters, MACs at 720p and measured PSNR/SSIM', load: () => import('./zoo.js') },
   eval: { summary: 'eval --model bicubic|NAME|FILE [--scale 2|3|4] [--sets …] [--data DIR] [--json]: PSNR/SSIM tables', load: () => import('./eval.js') },
+  export: { summary: 'export MODEL|--arch SPEC --onnx OUT.onnx: ONNX for onnxruntime and other runtimes', load: () => import('./export.js') },
 };
 
 function usage(): string {

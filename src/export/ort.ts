@@ -1,0 +1,79 @@
+// onnxruntime-node harness for exported models: a CPU session with pinned threading, runs on our NHWC tensors,
+// and a timing protocol (warm-up runs, then the median of timed runs) for comparisons against rtsr's engine.
+import * as ort from 'onnxruntime-node';
+import { Tensor } from '../engine/tensor.js';
+
+export interface OrtTiming {
+  /** Median wall time of one session.run, layout conversion excluded. */
+  medianMs: number;
+  /** The last timed run's output, NHWC. */
+  output: Tensor;
+}
+
+/** A CPU session: `threads` intra-op threads, one inter-op thread, sequential execution, all graph optimisations. */
+export async function ortSession(bytes: Uint8Array, threads = 2): Promise<ort.InferenceSession> {
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`ortSession: threads must be an integer ≥ 1, got ${threads}`);
+  try {
+    return await ort.InferenceSession.create(bytes, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+    });
+  } catch (err) {
+    throw new Error(`onnxruntime cannot load the model (${bytes.length} bytes): ${(err as Error).message}`);
+  }
+}
+
+/** Runs an RGB batch x [n,h,w,3] through a one-input, one-output image model; returns [n,H,W,3]. */
+export async function ortRun(session: ort.InferenceSession, x: Tensor): Promise<Tensor> {
+  return fromOrt(await session.run(feeds(session, x)), session);
+}
+
+/** `warmup` untimed runs (first-run allocation and kernel selection), then the median of `repeats` timed ones. */
+export async function ortTime(session: ort.InferenceSession, x: Tensor, { warmup = 3, repeats = 10 } = {}): Promise<OrtTiming> {
+  if (!Number.isInteger(warmup) || warmup < 0 || !Number.isInteger(repeats) || repeats < 1)
+    throw new Error(`ortTime: needs warmup ≥ 0 and repeats ≥ 1 (integers), got warmup ${warmup}, repeats ${repeats}`);
+  const input = feeds(session, x);
+  for (let i = 0; i < warmup; i++) await session.run(input);
+  const ms: number[] = [];
+  let result!: ort.InferenceSession.ReturnType;
+  for (let i = 0; i < repeats; i++) {
+    const t0 = performance.now();
+    result = await session.run(input);
+    ms.push(performance.now() - t0);
+  }
+  ms.sort((a, b) => a - b);
+  const mid = ms.length >> 1;
+  return { medianMs: ms.length % 2 ? ms[mid] : (ms[mid - 1] + ms[mid]) / 2, output: fromOrt(result, session) };
+}
+
+function feeds(session: ort.InferenceSession, x: Tensor): ort.InferenceSession.FeedsType {
+  if (x.shape.length !== 4) throw new Error(`ortRun: input must be NHWC, got [${x.shape}]`);
+  const [n, h, w, c] = x.shape;
+  return { [session.inputNames[0]]: new ort.Tensor('float32', relayout(x.data, n, h, w, c, true), [n, c, h, w]) };
+}
+
+function fromOrt(result: ort.InferenceSession.ReturnType, session: ort.InferenceSession): Tensor {
+  const name = session.outputNames[0];
+  const y = result[name];
+  if (y.type !== 'float32' || y.dims.length !== 4) throw new Error(`ortRun: output '${name}' is ${y.type} [${y.dims}], expected float32 NCHW`);
+  const [n, c, h, w] = y.dims;
+  return new Tensor(relayout(y.data as Float32Array, n, h, w, c, false), [n, h, w, c]);
+}
+
+/** NHWC → NCHW (`toNchw`) or back, for a batch of n images of h×w×c. */
+function relayout(data: Float32Array, n: number, h: number, w: number, c: number, toNchw: boolean): Float32Array {
+  const out = new Float32Array(data.length);
+  for (let b = 0; b < n; b++)
+    for (let ch = 0; ch < c; ch++)
+      for (let y = 0; y < h; y++)
+        for (let x = 0; x < w; x++) {
+          const nhwc = ((b * h + y) * w + x) * c + ch;
+          const nchw = ((b * c + ch) * h + y) * w + x;
+          if (toNchw) out[nchw] = data[nhwc];
+          else out[nhwc] = data[nchw];
+        }
+  return out;
+}
