@@ -83,6 +83,15 @@ test('stThreshold: hard forward, straight-through backward', () => {
   assert.deepEqual([...x.grad!], [1, 2, 3, 4]);
 });
 
+test('straightThrough: forwards the given value, passes the gradient unchanged', () => {
+  const x = new Tensor(Float32Array.from([0.3, 0.9, 0.1]), [3], true);
+  const y = ops.straightThrough(x, Float32Array.from([0, 1, 1]));
+  assert.deepEqual([...y.data], [0, 1, 1]);
+  ops.sum(ops.mul(y, new Tensor(Float32Array.from([5, 6, 7]), [3]))).backward();
+  assert.deepEqual([...x.grad!], [5, 6, 7]);
+  assert.throws(() => ops.straightThrough(x, new Float32Array(2)), /straightThrough: value has 2 elements \(x \[3\]\)/);
+});
+
 test('sum, mean, l1Loss and mseLoss gradients', () => {
   const a = randTensor(rng, [2, 4, 4, 3]);
   const t = randTensor(rng, [2, 4, 4, 3], false);

@@ -127,6 +127,13 @@ export function stThreshold(x: Tensor, t: number): Tensor {
   return Tensor.fromOp(backend().threshold(x.data, t), x.shape, [x], (g) => [g]);
 }
 
+/** Straight-through estimator: forward `value` (any hard decision computed from x), backward the gradient of x
+ *  unchanged — the search's gates, where the hard mask obeys rules (e.g. a minimum width) a kernel can't know. */
+export function straightThrough(x: Tensor, value: Float32Array): Tensor {
+  if (value.length !== x.size) fail('straightThrough', `value has ${value.length} elements`, ['x', x]);
+  return Tensor.fromOp(value, x.shape, [x], (g) => [g]);
+}
+
 /** Σ x as a scalar tensor. */
 export function sum(x: Tensor): Tensor {
   return Tensor.fromOp(new Float32Array([backend().sum(x.data)]), [], [x], (g) => [new Float32Array(x.size).fill(g[0])]);

@@ -2,7 +2,8 @@
 // [1×1 C→M1, ReLU, 1×1 M1→M2, 3×3 M2→C, + residual]; tail conv3×3 C→3s² plus a global skip conv5×5 3→3s²;
 // depth-to-space(s); + 0.5. Every conv is weight-normalised, block convs with the seed's initial gains.
 import * as ops from '../engine/ops.js';
-import { type Architecture, type ConvDef, intField, scaleField } from './arch.js';
+import type { Tensor } from '../engine/tensor.js';
+import { type Architecture, type ConvDef, intField, type ParamMap, scaleField } from './arch.js';
 import { applyConv, convTable } from './layers.js';
 
 export interface WdsrSpec {
@@ -43,18 +44,35 @@ export const wdsrB: Architecture<WdsrSpec> = {
       wn('skip', 5, 3, out),
     ];
   },
-  forward(spec, params, x) {
-    const conv = convTable(this.convs(spec));
-    const xs = ops.affine(x, 1, -0.5);
-    let h = applyConv(params, conv('head'), xs);
-    spec.blocks.forEach((_, i) => {
-      const body = applyConv(params, conv(`blocks.${i}.expand`), h, true);
-      h = ops.add(h, applyConv(params, conv(`blocks.${i}.conv`), applyConv(params, conv(`blocks.${i}.reduce`), body)));
-    });
-    const y = ops.add(applyConv(params, conv('tail'), h), applyConv(params, conv('skip'), xs));
-    return ops.affine(ops.depthToSpace(y, spec.scale), 1, 0.5);
-  },
+  forward: (spec, params, x) => wdsrForward(spec, params, x),
 };
+
+/** Where the search's supernet inserts its gates; every hook defaults to the identity / a plain residual. */
+export interface WdsrHooks {
+  /** The residual stream as block i reads it (i = blocks.length: as the tail reads it). */
+  read?(i: number, h: Tensor): Tensor;
+  afterExpand?(i: number, t: Tensor): Tensor;
+  afterReduce?(i: number, t: Tensor): Tensor;
+  /** Block i's output from its input h and its body's output. */
+  merge?(i: number, h: Tensor, body: Tensor): Tensor;
+}
+
+export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: WdsrHooks = {}): Tensor {
+  const conv = convTable(wdsrB.convs(spec));
+  const read = hooks.read ?? ((_, h) => h);
+  const xs = ops.affine(x, 1, -0.5);
+  let h = applyConv(params, conv('head'), xs);
+  spec.blocks.forEach((_, i) => {
+    let t = applyConv(params, conv(`blocks.${i}.expand`), read(i, h), true);
+    if (hooks.afterExpand) t = hooks.afterExpand(i, t);
+    t = applyConv(params, conv(`blocks.${i}.reduce`), t);
+    if (hooks.afterReduce) t = hooks.afterReduce(i, t);
+    const body = applyConv(params, conv(`blocks.${i}.conv`), t);
+    h = hooks.merge ? hooks.merge(i, h, body) : ops.add(h, body);
+  });
+  const y = ops.add(applyConv(params, conv('tail'), read(spec.blocks.length, h)), applyConv(params, conv('skip'), xs));
+  return ops.affine(ops.depthToSpace(y, spec.scale), 1, 0.5);
+}
 
 /** The seed's uniform block: M1 = 6C, M2 = ⌊0.84·C⌋. */
 export function uniformWdsr(scale: number, blocks: number, channels: number): WdsrSpec {

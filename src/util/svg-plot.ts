@@ -28,6 +28,17 @@ function ticks(lo: number, hi: number): number[] {
   return out;
 }
 
+/** 1-2-5 values of each decade inside [lo, hi] (a log axis reads best at round values), else linear ticks. */
+function logTicks(lo: number, hi: number): number[] {
+  const out: number[] = [];
+  for (let e = Math.floor(Math.log10(lo)); e <= Math.ceil(Math.log10(hi)); e++)
+    for (const m of [1, 2, 5]) {
+      const v = Number((m * 10 ** e).toPrecision(6));
+      if (v >= lo && v <= hi) out.push(v);
+    }
+  return out.length >= 2 ? out : ticks(lo, hi);
+}
+
 export function svgPlot(series: Series[], o: PlotOptions): string {
   const W = o.width ?? 720;
   const H = o.height ?? 420;
@@ -52,8 +63,7 @@ export function svgPlot(series: Series[], o: PlotOptions): string {
     `<text transform="translate(16 ${H / 2}) rotate(-90)" text-anchor="middle">${esc(o.yLabel)}</text>`,
   ];
   for (const t of ticks(x0, x1)) parts.push(`<text x="${px(t)}" y="${H - m.b + 16}" text-anchor="middle">${t}</text>`);
-  for (const t of ticks(y0, y1)) {
-    const v = o.logY ? 10 ** t : t;
+  for (const v of o.logY ? logTicks(10 ** y0, 10 ** y1) : ticks(y0, y1)) {
     parts.push(`<line x1="${m.l}" y1="${py(v)}" x2="${W - m.r}" y2="${py(v)}" stroke="#ddd"/>`);
     parts.push(`<text x="${m.l - 6}" y="${py(v) + 4}" text-anchor="end">${Number(v.toPrecision(4))}</text>`);
   }
