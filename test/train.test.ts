@@ -7,8 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Tensor } from '../src/engine/tensor.js';
 import { parseArch } from '../src/models/registry.js';
-import { loadCheckpoint } from '../src/train/checkpoint.js';
-import { type BatchSource, CHECKPOINT, CURVE, DivergedError, LOG, train, type TrainOptions } from '../src/train/trainer.js';
+import { type BatchSource, CHECKPOINT, checkpointRun, CURVE, DivergedError, LOG, train, type TrainOptions } from '../src/train/trainer.js';
 import { Rng } from '../src/util/random.js';
 
 /** LR patches of smooth random colour ramps; HR is their nearest-neighbour ×2 upscale, a learnable target. */
@@ -44,7 +43,7 @@ test('a short training run lowers the loss and writes checkpoint, log and curve'
   assert.equal(log.length, 2);
   assert.ok(log[1].loss < 0.5 * log[0].loss, `mean L1 over steps 1-100 ${log[0].loss}, over 101-200 ${log[1].loss}`);
   assert.equal(log[1].lr, 3e-3 * 0.5 * 0.5, 'lr halved at 50 % and 90 %');
-  assert.equal(loadCheckpoint(join(out, CHECKPOINT)).step, 200);
+  assert.equal(checkpointRun(join(out, CHECKPOINT)).step, 200);
   assert.match(readFileSync(join(out, CURVE), 'utf8'), /<polyline/);
 });
 
@@ -68,5 +67,5 @@ test('a NaN loss stops training with a message and keeps the last good checkpoin
     (err: Error) => err instanceof DivergedError && /loss is NaN at step 73; the last good checkpoint \(step 50\) is kept/.test(err.message),
   );
   assert.ok(existsSync(join(out, CHECKPOINT)));
-  assert.equal(loadCheckpoint(join(out, CHECKPOINT)).step, 50);
+  assert.equal(checkpointRun(join(out, CHECKPOINT)).step, 50);
 });

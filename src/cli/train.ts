@@ -11,9 +11,8 @@ import { evaluate } from '../eval/evaluate.js';
 import { saveModel } from '../models/model-file.js';
 import { parseArch } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
-import { loadCheckpoint } from '../train/checkpoint.js';
 import { patchSource } from '../train/data.js';
-import { CHECKPOINT, CURVE, LOG, train, type TrainOptions } from '../train/trainer.js';
+import { CHECKPOINT, checkpointRun, CURVE, LOG, train, type TrainOptions } from '../train/trainer.js';
 import { CliError, intOption, parseCli } from './args.js';
 
 const USAGE = `usage: rtsr train --arch PRESET|JSON|FILE [--scale 2|3|4] [--data DIR] [--train-sets T91,BSD200] [--steps N]
@@ -68,7 +67,7 @@ export async function run(argv: string[]): Promise<void> {
     outDir = resolve(outFlag);
     const ckptPath = join(outDir, CHECKPOINT);
     if (!existsSync(ckptPath)) throw new CliError(`train --resume: no checkpoint at ${ckptPath}`);
-    const ck = loadCheckpoint<TrainOptions>(ckptPath);
+    const ck = checkpointRun(ckptPath);
     spec = ck.spec;
     opts = ck.options;
     process.stderr.write(`resuming ${spec.arch} ×${spec.scale} at step ${ck.step}/${opts.steps} from ${ckptPath}\n`);

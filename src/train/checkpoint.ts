@@ -1,53 +1,65 @@
-// Training checkpoints: parameters, Adam moments and the step, in one checksummed tensor file written
-// atomically. With the data order a pure function of (seed, step), this is all a resumed run needs to
-// continue exactly where it stopped.
-import { Tensor } from '../engine/tensor.js';
-import { encodeTensors, loadTensors } from '../engine/serialize.js';
+// Training checkpoints: every tensor a run changes (weights, gates), each optimiser group's Adam moments, the
+// step, the run's options and what it trains, in one checksummed tensor file written atomically. With the
+// data order a pure function of (seed, step), this is all a resumed run needs to continue where it stopped.
 import type { AdamState } from '../engine/optim.js';
-import type { Model } from '../models/model.js';
-import { validateSpec } from '../models/registry.js';
-import type { ArchSpec } from '../models/registry.js';
+import { encodeTensors, loadTensors } from '../engine/serialize.js';
+import type { Tensor } from '../engine/tensor.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
 const FORMAT = 'rtsr-checkpoint';
-const VERSION = 1;
+const VERSION = 2;
 
-export interface Checkpoint<O> {
-  spec: ArchSpec;
+export interface CheckpointMeta<O> {
+  step: number;
   /** The run's options, so `--resume` needs no other flags. */
   options: O;
-  step: number;
-  params: Map<string, Tensor>;
-  adam: AdamState;
+  /** What is trained (e.g. the architecture spec), for the caller to rebuild it. */
+  subject: unknown;
 }
 
-export function saveCheckpoint<O>(path: string, model: Model, options: O, adam: AdamState): void {
+export function saveCheckpoint<O>(path: string, meta: CheckpointMeta<O>, state: Map<string, Tensor>, adam: Map<string, AdamState>): void {
   const tensors = new Map<string, { shape: readonly number[]; data: Float32Array }>();
-  const names = [...model.params.keys()];
-  names.forEach((name, i) => {
-    const p = model.params.get(name)!;
-    tensors.set(`param/${name}`, { shape: p.shape, data: p.data });
-    tensors.set(`adam.m/${name}`, { shape: p.shape, data: adam.m[i] });
-    tensors.set(`adam.v/${name}`, { shape: p.shape, data: adam.v[i] });
-  });
-  writeFileAtomic(path, encodeTensors(tensors, { format: FORMAT, version: VERSION, spec: model.spec, options, step: adam.step, names }));
+  for (const [name, t] of state) tensors.set(`state/${name}`, { shape: t.shape, data: t.data });
+  const adamSteps: Record<string, number> = {};
+  for (const [group, s] of adam) {
+    adamSteps[group] = s.step;
+    s.m.forEach((m, i) => tensors.set(`adam/${group}/m/${i}`, { shape: [m.length], data: m }));
+    s.v.forEach((v, i) => tensors.set(`adam/${group}/v/${i}`, { shape: [v.length], data: v }));
+  }
+  writeFileAtomic(path, encodeTensors(tensors, { format: FORMAT, version: VERSION, ...meta, adamSteps }));
 }
 
-export function loadCheckpoint<O>(path: string): Checkpoint<O> {
+export interface LoadedCheckpoint<O> extends CheckpointMeta<O> {
+  state: Map<string, Float32Array>;
+  adam: Map<string, AdamState>;
+}
+
+export function loadCheckpoint<O>(path: string): LoadedCheckpoint<O> {
   const { tensors, meta } = loadTensors(path);
   if (meta.format !== FORMAT || meta.version !== VERSION)
     throw new Error(`${path}: not an rtsr checkpoint of version ${VERSION} (format ${JSON.stringify(meta.format)}, version ${JSON.stringify(meta.version)})`);
-  const names = meta.names as string[];
-  const get = (key: string) => {
-    const t = tensors.get(key);
-    if (!t) throw new Error(`${path}: checkpoint lacks '${key}'`);
-    return t;
-  };
-  return {
-    spec: validateSpec(meta.spec, path),
-    options: meta.options as O,
-    step: meta.step as number,
-    params: new Map(names.map((n) => [n, new Tensor(get(`param/${n}`).data, get(`param/${n}`).shape, true)])),
-    adam: { step: meta.step as number, m: names.map((n) => get(`adam.m/${n}`).data), v: names.map((n) => get(`adam.v/${n}`).data) },
-  };
+  const state = new Map<string, Float32Array>();
+  const adam = new Map<string, AdamState>();
+  for (const [group, step] of Object.entries(meta.adamSteps as Record<string, number>)) adam.set(group, { step, m: [], v: [] });
+  for (const [key, t] of tensors) {
+    const parts = key.split('/');
+    if (parts[0] === 'state') state.set(key.slice('state/'.length), t.data);
+    else {
+      const s = adam.get(parts[1]);
+      if (!s) throw new Error(`${path}: moments for unknown optimiser group '${parts[1]}'`);
+      (parts[2] === 'm' ? s.m : s.v)[Number(parts[3])] = t.data;
+    }
+  }
+  return { step: meta.step as number, options: meta.options as O, subject: meta.subject, state, adam };
+}
+
+/** Copies checkpointed values into live tensors, refusing a checkpoint of another shape. */
+export function restoreState(path: string, saved: Map<string, Float32Array>, live: Map<string, Tensor>): void {
+  for (const [name, t] of live) {
+    const v = saved.get(name);
+    if (!v) throw new Error(`${path}: checkpoint lacks '${name}'`);
+    if (v.length !== t.size) throw new Error(`${path}: '${name}' has ${v.length} values in the checkpoint, ${t.size} in this run`);
+    t.data.set(v);
+  }
+  if (saved.size !== live.size) throw new Error(`${path}: checkpoint holds ${saved.size} tensors, this run ${live.size}`);
 }

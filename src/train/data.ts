@@ -3,7 +3,7 @@
 import type { PatchSampler } from '../data/patches.js';
 import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../util/random.js';
-import type { BatchSource } from './trainer.js';
+import type { BatchSource } from './loop.js';
 
 export function patchSource(sampler: PatchSampler, seed: number, batch: number, patch: number): BatchSource {
   const s = sampler.scale;
