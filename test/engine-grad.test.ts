@@ -83,6 +83,12 @@ test('stThreshold: hard forward, straight-through backward', () => {
   assert.deepEqual([...x.grad!], [1, 2, 3, 4]);
 });
 
+test('reshape keeps values and passes gradients through', () => {
+  const x = randTensor(rng, [2, 3, 4, 1]);
+  checkGrad((x) => ops.mul(ops.reshape(x, [6, 4]), ops.reshape(x, [6, 4])), [x]);
+  assert.throws(() => ops.reshape(x, [5, 5]), /reshape: cannot hold 24 values in \[5,5\] \(x \[2,3,4,1\]\)/);
+});
+
 test('straightThrough: forwards the given value, passes the gradient unchanged', () => {
   const x = new Tensor(Float32Array.from([0.3, 0.9, 0.1]), [3], true);
   const y = ops.straightThrough(x, Float32Array.from([0, 1, 1]));

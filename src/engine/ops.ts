@@ -127,6 +127,13 @@ export function stThreshold(x: Tensor, t: number): Tensor {
   return Tensor.fromOp(backend().threshold(x.data, t), x.shape, [x], (g) => [g]);
 }
 
+/** The same values under another shape of equal size. */
+export function reshape(x: Tensor, shape: readonly number[]): Tensor {
+  const size = shape.reduce((a, b) => a * b, 1);
+  if (size !== x.size) fail('reshape', `cannot hold ${x.size} values in [${shape.join(',')}]`, ['x', x]);
+  return Tensor.fromOp(x.data, shape, [x], (g) => [g]);
+}
+
 /** Straight-through estimator: forward `value` (any hard decision computed from x), backward the gradient of x
  *  unchanged — the search's gates, where the hard mask obeys rules (e.g. a minimum width) a kernel can't know. */
 export function straightThrough(x: Tensor, value: Float32Array): Tensor {

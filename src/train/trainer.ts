@@ -35,7 +35,12 @@ export function checkpointRun(path: string): { spec: ArchSpec; options: TrainOpt
 }
 
 export async function train(spec: ArchSpec, opts: TrainOptions, outDir: string, deps: TrainDeps, resume = false): Promise<TrainResult> {
-  const model = Model.init(spec, opts.seed);
+  return trainModel(Model.init(spec, opts.seed), opts, outDir, deps, resume);
+}
+
+/** Trains `model` in place from its current weights (e.g. a network derived from a searched supernet). */
+export async function trainModel(model: Model, opts: TrainOptions, outDir: string, deps: TrainDeps, resume = false): Promise<TrainResult> {
+  const spec = model.spec;
   const task = {
     state: model.params,
     groups: [{ name: 'model', params: [...model.params.values()], lrScale: 1 }],

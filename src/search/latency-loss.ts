@@ -1,0 +1,52 @@
+// The search's latency term: the speed model's prediction for the network the gates select now, and the
+// seed's penalty γ·max(0, (T − T_target)/(T_supernet − T_target)). The widths enter as sums of the
+// straight-through gate masks, so the prediction's gradient reaches every width gate — what the seed's
+// release did not do (it detached the widths, so only depth felt the budget); `widthGradient: false` is
+// that variant, kept for the ablation.
+import * as ops from '../engine/ops.js';
+import { Tensor } from '../engine/tensor.js';
+import type { Supernet } from './supernet.js';
+
+/** A differentiable speed model: scalar width tensors in, predicted milliseconds (a scalar tensor) out. */
+export interface LatencyPredictor {
+  /** One adaptive block at residual width c and inner widths m1, m2. */
+  block(c: Tensor, m1: Tensor, m2: Tensor): Tensor;
+  /** Everything but the blocks (head, tail, skip, per-frame fixed costs) at residual width c. */
+  fixed(c: Tensor): Tensor;
+}
+
+export interface LatencyUse {
+  /** Depth gates choose blocks (else every block counts). */
+  depth: boolean;
+  /** Gradient to the width gates (rtsr) or not (the seed's release). */
+  widthGradient: boolean;
+}
+
+const scalar = (v: number) => new Tensor(Float32Array.of(v), []);
+
+/** Predicted milliseconds of the network the gates select, differentiable in the gates. */
+export function predictedMs(net: Supernet, p: LatencyPredictor, use: LatencyUse): Tensor {
+  const g = net.gateTensors();
+  const width = (mask: Tensor) => (use.widthGradient ? ops.sum(mask) : scalar(mask.data.reduce((a, b) => a + b, 0)));
+  const c = width(g.c);
+  let total = p.fixed(c);
+  for (const b of g.blocks) {
+    const ms = p.block(c, width(b.m1), width(b.m2));
+    total = ops.add(total, use.depth ? ops.mul(ops.reshape(b.keep, []), ms) : ms);
+  }
+  return total;
+}
+
+/** The supernet's own predicted milliseconds: every channel and block kept. */
+export function supernetMs(net: Supernet, p: LatencyPredictor): number {
+  const s = net.spec;
+  const blocks = s.blocks.reduce((acc, b) => acc + p.block(scalar(s.channels), scalar(b.m1), scalar(b.m2)).data[0], 0);
+  return p.fixed(scalar(s.channels)).data[0] + blocks;
+}
+
+/** γ·max(0, (T − target)/(tSupernet − target)); null when the supernet already meets the target. */
+export function latencyPenalty(t: Tensor, target: number, tSupernet: number, gamma: number): Tensor | null {
+  if (tSupernet <= target) return null;
+  const span = tSupernet - target;
+  return ops.affine(ops.relu(ops.affine(t, 1 / span, -target / span)), gamma, 0);
+}

@@ -1,0 +1,132 @@
+// The search's stages, after the seed: (0) pretrain the plain supernet; (1) width-only search with the latency
+// target halfway between the supernet's and the budget; (2) joint width and depth search at the budget; then
+// derive the selected network and (3) fine-tune it without gates or latency term. Every stage runs through the
+// generic training loop in its own folder, so an interrupted search resumes inside the stage it was in.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import * as ops from '../engine/ops.js';
+import type { Tensor } from '../engine/tensor.js';
+import type { Model } from '../models/model.js';
+import type { WdsrSpec } from '../models/wdsr.js';
+import { CHECKPOINT, type BatchSource, type LoopOptions, runLoop, type Trainable } from '../train/loop.js';
+import { loadCheckpoint, restoreState } from '../train/checkpoint.js';
+import { trainModel } from '../train/trainer.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, supernetMs } from './latency-loss.js';
+import { type GateUse, Supernet } from './supernet.js';
+
+export interface SearchConfig {
+  supernet: WdsrSpec;
+  budgetMs: number;
+  steps: { pretrain: number; width: number; joint: number; finetune: number };
+  batch: number;
+  patch: number;
+  /** Learning rate of the weights in every stage. */
+  lr: number;
+  /** Learning rate of the gates: the seed's 0.01 (width stage) and 0.004 (joint stage). */
+  gateLr: { width: number; joint: number };
+  /** Weight of the latency term (the seed's γ = 0.1). */
+  gamma: number;
+  /** Gradient of the latency to the width gates (rtsr) or not (the seed's release). */
+  widthGradient: boolean;
+  seed: number;
+  valEvery: number;
+  checkpointEvery: number;
+}
+
+export const STAGES = ['pretrain', 'width', 'joint', 'finetune'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export interface SearchDeps {
+  data: BatchSource;
+  validate?: (model: Model) => Promise<number>;
+  /** Stops the search after a checkpoint when true (tests simulate a kill with it). */
+  shouldStop?: (stage: Stage, step: number) => boolean;
+  onStage?: (stage: Stage) => void;
+  quiet?: boolean;
+}
+
+export interface SearchResult {
+  supernet: Supernet;
+  /** Absent when the search was interrupted before fine-tuning finished. */
+  model?: Model;
+  supernetMs: number;
+  /** The speed model's prediction for the derived network. */
+  predictedMs: number;
+  interrupted: boolean;
+}
+
+// Each stage's learning rate drops × 0.3 at 50 % and 90 % of its steps, as in the seed.
+const SCHEDULE = { milestones: [0.5, 0.9], gamma: 0.3 };
+
+/** Every tensor the gated stages change, by name: weights and gates alike (pretraining leaves gates as they are). */
+function supernetState(net: Supernet): Map<string, Tensor> {
+  const state = new Map(net.model.params);
+  state.set('gate.c', net.gates.c);
+  net.gates.blocks.forEach((b, i) => {
+    state.set(`gate.${i}.m1`, b.m1);
+    state.set(`gate.${i}.m2`, b.m2);
+    state.set(`gate.${i}.skip`, b.skip);
+    state.set(`gate.${i}.keep`, b.keep);
+  });
+  return state;
+}
+
+export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, outDir: string, deps: SearchDeps): Promise<SearchResult> {
+  const net = Supernet.init(cfg.supernet, cfg.seed);
+  const state = supernetState(net);
+  const tSuper = supernetMs(net, predictor);
+  const weights = [...net.model.params.values()];
+  const loop = (stage: Stage, task: Trainable, lr: number, steps: number) => {
+    const opts: LoopOptions = { steps, lr, ...SCHEDULE, valEvery: cfg.valEvery, checkpointEvery: cfg.checkpointEvery };
+    const dir = join(outDir, stage);
+    // A finished stage is not run again: its last checkpoint already holds its result.
+    return runLoop(task, opts, { options: cfg, subject: { stage, supernet: cfg.supernet } }, dir, {
+      data: deps.data,
+      validate: deps.validate && (() => deps.validate!(stage === 'pretrain' ? net.model : net.derive())),
+      shouldStop: deps.shouldStop && ((s) => deps.shouldStop!(stage, s)),
+      quiet: deps.quiet,
+    }, existsSync(join(dir, CHECKPOINT)));
+  };
+  const gated = (use: GateUse, target: number): Trainable['loss'] => (x, hr) => {
+    const l1 = ops.l1Loss(net.forward(x, use), hr);
+    const t = predictedMs(net, predictor, { depth: use.depth, widthGradient: cfg.widthGradient });
+    const penalty = latencyPenalty(t, target, tSuper, cfg.gamma);
+    return { loss: penalty ? ops.add(l1, penalty) : l1, terms: { l1: l1.data[0], predicted_ms: t.data[0] } };
+  };
+  const stages: [Stage, () => Promise<{ interrupted: boolean }>][] = [
+    ['pretrain', () => loop('pretrain', { state, groups: [{ name: 'weights', params: weights, lrScale: 1 }], loss: (x, hr) => ({ loss: ops.l1Loss(net.forward(x, { widths: false, depth: false }), hr) }) }, cfg.lr, cfg.steps.pretrain)],
+    ['width', () => loop('width', {
+      state,
+      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.width }, { name: 'gates', params: net.widthGates(), lrScale: 1 }],
+      loss: gated({ widths: true, depth: false }, (tSuper + cfg.budgetMs) / 2),
+    }, cfg.gateLr.width, cfg.steps.width)],
+    ['joint', () => loop('joint', {
+      state,
+      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.joint }, { name: 'gates', params: [...net.widthGates(), ...net.depthGates()], lrScale: 1 }],
+      loss: gated({ widths: true, depth: true }, cfg.budgetMs),
+    }, cfg.gateLr.joint, cfg.steps.joint)],
+  ];
+  for (const [stage, run] of stages) {
+    const ck = join(outDir, stage, CHECKPOINT);
+    if (existsSync(ck)) {
+      const saved = loadCheckpoint(ck);
+      if (saved.step >= cfg.steps[stage]) {
+        restoreState(ck, saved.state, state);
+        continue;
+      }
+    }
+    deps.onStage?.(stage);
+    if ((await run()).interrupted) return { supernet: net, supernetMs: tSuper, predictedMs: NaN, interrupted: true };
+  }
+  const model = net.derive();
+  const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
+  deps.onStage?.('finetune');
+  const ft = await trainModel(
+    model,
+    { steps: cfg.steps.finetune, lr: cfg.lr, ...SCHEDULE, valEvery: cfg.valEvery, checkpointEvery: cfg.checkpointEvery, batch: cfg.batch, patch: cfg.patch, seed: cfg.seed },
+    join(outDir, 'finetune'),
+    { data: deps.data, validate: deps.validate, shouldStop: deps.shouldStop && ((s) => deps.shouldStop!('finetune', s)), quiet: deps.quiet },
+    existsSync(join(outDir, 'finetune', CHECKPOINT)),
+  );
+  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, interrupted: ft.interrupted };
+}

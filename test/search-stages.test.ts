@@ -1,0 +1,90 @@
+// The search's stages on synthetic data with an analytic speed model: the latency term drives the derived
+// network under the budget, the seed's variant moves no width gate, and a killed search resumes exactly.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as ops from '../src/engine/ops.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { parseArch } from '../src/models/registry.js';
+import type { WdsrSpec } from '../src/models/wdsr.js';
+import { type LatencyPredictor, predictedMs } from '../src/search/latency-loss.js';
+import { runSearch, type SearchConfig } from '../src/search/stages.js';
+import { Supernet } from '../src/search/supernet.js';
+import { type BatchSource } from '../src/train/loop.js';
+import { Rng } from '../src/util/random.js';
+
+/** MACs-proportional: 1 ms per 1000 MACs per pixel, plus a head/tail cost in C. */
+const flopsModel: LatencyPredictor = {
+  block: (c, m1, m2) => ops.affine(ops.add(ops.add(ops.mul(c, m1), ops.mul(m1, m2)), ops.affine(ops.mul(m2, c), 9, 0)), 1e-3, 0),
+  fixed: (c) => ops.affine(c, (27 + 108) * 1e-3, 1),
+};
+
+function data(n: number, p: number): BatchSource {
+  return {
+    batch(step) {
+      const rng = new Rng(77 + step);
+      const lr = rng.fill(new Float32Array(n * p * p * 3), () => rng.next());
+      const hr = new Float32Array(n * 4 * p * p * 3);
+      for (let b = 0; b < n; b++)
+        for (let y = 0; y < 2 * p; y++)
+          for (let x = 0; x < 2 * p; x++)
+            for (let c = 0; c < 3; c++) hr[((b * 2 * p + y) * 2 * p + x) * 3 + c] = lr[((b * p + (y >> 1)) * p + (x >> 1)) * 3 + c];
+      return { lr: new Tensor(lr, [n, p, p, 3]), hr: new Tensor(hr, [n, 2 * p, 2 * p, 3]) };
+    },
+  };
+}
+
+const supernet = parseArch('wdsr-b-3x12', 2) as WdsrSpec; // C 12, M1 72, M2 10
+const base: SearchConfig = {
+  supernet, budgetMs: 5.5, steps: { pretrain: 20, width: 60, joint: 80, finetune: 20 }, batch: 2, patch: 6, lr: 1e-3,
+  gateLr: { width: 0.01, joint: 0.004 }, gamma: 0.1, widthGradient: true, seed: 5, valEvery: 0, checkpointEvery: 25,
+};
+
+test('each width gate receives the derivative of the predicted latency in its layer width; keep gates the block cost', () => {
+  const net = Supernet.init(supernet, 1);
+  net.gates.c.data[3] = 0.2; // one dead channel: the widths are not all full
+  const sel = net.selection();
+  const n = (m: boolean[]) => m.filter(Boolean).length;
+  const s = (v: number) => new Tensor(Float32Array.of(v), []);
+  // The oracle: T as a plain function of continuous widths, differentiated by central differences.
+  const T = (c: number, m1: number[], m2: number[]) =>
+    flopsModel.fixed(s(c)).data[0] + m1.reduce((acc, _, i) => acc + flopsModel.block(s(c), s(m1[i]), s(m2[i])).data[0], 0);
+  const c0 = n(sel.c);
+  const m1 = sel.blocks.map((b) => n(b.m1));
+  const m2 = sel.blocks.map((b) => n(b.m2));
+  const h = 0.5;
+  const dC = (T(c0 + h, m1, m2) - T(c0 - h, m1, m2)) / (2 * h);
+  const dM1 = (T(c0, [m1[0] + h, ...m1.slice(1)], m2) - T(c0, [m1[0] - h, ...m1.slice(1)], m2)) / (2 * h);
+  predictedMs(net, flopsModel, { depth: true, widthGradient: true }).backward();
+  for (const g of net.gates.c.grad!) assert.ok(Math.abs(g - dC) < 1e-4 * Math.abs(dC), `C gate ${g} vs dT/dC ${dC}`);
+  for (const g of net.gates.blocks[0].m1.grad!) assert.ok(Math.abs(g - dM1) < 1e-4 * Math.abs(dM1), `M1 gate ${g} vs dT/dM1 ${dM1}`);
+  const blockMs = flopsModel.block(s(c0), s(m1[1]), s(m2[1])).data[0];
+  assert.ok(Math.abs(net.gates.blocks[1].keep.grad![0] - blockMs) < 1e-5, 'keep gate gradient = the block cost');
+});
+
+test('with the width gradient, the search drives the derived network under the budget', async () => {
+  const ours = await runSearch({ ...base, gamma: 5 }, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), quiet: true });
+  assert.ok(ours.supernetMs > 1.9 * base.budgetMs, `supernet ${ours.supernetMs} ms`);
+  assert.ok(ours.predictedMs <= base.budgetMs * 1.05, `derived network predicted at ${ours.predictedMs} ms, budget ${base.budgetMs}`);
+  assert.ok(ours.model, 'fine-tuned model');
+
+});
+
+test("the seed's variant: the latency term reaches the depth gates but no width gate", () => {
+  const net = Supernet.init(supernet, 2);
+  predictedMs(net, flopsModel, { depth: true, widthGradient: false }).backward();
+  for (const g of net.widthGates()) assert.equal(g.grad, null);
+  for (const b of net.gates.blocks) assert.ok(b.keep.grad && b.keep.grad[0] > 0);
+});
+
+test('a search killed mid-stage resumes to the same result as one that never stopped', async () => {
+  const whole = await runSearch(base, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), quiet: true });
+  const dir = mkdtempSync(join(tmpdir(), 'rtsr-search-'));
+  const first = await runSearch(base, flopsModel, dir, { data: data(2, 6), quiet: true, shouldStop: (stage, step) => stage === 'joint' && step === 33 });
+  assert.equal(first.interrupted, true);
+  const second = await runSearch(base, flopsModel, dir, { data: data(2, 6), quiet: true });
+  assert.deepEqual(second.model!.spec, whole.model!.spec);
+  for (const [name, p] of whole.model!.params) assert.deepEqual([...second.model!.params.get(name)!.data], [...p.data], name);
+});
