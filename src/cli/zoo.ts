@@ -1,5 +1,5 @@
 // `rtsr zoo`: the committed trained models with their size and measured quality.
-import { listZoo } from '../models/zoo.js';
+import { listZoo, ZOO_DIR } from '../models/zoo.js';
 import { parseCli } from './args.js';
 
 export async function run(argv: string[]): Promise<void> {
@@ -7,6 +7,10 @@ export async function run(argv: string[]): Promise<void> {
   const zoo = listZoo();
   if (values.json) {
     process.stdout.write(JSON.stringify(zoo) + '\n');
+    return;
+  }
+  if (zoo.length === 0) {
+    process.stdout.write(`the zoo is empty (no .rtsr files in ${ZOO_DIR}); scripts/train-zoo.sh trains it\n`);
     return;
   }
   const sets = [...new Set(zoo.flatMap((z) => Object.keys(z.metrics)))];
