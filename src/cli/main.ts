@@ -15,6 +15,8 @@ const COMMANDS: Record<string, Command> = {
   zoo: { summary: 'zoo [--json]: trained models with parameters, MACs at 720p and measured PSNR/SSIM', load: () => import('./zoo.js') },
   eval: { summary: 'eval --model bicubic|NAME|FILE [--scale 2|3|4] [--sets …] [--data DIR] [--json]: PSNR/SSIM tables', load: () => import('./eval.js') },
   export: { summary: 'export MODEL|--arch SPEC --onnx OUT.onnx: ONNX for onnxruntime and other runtimes', load: () => import('./export.js') },
+  profile: { summary: 'profile [--backend native] [--scale 2] [--input 640x360] [--samples N] [--out FILE]: measure block latencies (resumable)', load: () => import('./profile.js') },
+  'speed-model': { summary: 'speed-model fit|eval|predict …: fit the latency predictor, check it on held-out blocks, predict a model', load: () => import('./speed-model.js') },
 };
 
 function usage(): string {

@@ -1,0 +1,83 @@
+// The speed model's evidence: on blocks held out of the fit, the share of predictions within ±10 % and ±5 %
+// of the measured time and the mean absolute percentage error, beside a FLOPs-proportional baseline fitted on
+// the same blocks; whole-model predictions against the profiled models; a predicted-vs-measured plot.
+import { svgPlot } from '../util/svg-plot.js';
+import { blockMacs } from './features.js';
+import { mape, median, modelResiduals, splitBlocks } from './fit.js';
+import type { Profile } from './profile-file.js';
+import type { BlockConfig } from './runner.js';
+import type { SpeedModel } from './speed-model.js';
+
+export interface Accuracy {
+  /** Shares in 0..1. */
+  readonly within10: number;
+  readonly within5: number;
+  readonly mape: number;
+}
+
+export interface Evaluation extends Accuracy {
+  readonly flops_baseline: Accuracy;
+}
+
+export interface ModelCheck {
+  readonly c: number;
+  readonly blocks: number;
+  readonly measured: number;
+  readonly predicted: number;
+}
+
+export interface EvaluationReport {
+  readonly heldOut: number;
+  readonly result: Evaluation;
+  /** Per profiled network: measured and predicted ms, the fixed cost taken from the other networks only. */
+  readonly models: ModelCheck[];
+  readonly points: { measured: number; predicted: number; flops: number }[];
+}
+
+export function accuracy(pred: ArrayLike<number>, measured: ArrayLike<number>): Accuracy {
+  const n = measured.length;
+  let w10 = 0;
+  let w5 = 0;
+  for (let i = 0; i < n; i++) {
+    const e = Math.abs(pred[i] / measured[i] - 1);
+    if (e <= 0.1) w10++;
+    if (e <= 0.05) w5++;
+  }
+  return { within10: w10 / n, within5: w5 / n, mape: mape(pred, measured) };
+}
+
+/** Evaluates on the blocks of `profile` that the model's split held out (all blocks of a profile it never saw
+ *  are still split the same way, so the numbers stay comparable). */
+export function evaluate(model: SpeedModel, profile: Profile): EvaluationReport {
+  const times = profile.measurements;
+  const { heldOut } = splitBlocks(times, model.data.split.holdout, model.data.split.seed);
+  if (heldOut.length === 0) throw new Error('no held-out blocks in this profile: profile more blocks (--samples)');
+  const configs = heldOut.map((t) => t.part as BlockConfig);
+  const measured = heldOut.map((t) => t.ms);
+  const predicted = model.blocksMs(configs);
+  const flops = configs.map((b) => model.data.flopsMsPerMac * blockMacs(b.c, b.m1, b.m2));
+  const residuals = modelResiduals(times);
+  const models = residuals.map((r, i) => {
+    const others = residuals.filter((_, j) => j !== i).map((o) => o.residual);
+    const spec = { arch: 'wdsr-b' as const, scale: profile.scale, channels: r.part.c, blocks: [...r.part.blocks] };
+    return { c: r.part.c, blocks: r.part.blocks.length, measured: r.ms, predicted: model.specMs(spec) - model.data.fixedMs + median(others) };
+  });
+  return {
+    heldOut: heldOut.length,
+    result: { ...accuracy(predicted, measured), flops_baseline: accuracy(flops, measured) },
+    models,
+    points: measured.map((m, i) => ({ measured: m, predicted: predicted[i], flops: flops[i] })),
+  };
+}
+
+export function evaluationSvg(r: EvaluationReport, title: string): string {
+  const hi = Math.max(...r.points.flatMap((p) => [p.measured, p.predicted, p.flops]));
+  return svgPlot(
+    [
+      { label: 'measured = predicted', points: [[0, 0], [hi, hi]], style: 'line', color: '#999' },
+      { label: `FLOPs-proportional (MAPE ${(100 * r.result.flops_baseline.mape).toFixed(1)} %)`, points: r.points.map((p) => [p.measured, p.flops]), style: 'points', color: '#d62728' },
+      { label: `speed model (MAPE ${(100 * r.result.mape).toFixed(1)} %)`, points: r.points.map((p) => [p.measured, p.predicted]), style: 'points', color: '#1f77b4' },
+    ],
+    { title, xLabel: 'measured block latency (ms)', yLabel: 'predicted (ms)' },
+  );
+}

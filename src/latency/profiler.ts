@@ -1,0 +1,105 @@
+// `rtsr profile`'s engine. Plans the parts, compiles them batch by batch (one compiler run per batch), then
+// times all of them in interleaved rounds — every part once per round, in a fresh random order — so that a
+// co-runner that comes and goes slows all parts alike rather than one batch of them. The profile file is
+// rewritten atomically after every round: an interrupted profile keeps every finished sample, and a restart
+// times only the samples still missing.
+import { existsSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { Rng } from '../util/random.js';
+import { summarize, timeRound } from './measure.js';
+import {
+  checkSetup, deviceFingerprint, PROFILE_FORMAT, PROFILE_VERSION, readProfile, writeProfile,
+  type DeviceFingerprint, type Profile, type Protocol,
+} from './profile-file.js';
+import { partKey, type BlockRunner, type Part } from './runner.js';
+import { MAX_C, plannedModels, sampleConfig } from './sampling.js';
+
+export interface ProfileOptions extends Protocol {
+  readonly out: string;
+  readonly scale: number;
+  readonly input: { readonly w: number; readonly h: number };
+  /** Sampled block configurations (the planned models' blocks come on top). */
+  readonly samples: number;
+  readonly seed: number;
+  /** Parts per compiler run. */
+  readonly batch: number;
+  readonly log?: (line: string) => void;
+  /** Milliseconds; tests pass a virtual clock. */
+  readonly now?: () => number;
+}
+
+/**
+ * Everything a profile measures, in order: head and tail for every C, the planned models' blocks and the
+ * models themselves (the fixed per-model cost), then the sampled blocks. The order only grows at the end when
+ * --samples grows, so an extended profile keeps what it has.
+ */
+export function planParts(samples: number, seed: number): Part[] {
+  const cs = Array.from({ length: MAX_C }, (_, i) => i + 1);
+  const models = plannedModels(seed);
+  const parts: Part[] = [
+    ...cs.map((c): Part => ({ kind: 'head', c })),
+    ...cs.map((c): Part => ({ kind: 'tail', c })),
+    ...models.flatMap((m) => m.blocks.map((b): Part => ({ kind: 'block', c: m.c, ...b }))),
+    ...models,
+    ...Array.from({ length: samples }, (_, i): Part => ({ kind: 'block', ...sampleConfig(seed, i) })),
+  ];
+  const keys = new Set<string>();
+  return parts.filter((p) => !keys.has(partKey(p)) && keys.add(partKey(p)));
+}
+
+function sameDevice(file: DeviceFingerprint, now: DeviceFingerprint, path: string): void {
+  const diffs = (Object.keys(now) as (keyof DeviceFingerprint)[])
+    .filter((k) => file[k] !== now[k])
+    .map((k) => `${k} ${JSON.stringify(file[k])} here ${JSON.stringify(now[k])}`);
+  if (diffs.length) throw new Error(`${path} was measured on another device or setup (${diffs.join('; ')}): resume it there, or pass another --out`);
+}
+
+/** The profile to continue: the file at `out` if it exists (after checking it matches this run), else a new one. */
+function startingProfile(runner: BlockRunner, o: ProfileOptions): Profile {
+  const device = deviceFingerprint(runner.info);
+  const protocol = { warmup: o.warmup, repeats: o.repeats };
+  if (!existsSync(o.out)) return { format: PROFILE_FORMAT, version: PROFILE_VERSION, device, scale: o.scale, input: o.input, protocol, load: [], measurements: [] };
+  const p = readProfile(o.out);
+  checkSetup({ backend: p.device.backend, scale: p.scale, input: p.input }, { backend: device.backend, scale: o.scale, input: o.input }, o.out);
+  sameDevice(p.device, device, o.out);
+  if (p.protocol.warmup !== o.warmup || p.protocol.repeats !== o.repeats)
+    throw new Error(`${o.out} was measured with --warmup ${p.protocol.warmup} --repeats ${p.protocol.repeats}: resume with those, or pass another --out`);
+  return p;
+}
+
+/** Measures what the profile at `o.out` lacks; returns the complete profile. */
+export function runProfile(runner: BlockRunner, o: ProfileOptions): Profile {
+  const log = o.log ?? (() => {});
+  const now = o.now ?? (() => performance.now());
+  let profile = startingProfile(runner, o);
+  // Samples by part, in file order, then plan order for parts new to the file.
+  const samples = new Map(profile.measurements.map((m) => [partKey(m.part), { part: m.part, times: [...m.samples] }]));
+  for (const p of planParts(o.samples, o.seed)) if (!samples.has(partKey(p))) samples.set(partKey(p), { part: p, times: [] });
+  const todo = [...samples.values()].filter((s) => s.times.length < o.repeats);
+  if (todo.length === 0) return profile;
+  if (profile.measurements.length) log(`${o.out}: ${todo.length} of ${samples.size} parts still need samples`);
+
+  const parts = todo.map((s) => s.part);
+  for (let b = 0; b * o.batch < parts.length; b++) {
+    const t0 = now();
+    runner.prepare(parts.slice(b * o.batch, (b + 1) * o.batch));
+    log(`compiled ${Math.min((b + 1) * o.batch, parts.length)}/${parts.length} parts (${((now() - t0) / 1e3).toFixed(1)} s)`);
+  }
+  const rng = new Rng(o.seed + profile.load.length);
+  for (let w = 0; w < o.warmup; w++) timeRound(runner, parts, rng, now);
+  for (let round = 1; ; round++) {
+    const left = todo.filter((s) => s.times.length < o.repeats);
+    if (left.length === 0) break;
+    const t0 = now();
+    timeRound(runner, left.map((s) => s.part), rng, now).forEach((t, i) => left[i].times.push(t));
+    const load = Number(loadavg()[0].toFixed(2));
+    profile = {
+      ...profile,
+      load: [...profile.load, load],
+      measurements: [...samples.values()].filter((s) => s.times.length).map((s) => ({ part: s.part, ...summarize(s.times), samples: [...s.times] })),
+    };
+    writeProfile(o.out, profile);
+    log(`round ${round}: ${left.length} parts in ${((now() - t0) / 1e3).toFixed(1)} s, load ${load}`);
+  }
+  return profile;
+}
