@@ -9,7 +9,8 @@ import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { parseArch } from '../src/models/registry.js';
 import type { WdsrSpec } from '../src/models/wdsr.js';
-import { type LatencyPredictor, predictedMs } from '../src/search/latency-loss.js';
+import { SpeedModel, type SpeedModelData } from '../src/latency/speed-model.js';
+import { type LatencyPredictor, predictedMs, speedModelPredictor } from '../src/search/latency-loss.js';
 import { runSearch, type SearchConfig } from '../src/search/stages.js';
 import { Supernet } from '../src/search/supernet.js';
 import { type BatchSource } from '../src/train/loop.js';
@@ -77,6 +78,22 @@ test("the seed's variant: the latency term reaches the depth gates but no width 
   predictedMs(net, flopsModel, { depth: true, widthGradient: false }).backward();
   for (const g of net.widthGates()) assert.equal(g.grad, null);
   for (const b of net.gates.blocks) assert.ok(b.keep.grad && b.keep.grad[0] > 0);
+});
+
+test('through the fitted speed model, the gated supernet is predicted exactly as its derived network', () => {
+  const model = new SpeedModel({
+    format: 'rtsr-speed-model', version: 1, profile: 'synthetic', split: { holdout: 0.2, seed: 1 }, align: 16, alignValidation: {},
+    setup: { backend: 'native', scale: 2, input: { w: 64, h: 36 } },
+    device: {} as SpeedModelData['device'],
+    block: [0.3, 2e-3, 3e-3, 4e-3, 0.01, 0.02, 0.03], head: [0.1, 0.02, 0.01], tail: [0.2, 0.05, 0.03], fixedMs: 0.7, flopsMsPerMac: 1e-3,
+  });
+  const net = Supernet.init(supernet, 9);
+  net.gates.c.data[0] = 0.1;
+  net.gates.blocks[0].m1.data.fill(0.2, 0, 30);
+  net.gates.blocks[2].skip.data[0] = 2;
+  const t = predictedMs(net, speedModelPredictor(model), { depth: true, widthGradient: true }).data[0];
+  const want = model.specMs(net.derive().spec as WdsrSpec);
+  assert.ok(Math.abs(t - want) < 1e-4 * want, `gated ${t} ms vs derived ${want} ms`);
 });
 
 test('a search killed mid-stage resumes to the same result as one that never stopped', async () => {

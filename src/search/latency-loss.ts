@@ -5,6 +5,7 @@
 // that variant, kept for the ablation.
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
+import type { SpeedModel } from '../latency/speed-model.js';
 import type { Supernet } from './supernet.js';
 
 /** A differentiable speed model: scalar width tensors in, predicted milliseconds (a scalar tensor) out. */
@@ -20,6 +21,14 @@ export interface LatencyUse {
   depth: boolean;
   /** Gradient to the width gates (rtsr) or not (the seed's release). */
   widthGradient: boolean;
+}
+
+/** The fitted speed model (rtsr speed-model fit) as the search's predictor. */
+export function speedModelPredictor(m: SpeedModel): LatencyPredictor {
+  return {
+    block: (c, m1, m2) => m.blockMs(c, m1, m2),
+    fixed: (c) => ops.affine(ops.add(m.headMs(c), m.tailMs(c)), 1, m.data.fixedMs),
+  };
 }
 
 const scalar = (v: number) => new Tensor(Float32Array.of(v), []);
