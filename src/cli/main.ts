@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   eval: { summary: 'eval --model bicubic|NAME|FILE [--scale 2|3|4] [--sets …] [--data DIR] [--json]: PSNR/SSIM tables', load: () => import('./eval.js') },
   export: { summary: 'export MODEL|--arch SPEC --onnx OUT.onnx: ONNX for onnxruntime and other runtimes', load: () => import('./export.js') },
   profile: { summary: 'profile [--backend native] [--scale 2] [--input 640x360] [--samples N] [--out FILE]: measure block latencies (resumable)', load: () => import('./profile.js') },
+  search: { summary: 'search --scale 2 --budget-ms 33 [--input 640x360] [--data DIR] [--out DIR] [--quick]: the best network for a latency budget', load: () => import('./search.js') },
   'speed-model': { summary: 'speed-model fit|eval|predict …: fit the latency predictor, check it on held-out blocks, predict a model', load: () => import('./speed-model.js') },
 };
 

@@ -1,0 +1,52 @@
+// `rtsr search`: the best network for a latency budget on this device, end to end (see src/search/run.ts).
+import { selectBackend } from '../backends/index.js';
+import { resolveDataDir } from '../data/datadir.js';
+import { BENCHMARK_SETS, listSets } from '../data/datasets.js';
+import { useBackend } from '../engine/tensor.js';
+import { search } from '../search/run.js';
+import { CliError, intOption, parseCli } from './args.js';
+import { parseSize } from './info.js';
+
+const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--backend native|reference] [--data DIR]
+                   [--out DIR] [--quick] [--no-width-gradient] [--seed 0]`;
+
+export async function run(argv: string[]): Promise<void> {
+  const { values } = parseCli(argv, {
+    scale: { type: 'string', default: '2' },
+    'budget-ms': { type: 'string' },
+    input: { type: 'string' },
+    backend: { type: 'string' },
+    data: { type: 'string' },
+    out: { type: 'string' },
+    quick: { type: 'boolean', default: false },
+    'no-width-gradient': { type: 'boolean', default: false },
+    seed: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  });
+  if (values.help) return void process.stdout.write(USAGE + '\n');
+  const budgetMs = Number(values['budget-ms']);
+  if (!(budgetMs > 0)) throw new CliError(`--budget-ms must be a positive number of milliseconds\n${USAGE}`);
+  const scale = intOption('scale', values.scale as string, 2, 2);
+  const input = values.input ? parseSize(values.input as string, 'input') : { w: Math.round(1280 / scale), h: Math.round(720 / scale) };
+  const backend = await selectBackend(values.backend as string | undefined);
+  useBackend(backend);
+  const dataDir = resolveDataDir(values.data as string | undefined);
+  const present = await listSets(dataDir);
+  const trainSets = ['T91', 'BSD200'].filter((s) => present.includes(s));
+  const evalSets = BENCHMARK_SETS.filter((s) => present.includes(s));
+  if (trainSets.length === 0 || evalSets.length === 0) throw new CliError(`${dataDir} needs T91 or BSD200 to train and Set5 to evaluate (sets there: ${present.join(', ') || 'none'})`);
+  const outDir = (values.out as string | undefined) ?? `runs/search-x${scale}-${budgetMs}ms${values.quick ? '-quick' : ''}`;
+  const report = await search({
+    scale, budgetMs, input, backend, dataDir, trainSets, evalSets, outDir,
+    quick: values.quick as boolean,
+    widthGradient: !values['no-width-gradient'],
+    seed: intOption('seed', values.seed as string | undefined, 0, 0),
+    log: (line) => process.stderr.write(line + '\n'),
+  });
+  const set = evalSets[0];
+  process.stdout.write(
+    `searched ${JSON.stringify(report.architecture)}\n` +
+      `predicted ${report.predicted_ms.toFixed(1)} ms, measured ${report.measured_ms.toFixed(1)} ms (budget ${budgetMs} ms); ` +
+      `${set} ${report.metrics[set].psnr.toFixed(2)} dB; ${(report.search_seconds / 60).toFixed(1)} min\nreport: ${outDir}/report.md\n`,
+  );
+}
