@@ -48,7 +48,10 @@ export function svgPlot(series: Series[], o: PlotOptions): string {
   if (pts.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}"><text x="20" y="30">${esc(o.title)}: no data</text></svg>\n`;
   const xs = pts.map(([x]) => x);
   const ys = pts.map(([, y]) => fy(y));
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
+  const xpad = (Math.max(...xs) - Math.min(...xs)) * 0.05 || 1;
+  // Lines (curves over steps) start at their first point; point clouds get room on both sides.
+  const lineOnly = series.every((s) => s.style === 'line');
+  const [x0, x1] = lineOnly ? [Math.min(...xs), Math.max(...xs)] : [Math.min(...xs) - xpad, Math.max(...xs) + xpad];
   const pad = (Math.max(...ys) - Math.min(...ys)) * 0.05 || 1;
   const [y0, y1] = [Math.min(...ys) - pad, Math.max(...ys) + pad];
   const px = (x: number) => m.l + ((x - x0) / (x1 - x0 || 1)) * (W - m.l - m.r);
