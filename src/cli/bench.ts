@@ -1,16 +1,26 @@
 // `rtsr bench train`: training-step speed of our engine against PyTorch in the same run.
+// `rtsr bench --model|--arch … --input WxH`: inference speed of the compiled model, optionally against
+// onnxruntime (src/bench/infer-bench.ts).
 import { availableParallelism } from 'node:os';
 import { selectBackend } from '../backends/index.js';
+import { benchInfer } from '../bench/infer-bench.js';
+import { defaultBackend, defaultThreads } from '../compiler/compile.js';
 import { benchTrain } from '../bench/train-bench.js';
 import { BENCH_NETS, type BenchNet } from '../bench/train-nets.js';
 import { useBackend } from '../engine/tensor.js';
+import { Model } from '../models/model.js';
+import { parseArch } from '../models/registry.js';
+import { findModel } from '../models/zoo.js';
 import { CliError, intOption, parseCli } from './args.js';
+import { parseSize } from './info.js';
 
 const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
+const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH
+                  [--compare onnxruntime] [--backend native|reference] [--threads N] [--warmup N] [--repeats N] [--json]`;
 
 export async function run(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
-  if (what !== 'train') throw new CliError(`bench: expected 'train'\n${USAGE}`);
+  if (what !== 'train') return runInfer(argv);
   const { values } = parseCli(rest, {
     net: { type: 'string', default: 'conv5x32' },
     backend: { type: 'string' },
@@ -35,4 +45,56 @@ export async function run(argv: string[]): Promise<void> {
   }
   const torch = r.torch_ms_per_step === null ? `PyTorch: ${r.torch_note}` : `PyTorch ${r.torch_ms_per_step.toFixed(1)} ms/step → ratio ours/PyTorch ${r.ratio!.toFixed(2)}`;
   process.stdout.write(`${r.net} (batch 16 × 48×48, ${r.backend}, ${threads} threads): ${r.ms_per_step.toFixed(1)} ms/step, ${r.gflops.toFixed(1)} GFLOP/s; ${torch}\n`);
+}
+
+async function runInfer(argv: string[]): Promise<void> {
+  const { values } = parseCli(argv, {
+    model: { type: 'string' },
+    arch: { type: 'string' },
+    scale: { type: 'string' },
+    seed: { type: 'string' },
+    input: { type: 'string' },
+    compare: { type: 'string' },
+    backend: { type: 'string' },
+    threads: { type: 'string' },
+    warmup: { type: 'string' },
+    repeats: { type: 'string' },
+    json: { type: 'boolean', default: false },
+  });
+  if ((values.model === undefined) === (values.arch === undefined) || values.input === undefined) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
+  if (values.compare !== undefined && values.compare !== 'onnxruntime') throw new CliError(`--compare: only 'onnxruntime' is supported, got '${values.compare}'`);
+  const backend = values.backend ?? defaultBackend();
+  if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
+  if (values.model !== undefined && (values.scale !== undefined || values.seed !== undefined)) throw new CliError('--scale and --seed only go with --arch');
+  const { w, h } = parseSize(values.input, 'input');
+  let model: Model;
+  let name: string;
+  try {
+    if (values.arch !== undefined) {
+      model = Model.init(parseArch(values.arch, intOption('scale', values.scale, 2)), intOption('seed', values.seed, 0, 0));
+      name = values.arch;
+    } else {
+      model = findModel(values.model!).model;
+      name = values.model!;
+    }
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const threads = intOption('threads', values.threads, defaultThreads());
+  const r = await benchInfer(name, model, w, h, {
+    backend,
+    threads,
+    warmup: intOption('warmup', values.warmup, 3, 0),
+    repeats: intOption('repeats', values.repeats, 15),
+    compare: values.compare !== undefined,
+  });
+  if (values.json) {
+    process.stdout.write(JSON.stringify(r) + '\n');
+    return;
+  }
+  const s = model.scale;
+  const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${backend} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
+  if (r.onnxruntime_ms !== null)
+    lines.push(`onnxruntime (2 threads): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − onnxruntime| ${r.max_abs_diff!.toExponential(1)}`);
+  process.stdout.write(lines.join('\n') + '\n');
 }

@@ -19,7 +19,7 @@ export interface Toolchain {
   readonly target: Target;
 }
 
-export type NativeArg = Float32Array | Float64Array | Int32Array | number | null;
+export type NativeArg = Float32Array | Float64Array | Int32Array | Uint8Array | number | null;
 export interface NativeModule {
   readonly call: (index: number, ...args: NativeArg[]) => void;
   readonly path: string;

@@ -36,6 +36,7 @@ typedef int vi __attribute__((vector_size(VW * 4), aligned(4)));
 static inline vf vload(const float* p) { return *(const vf*)p; }
 static inline void vstore(float* p, vf v) { *(vf*)p = v; }
 static inline vf vrelu(vf a) { return (vf)((vi)a & (a > (vf){0})); }
+static inline vf vbroadcast(float a) { return (vf){0} + a; }
 
 /* Partial vectors (a channel tail): one masked instruction with AVX-512, a copy elsewhere. Reading or
    writing a full vector would cross the end of the tensor (or race with the next row's thread). */

@@ -1,0 +1,140 @@
+// `rtsr upscale IN OUT --model NAME|FILE`: super-resolves an image, a folder of images or a glob of them with a
+// compiled model and writes PNGs. Globs are expanded here (`*`, `?`, `[…]` within a name, `**` across
+// folders), so they work quoted and on shells that do not expand them.
+import { existsSync, readdirSync, statSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
+import { compile, defaultBackend } from '../compiler/compile.js';
+import { readImage, writePng } from '../image/io.js';
+import { findModel } from '../models/zoo.js';
+import { CliError, intOption, parseCli } from './args.js';
+
+const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--backend native|reference] [--threads N]
+
+  --backend   default: native where a C compiler exists
+
+  IN      an image file, a folder (its .png, .jpg, .jpeg and .bmp files) or a glob ('frames/*.png', 'a/**/*.jpg')
+  OUT     a .png file for a single image, else a folder (created; one <name>.png per input)`;
+
+const IMAGE_EXTS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
+const isImage = (f: string) => IMAGE_EXTS.has(extname(f).toLowerCase());
+const hasMagic = (s: string) => /[*?[]/.test(s);
+
+/** A glob segment as a regex: * and ? never match '/', [..] is a character class ([!..] negated). */
+function segmentRegex(seg: string): RegExp {
+  let re = '';
+  for (let i = 0; i < seg.length; i++) {
+    const ch = seg[i];
+    if (ch === '*') re += '[^/]*';
+    else if (ch === '?') re += '[^/]';
+    else if (ch === '[' && seg.indexOf(']', i + 2) > 0) {
+      const end = seg.indexOf(']', i + 2);
+      const body = seg.slice(i + 1, end).replace(/^!/, '^').replace(/\\/g, '\\\\');
+      re += `[${body}]`;
+      i = end;
+    } else re += ch.replace(/[.+^${}()|\\]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** Files matching a glob, sorted. Hidden entries match only a segment that starts with '.'. */
+export function expandGlob(pattern: string): string[] {
+  const parts = pattern.split(/[\\/]+/);
+  const fixed: string[] = [];
+  while (parts.length > 1 && !hasMagic(parts[0])) fixed.push(parts.shift()!);
+  const root = fixed.length ? fixed.join(sep) || sep : '.';
+  const out: string[] = [];
+  const walk = (dir: string, segs: string[]) => {
+    if (segs.length === 0) {
+      if (existsSync(dir) && statSync(dir).isFile()) out.push(dir);
+      return;
+    }
+    const [seg, ...rest] = segs;
+    if (!hasMagic(seg)) return walk(join(dir, seg), rest);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) return;
+    const entries = readdirSync(dir, { withFileTypes: true }).filter((e) => seg.startsWith('.') || !e.name.startsWith('.'));
+    if (seg === '**') {
+      walk(dir, rest);
+      for (const e of entries) if (e.isDirectory()) walk(join(dir, e.name), segs);
+      return;
+    }
+    const re = segmentRegex(seg);
+    for (const e of entries) if (re.test(e.name)) walk(join(dir, e.name), rest);
+  };
+  walk(root, parts);
+  return [...new Set(out)].sort();
+}
+
+/** The input files of IN, and whether IN named exactly one file. */
+function inputsOf(input: string): { files: string[]; single: boolean } {
+  if (existsSync(input) && statSync(input).isFile()) return { files: [input], single: true };
+  if (existsSync(input) && statSync(input).isDirectory()) {
+    const files = readdirSync(input).filter((f) => !f.startsWith('.') && isImage(f)).sort().map((f) => join(input, f));
+    if (files.length === 0) throw new CliError(`${input}: no .png, .jpg, .jpeg or .bmp files in this folder`);
+    return { files, single: false };
+  }
+  if (!hasMagic(input)) throw new CliError(`${input}: no such file or folder`);
+  const files = expandGlob(input).filter(isImage);
+  if (files.length === 0) throw new CliError(`${input}: the pattern matches no image files`);
+  return { files, single: false };
+}
+
+/** Output path per input: OUT itself for a single image going to a .png path, else OUT/<name>.png. */
+function outputsFor(files: string[], single: boolean, out: string): string[] {
+  const toFile = single && extname(out).toLowerCase() === '.png' && !(existsSync(out) && statSync(out).isDirectory());
+  if (single && !toFile && extname(out) !== '' && !existsSync(out)) throw new CliError(`${out}: the output must be a .png file or a folder`);
+  if (toFile) return [out];
+  const outs = files.map((f) => join(out, `${basename(f, extname(f))}.png`));
+  const seen = new Map<string, string>();
+  outs.forEach((o, i) => {
+    if (seen.has(o)) throw new CliError(`${seen.get(o)} and ${files[i]} would both be written to ${o}`);
+    seen.set(o, files[i]);
+  });
+  if (outs.some((o, i) => resolve(o) === resolve(files[i]))) throw new CliError(`${out}: writing there would overwrite the inputs`);
+  return outs;
+}
+
+function progress(done: number, total: number, name: string): void {
+  if (!process.stderr.isTTY || total < 2) return;
+  const width = 30;
+  const filled = Math.round((done / total) * width);
+  process.stderr.write(`\r[${'='.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} ${name}\x1b[K`);
+}
+
+export async function run(argv: string[]): Promise<void> {
+  const { values, positionals } = parseCli(
+    argv,
+    { model: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    true,
+  );
+  if (values.help) {
+    process.stdout.write(USAGE + '\n');
+    return;
+  }
+  if (positionals.length !== 2 || values.model === undefined) throw new CliError(USAGE);
+  const backend = values.backend ?? defaultBackend();
+  if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
+  const [input, out] = positionals;
+  const { files, single } = inputsOf(input);
+  const outs = outputsFor(files, single, out);
+  let name: string;
+  let compiled: ReturnType<typeof compile>;
+  try {
+    const found = findModel(values.model);
+    name = basename(found.path, extname(found.path));
+    compiled = compile(found.model, { backend, threads: values.threads === undefined ? undefined : intOption('threads', values.threads, 1) });
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const t0 = performance.now();
+  for (const [i, f] of files.entries()) {
+    progress(i, files.length, basename(f));
+    const sr = compiled.runImage(await readImage(f));
+    await mkdir(dirname(outs[i]), { recursive: true });
+    await writePng(outs[i], sr);
+  }
+  progress(files.length, files.length, '');
+  if (process.stderr.isTTY && files.length > 1) process.stderr.write('\n');
+  const where = single ? outs[0] : relative('.', out) || '.';
+  process.stderr.write(`${files.length} image${files.length > 1 ? 's' : ''} upscaled ×${compiled.scale} with ${name} (${backend}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${where}\n`);
+}

@@ -1,0 +1,117 @@
+// Stage kernels loaded as one native module, and the one place that knows how a stage kernel is called (the
+// runtime, the tuner and the profiling runnables all go through `runStage`).
+import { loadModule, type NativeModule, type Toolchain } from '../backends/native/compile.js';
+import { type KernelSource, moduleSource } from '../backends/native/glue.js';
+import { Rng } from '../util/random.js';
+import type { Io } from './codegen.js';
+import { INPUT, type StageNode } from './ir.js';
+
+/** Writes the address of p[0] modulo 64 into p[1][0]: lets JavaScript place arrays on cache-line boundaries. */
+const ADDRESS_PROBE: KernelSource = {
+  name: 'address_mod64',
+  code: 'static void k_address_mod64(void** p, const double* s) { (void)s; ((double*)p[1])[0] = (double)((unsigned long)p[0] & 63); }\n',
+};
+
+export type Frame = Float32Array | Uint8Array;
+
+export interface StageCall {
+  /** Per term: the raw frame, or a planar [h][c][ws] buffer of the window. */
+  readonly inputs: readonly Frame[];
+  readonly residual: Float32Array | null;
+  /** A planar buffer, or (shuffling stage) the whole output frame. */
+  readonly out: Frame;
+  readonly blob: Float32Array;
+  /** The window: h×w pixels at (x, y) of a frame `frameWidth` pixels wide. */
+  readonly h: number;
+  readonly w: number;
+  readonly x: number;
+  readonly y: number;
+  readonly frameWidth: number;
+  /** Rows and columns of the window a shuffling stage computes and stores (the rest is halo); the whole
+   *  window for the others, which compute every row. */
+  readonly keep: { readonly y0: number; readonly y1: number; readonly x0: number; readonly x1: number };
+  readonly threads: number;
+}
+
+/** Bands of rows handed out dynamically: several per thread, so a thread slowed by another process does
+ *  less of the work, but not so many that the chain rows recomputed at band edges (2r per band) add up. */
+export function bandsFor(rows: number, threads: number): number {
+  return Math.max(1, Math.min(rows, threads === 1 ? 1 : 4 * threads, Math.floor(rows / 8)));
+}
+
+export class StageKernels {
+  private readonly module: NativeModule;
+  private readonly index = new Map<string, number>();
+  private readonly scratch = new Float64Array(1);
+  /** Floats per vector: planar rows are padded to whole vectors. */
+  readonly vw: number;
+
+  constructor(kernels: readonly KernelSource[], tc: Toolchain, cacheDir: string) {
+    this.vw = tc.target.vw;
+    const all = [ADDRESS_PROBE, ...kernels];
+    this.module = loadModule(moduleSource(tc.target, all), tc, cacheDir);
+    all.forEach((k, i) => this.index.set(k.name, i));
+  }
+
+  /** n zero floats starting on a 64-byte boundary: planar rows are then whole cache lines and vector loads
+   *  and stores never split across two. */
+  aligned(n: number): Float32Array {
+    const raw = new Float32Array(n + 16);
+    this.module.call(0, raw, this.scratch);
+    const shift = ((64 - this.scratch[0]) % 64) / 4;
+    if (!Number.isInteger(shift)) throw new Error('native: a Float32Array is not 4-byte aligned');
+    return raw.subarray(shift, shift + n);
+  }
+
+  /** Floats of a planar [h][c][ws] buffer. */
+  planarSize(h: number, w: number, c: number): number {
+    return h * c * Math.ceil(w / this.vw) * this.vw;
+  }
+
+  /** A call of `stage` on an h×w frame of random inputs, with its own output: what the tuner times and what
+   *  the profiling runnables run. */
+  syntheticCall(stage: StageNode, blob: Float32Array, io: Io, h: number, w: number, threads: number, seed = 1): StageCall {
+    const rng = new Rng(seed);
+    const planar = (c: number) => rng.fill(this.aligned(this.planarSize(h, w, c)), () => rng.uniform(0, 1));
+    const raw = () => (io === 'u8' ? Uint8Array.from({ length: h * w * 3 }, () => rng.nextU32() & 255) : rng.fill(new Float32Array(h * w * 3), () => rng.next()));
+    const cout = stage.terms[0].cout;
+    const s = stage.shuffle;
+    const frameOut = s > 1 ? (io === 'u8' ? new Uint8Array(h * w * 3 * s * s) : new Float32Array(h * w * 3 * s * s)) : this.aligned(this.planarSize(h, w, cout));
+    return {
+      inputs: stage.terms.map((t) => (t.x === INPUT ? raw() : planar(t.chain.length ? t.chain[0].cin : t.cin))),
+      residual: stage.residual === null ? null : planar(cout),
+      out: frameOut,
+      blob,
+      h,
+      w,
+      x: 0,
+      y: 0,
+      frameWidth: w,
+      keep: { y0: 0, y1: h, x0: 0, x1: w },
+      threads,
+    };
+  }
+
+  runStage(name: string, c: StageCall): void {
+    const i = this.index.get(name);
+    if (i === undefined) throw new Error(`native: no stage kernel '${name}' in this module`);
+    this.module.call(
+      i,
+      ...c.inputs,
+      c.residual,
+      c.out,
+      c.blob,
+      c.h,
+      c.w,
+      c.threads,
+      bandsFor(c.keep.y1 - c.keep.y0, c.threads),
+      c.x,
+      c.y,
+      c.frameWidth,
+      c.keep.y0,
+      c.keep.y1,
+      c.keep.x0,
+      c.keep.x1,
+    );
+  }
+}

@@ -1,0 +1,133 @@
+// Choosing a stage's blocking and loop order by timing candidates on this machine, and remembering the choice.
+// Every candidate computes bit-identical results, so tuning changes speed only. The search is coordinate-wise:
+// the conv's register block and loop order first, then the chain's register block, then its tile width; each
+// round compiles its candidates into one module (one compiler run) and times them interleaved, several rounds,
+// keeping each one's fastest run — on a shared machine noise only ever adds time, so the minimum ranks best.
+// Candidates run on one thread: every thread runs the same code on its own rows, and on a machine where
+// another process holds a core one thread's timings are far steadier than two threads' (whose slower thread
+// sets the time). Results are cached on disk per (stage shape, width class, CPU, compiler), next to the
+// kernel cache.
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { cpus } from 'node:os';
+import { join } from 'node:path';
+import type { Toolchain } from '../backends/native/compile.js';
+import type { Target } from '../backends/native/glue.js';
+import { writeFileAtomic } from '../util/atomic.js';
+import { type Io, packStage, stageKernel, stageKernelName, stageShape, type StageShape, type StageTuning } from './codegen.js';
+import { type StageNode, stageMacsPerPixel } from './ir.js';
+import { StageKernels } from './native-kernels.js';
+
+/** Bumped whenever the generated code or the meaning of a tuning changes, so stale choices are not reused. */
+const TUNING_VERSION = 1;
+
+/** Lookups of the on-disk tuning cache in this process; `measured` counts stage shapes timed afresh. */
+export const tuneStats = { hits: 0, measured: 0 };
+
+export interface TuneEnv {
+  readonly tc: Toolchain;
+  readonly cacheDir: string;
+}
+
+/** The largest register block of `per` pixel vectors that leaves room for the loads: acc + loads + 2 ≤ nreg. */
+const blockFor = (t: Target, per: number) => Math.max(1, Math.floor((t.nreg - 2 - per) / per));
+
+/** The untuned choice: a 4-vector-wide block (6 × 4 on AVX-512), pixel blocks outside, 64-pixel chain tiles. */
+export function defaultTuning(t: Target): StageTuning {
+  const pb = t.nreg >= 32 ? 4 : 2;
+  return { ob: blockFor(t, pb), pb, order: 'xo', tp: Math.max(t.vw, 64), cob: blockFor(t, pb), cpb: pb };
+}
+
+function rounds(s: StageShape, t: Target): ((best: StageTuning) => StageTuning[])[] {
+  // Wider pixel blocks (6 vectors on AVX-512) spilled registers and lost by 15–35% on every shape tried.
+  const widths = [2, 3, 4].filter((p) => blockFor(t, p) >= 2);
+  const r: ((best: StageTuning) => StageTuning[])[] = [
+    (b) => widths.flatMap((pb) => (['xo', 'ox'] as const).map((order) => ({ ...b, ob: blockFor(t, pb), pb, order }))),
+  ];
+  if (s.terms.some((x) => x.chain.length > 0))
+    r.push(
+      (b) => widths.map((cpb) => ({ ...b, cob: blockFor(t, cpb), cpb })),
+      (b) => [2, 4, 8].map((v) => ({ ...b, tp: v * t.vw })),
+    );
+  return r;
+}
+
+/** Tuning is keyed by the row length in vectors rounded up to a power of two: remainders of the pixel blocks
+ *  matter for narrow frames, the exact width beyond that does not. */
+export function widthClass(w: number, vw: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(w / vw))));
+}
+
+function cachePath(env: TuneEnv, key: object): string {
+  const h = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 32);
+  return join(env.cacheDir, 'tuning', `${h}.json`);
+}
+
+/** Rows narrower than this many vectors run in well under a millisecond whatever the blocking: not worth
+ *  compiling and timing candidates for. */
+const MIN_TUNED_CLASS = 8;
+
+/** The tuning for `stage` at frames about h×w: from the cache, else measured (and cached); the default for
+ *  narrow frames. */
+export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): StageTuning {
+  const t = env.tc.target;
+  if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultTuning(t);
+  const shape = stageShape(stage, io);
+  const key = {
+    version: TUNING_VERSION,
+    shape,
+    widthClass: widthClass(w, t.vw),
+    cpu: cpus()[0]?.model ?? 'unknown',
+    cc: env.tc.cc,
+    ccVersion: env.tc.version,
+    flags: env.tc.flags,
+    target: createHash('sha256').update(env.tc.targetMacros).digest('hex'),
+  };
+  const path = cachePath(env, key);
+  if (existsSync(path)) {
+    try {
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: unknown; tuning: StageTuning };
+      if (JSON.stringify(saved.key) === JSON.stringify(key)) {
+        tuneStats.hits++;
+        return saved.tuning;
+      }
+    } catch {
+      // A torn or foreign file is measured again and overwritten.
+    }
+  }
+  const log: { tuning: StageTuning; ms: number }[] = [];
+  let best = defaultTuning(t);
+  for (const round of rounds(shape, t)) {
+    // A round may propose the current best again (the default tile width is one of the tried ones).
+    const cands = [...new Map(round(best).map((c) => [stageKernelName(shape, c), c])).values()];
+    const timed = timeCandidates(stage, io, h, w, cands, env);
+    log.push(...timed);
+    best = timed.reduce((a, b) => (b.ms < a.ms ? b : a)).tuning;
+  }
+  tuneStats.measured++;
+  writeFileAtomic(path, JSON.stringify({ key, tuning: best, measured: log }, null, 1));
+  return best;
+}
+
+function timeCandidates(stage: StageNode, io: Io, h: number, w: number, cands: StageTuning[], env: TuneEnv): { tuning: StageTuning; ms: number }[] {
+  const shape = stageShape(stage, io);
+  const names = cands.map((c) => stageKernelName(shape, c));
+  const kernels = new StageKernels(
+    cands.map((c, i) => stageKernel(names[i], shape, c, env.tc.target)),
+    env.tc,
+    env.cacheDir,
+  );
+  // A millisecond or two per call, so that the rounds spread over a second or so and outlast a co-runner's
+  // busy spells.
+  const rows = Math.min(h, Math.max(8, Math.ceil(1.5e7 / (w * stageMacsPerPixel(stage)))));
+  const call = kernels.syntheticCall(stage, packStage(stage), io, rows, w, 1);
+  const best = names.map(() => Infinity);
+  names.forEach((n) => kernels.runStage(n, call));
+  for (let r = 0; r < 15; r++)
+    names.forEach((n, i) => {
+      const t0 = performance.now();
+      kernels.runStage(n, call);
+      best[i] = Math.min(best[i], performance.now() - t0);
+    });
+  return cands.map((tuning, i) => ({ tuning, ms: best[i] }));
+}

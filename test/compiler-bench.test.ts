@@ -1,0 +1,50 @@
+// `rtsr bench --model|--arch … --input WxH [--compare onnxruntime] [--json]`: the inference benchmark's output
+// contract, and that `rtsr bench train` still answers as before.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { median } from '../src/bench/infer-bench.js';
+
+const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const cache = mkdtempSync(join(tmpdir(), 'rtsr-bench-test-'));
+after(() => rmSync(cache, { recursive: true, force: true }));
+const rtsr = (...args: string[]) =>
+  spawnSync(process.execPath, [MAIN, 'bench', ...args], { env: { ...process.env, RTSR_CACHE_DIR: cache }, encoding: 'utf8' });
+const ARCH = '{"arch":"wdsr-b","channels":6,"blocks":[{"m1":13,"m2":5}]}';
+
+test('median of odd and even counts', () => {
+  assert.equal(median([3, 1, 2]), 2);
+  assert.equal(median([4, 1, 3, 2]), 2.5);
+});
+
+test('bench --compare onnxruntime --json prints one object with the agreed fields', () => {
+  const r = rtsr('--arch', ARCH, '--input', '23x11', '--compare', 'onnxruntime', '--json', '--warmup', '1', '--repeats', '3');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.deepEqual(Object.keys(j), ['model', 'input', 'ms', 'gflops', 'onnxruntime_ms', 'speedup', 'max_abs_diff']);
+  assert.equal(j.model, ARCH);
+  assert.equal(j.input, '23x11');
+  assert.ok(j.ms > 0 && j.onnxruntime_ms > 0 && j.gflops > 0);
+  assert.ok(Math.abs(j.speedup - j.onnxruntime_ms / j.ms) < 1e-9);
+  assert.ok(j.max_abs_diff <= 1e-4, `max_abs_diff ${j.max_abs_diff}`);
+});
+
+test('bench without --compare prints ours only; usage errors exit with status 2; bench train still parses', () => {
+  const r = rtsr('--arch', 'espcn', '--input', '9x7', '--warmup', '0', '--repeats', '1', '--backend', 'reference');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^espcn ×2, 9x7 → 18x14, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\n$/);
+  for (const [args, message] of [
+    [['--arch', 'espcn'], /usage: rtsr bench --model/],
+    [['--arch', 'espcn', '--input', '9x7', '--compare', 'tflite'], /--compare: only 'onnxruntime' is supported/],
+    [['--arch', 'espcn', '--input', '9by7'], /--input must be WIDTHxHEIGHT/],
+    [['train', '--net', 'nope'], /bench train: unknown --net 'nope'/],
+  ] as const) {
+    const e = rtsr(...args);
+    assert.equal(e.status, 2, `${args.join(' ')}: ${e.stderr}`);
+    assert.match(e.stderr, message);
+  }
+});
