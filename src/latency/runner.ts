@@ -59,8 +59,9 @@ export interface RunnerOptions {
   readonly w: number;
 }
 
-/** The runner profiles use. The unfused engine stands in until the inference compiler's runner replaces it here. */
+/** The runner profiles use: on `native`, the inference compiler's deployed kernels; on `reference` (which has
+ *  no compiled code), the engine's unfused ops. */
 export async function createRunner(opts: RunnerOptions): Promise<BlockRunner> {
-  const { createEngineRunner } = await import('./engine-runner.js');
-  return createEngineRunner(opts);
+  if (opts.backend.name === 'native') return (await import('./compiler-runner.js')).createCompilerRunner(opts);
+  return (await import('./engine-runner.js')).createEngineRunner(opts);
 }
