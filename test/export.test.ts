@@ -19,6 +19,7 @@ import { saveModel } from '../src/models/model-file.js';
 import { parseArch } from '../src/models/registry.js';
 import { Rng } from '../src/util/random.js';
 import { randTensor } from './support/gradcheck.js';
+import { randomModel } from './support/random-model.js';
 
 const { onnx } = onnxProto;
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
@@ -26,17 +27,6 @@ const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const WDSR_ODD = '{"arch":"wdsr-b","channels":5,"blocks":[{"m1":37,"m2":11},{"m1":7,"m2":3}]}';
 const SPECS = [WDSR_ODD, 'espcn', 'fsrcnn-d2s', '{"arch":"fsrcnn-d2s","d":7,"s":3,"m":0}'];
 
-/** Random weights with every weight-norm gain moved off its initial value and every bias non-zero, so the
- *  fold g·v/‖v‖ and the bias inputs are really exercised. */
-function randomModel(spec: string, scale: number, seed: number): Model {
-  const m = Model.init(parseArch(spec, scale), seed);
-  const rng = new Rng(seed + 1000);
-  for (const [name, p] of m.params) {
-    if (name.endsWith('.g')) p.data.forEach((g, i) => (p.data[i] = g * rng.uniform(0.5, 1.5)));
-    if (name.endsWith('.b')) p.data.forEach((_, i) => (p.data[i] = rng.uniform(-0.2, 0.2)));
-  }
-  return m;
-}
 
 function maxAbsDiff(a: Tensor, b: Tensor): number {
   assert.deepEqual(a.shape, b.shape);
