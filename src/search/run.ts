@@ -8,7 +8,7 @@ import { PatchSampler } from '../data/patches.js';
 import { evaluate } from '../eval/evaluate.js';
 import { fitSpeedModel } from '../latency/fit.js';
 import { summarize, timeRound } from '../latency/measure.js';
-import { defaultProfilePath } from '../latency/profile-file.js';
+import { defaultProfilePath, deviceFingerprint } from '../latency/profile-file.js';
 import { runProfile } from '../latency/profiler.js';
 import { createRunner, type Part } from '../latency/runner.js';
 import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
@@ -74,16 +74,26 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
   };
 }
 
-/** The shipped speed model for this setup, else one profiled and fitted into the output folder. */
+/** Fingerprint fields that decide whether a speed model describes this machine (not node or rtsr versions). */
+const SAME_DEVICE = ['cpu', 'cores', 'os', 'runner', 'backend', 'compiler', 'threads'] as const;
+
+/** The shipped speed model when it was measured on a device like this one, else one profiled and fitted into
+ *  the output folder (a speed model from another machine would steer the search to the wrong widths). */
 async function speedModelFor(run: SearchRun): Promise<{ model: SpeedModel; path: string }> {
   const setup = { backend: run.backend.name, scale: run.scale, input: run.input };
+  const runner = await createRunner({ backend: run.backend, scale: run.scale, h: run.input.h, w: run.input.w });
+  const here = deviceFingerprint(runner.info);
   const shipped = join(PACKAGE_ROOT, modelPathFor(defaultProfilePath(setup)));
-  if (existsSync(shipped)) return { model: SpeedModel.load(shipped), path: shipped };
   const profilePath = join(run.outDir, 'profile.json');
   const modelPath = modelPathFor(profilePath);
-  if (existsSync(modelPath)) return { model: SpeedModel.load(modelPath), path: modelPath };
-  run.log(`no speed model for ${run.backend.name} ×${run.scale} at ${run.input.w}x${run.input.h}: profiling this device (resumable)…`);
-  const runner = await createRunner({ backend: run.backend, scale: run.scale, h: run.input.h, w: run.input.w });
+  for (const path of [shipped, modelPath]) {
+    if (!existsSync(path)) continue;
+    const model = SpeedModel.load(path);
+    const differs = SAME_DEVICE.filter((k) => model.data.device[k] !== here[k]);
+    if (differs.length === 0) return { model, path };
+    run.log(`${path} was measured on another device (${differs.map((k) => `${k}: ${model.data.device[k]} vs ${here[k]}`).join('; ')})`);
+  }
+  run.log(`no speed model for this device (${run.backend.name} ×${run.scale} at ${run.input.w}x${run.input.h}): profiling it (resumable)…`);
   const profile = runProfile(runner, {
     out: profilePath, scale: run.scale, input: run.input, samples: run.quick ? 40 : 400, seed: 1,
     warmup: 1, repeats: run.quick ? 5 : 15, batch: 24, log: run.log,
