@@ -7,6 +7,10 @@ import { checkSetup, defaultProfilePath, profileSetup, readProfile } from '../la
 import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
 import { findModel } from '../models/zoo.js';
 import { parseArch, type ArchSpec } from '../models/registry.js';
+import { selectBackend } from '../backends/index.js';
+import { checkWholeModels } from '../latency/check.js';
+import { createRunner } from '../latency/runner.js';
+import { randomArchitectures } from '../latency/sampling.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CliError, intOption, parseCli } from './args.js';
 import { parseSetup, SETUP_OPTIONS } from './profile.js';
@@ -14,6 +18,8 @@ import { parseSetup, SETUP_OPTIONS } from './profile.js';
 const USAGE = `usage: rtsr speed-model fit [--profile FILE] [--out MODEL] [--holdout 0.2] [--seed 1] [--steps 2000]
        rtsr speed-model eval [--model MODEL] [--profile FILE] [--svg OUT.svg] [--json]
        rtsr speed-model predict --arch PRESET|JSON|FILE|MODEL [--model MODEL] [--json]
+       rtsr speed-model check [--model MODEL] [--models 20] [--rounds 7] [--seed 7] [--json]  (compiles and times
+         random whole networks of the search space here, against the model's predictions)
    every subcommand: [--backend native] [--scale 2] [--input WxH] pick the default files
    (profiles/<backend>-x<scale>-<WxH>.json and .model.json) and are checked against the files given`;
 
@@ -108,9 +114,26 @@ async function predict(argv: string[]): Promise<void> {
   process.stdout.write(`wdsr-b C=${spec.channels}, ${spec.blocks.length} blocks, ×${spec.scale} at ${input.w}x${input.h} (${backend}, ${model.data.device.cpu}): ${ms.toFixed(1)} ms\n`);
 }
 
+async function check(argv: string[]): Promise<void> {
+  const { values } = parseCli(argv, { ...SETUP_OPTIONS, model: { type: 'string' }, models: { type: 'string' }, rounds: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } });
+  const { model, path } = loadModel(values);
+  const { backend, scale, input } = model.data.setup;
+  const runner = await createRunner({ backend: await selectBackend(backend), scale, h: input.h, w: input.w });
+  const archs = randomArchitectures(intOption('models', values.models as string | undefined, 20), intOption('seed', values.seed as string | undefined, 7, 0));
+  const rows = checkWholeModels(runner, model, archs, intOption('rounds', values.rounds as string | undefined, 7), scale);
+  const within10 = rows.filter((r) => Math.abs(r.error) <= 0.1).length / rows.length;
+  const worst = Math.max(...rows.map((r) => Math.abs(r.error)));
+  if (values.json) {
+    process.stdout.write(JSON.stringify({ model: path, within10, worst, rows: rows.map((r) => ({ c: r.part.c, blocks: r.part.blocks, measured_ms: r.measuredMs, predicted_ms: r.predictedMs, error: r.error })) }) + '\n');
+    return;
+  }
+  const lines = rows.map((r) => `  C=${String(r.part.c).padStart(2)}, ${String(r.part.blocks.length).padStart(2)} blocks: measured ${r.measuredMs.toFixed(1).padStart(7)} ms (spread ${(100 * r.spread).toFixed(1)} %), predicted ${r.predictedMs.toFixed(1).padStart(7)} ms (${(100 * r.error).toFixed(1)} %)`);
+  process.stdout.write(`${rows.length} random networks, ${path}, ${input.w}x${input.h} ×${scale}:\n${lines.join('\n')}\nwithin ±10 %: ${(100 * within10).toFixed(0)} %; worst ${(100 * worst).toFixed(1)} %\n`);
+}
+
 export async function run(argv: string[]): Promise<void> {
   const [sub, ...rest] = argv;
-  const commands: Record<string, (a: string[]) => Promise<void>> = { fit, eval: evalCmd, predict };
+  const commands: Record<string, (a: string[]) => Promise<void>> = { fit, eval: evalCmd, predict, check };
   const cmd = sub === undefined ? undefined : commands[sub];
   if (!cmd) throw new CliError(USAGE);
   await cmd(rest);

@@ -47,3 +47,15 @@ export function plannedModels(seed: number): Extract<Part, { kind: 'model' }>[] 
   });
   return [uniform(16, 24), uniform(8, 32), uniform(4, 16), uniform(2, 8), random(8, 24), random(6, 13)];
 }
+
+/** `n` random networks of the search space as a search would derive them: C in [8, 32], 1–16 blocks, each
+ *  width at least 8 (the gates' minimum) where the layer allows it. For checking whole-model predictions. */
+export function randomArchitectures(n: number, seed: number): Extract<Part, { kind: 'model' }>[] {
+  const rng = new Rng(seed + 977);
+  const between = (lo: number, hi: number) => lo + rng.int(hi - lo + 1);
+  return Array.from({ length: n }, () => {
+    const c = between(8, MAX_C);
+    const blocks = Array.from({ length: between(1, 16) }, () => ({ m1: between(8, EXPANSION * c), m2: between(8, c) }));
+    return { kind: 'model' as const, c, blocks };
+  });
+}
