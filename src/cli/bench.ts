@@ -1,10 +1,9 @@
 // `rtsr bench train`: training-step speed of our engine against PyTorch in the same run.
 // `rtsr bench --model|--arch … --input WxH`: inference speed of the compiled model, optionally against
 // onnxruntime (src/bench/infer-bench.ts).
-import { availableParallelism } from 'node:os';
 import { selectBackend } from '../backends/index.js';
+import { ompThreads } from '../backends/native/index.js';
 import { benchInfer } from '../bench/infer-bench.js';
-import { defaultBackend, defaultThreads } from '../compiler/compile.js';
 import { benchTrain } from '../bench/train-bench.js';
 import { BENCH_NETS, type BenchNet } from '../bench/train-nets.js';
 import { useBackend } from '../engine/tensor.js';
@@ -32,7 +31,7 @@ export async function run(argv: string[]): Promise<void> {
   const net = values.net as string;
   if (!(net in BENCH_NETS)) throw new CliError(`bench train: unknown --net '${net}' (known: ${Object.keys(BENCH_NETS).join(', ')})`);
   useBackend(await selectBackend(values.backend as string | undefined));
-  const threads = Number(process.env.OMP_NUM_THREADS) || availableParallelism();
+  const threads = ompThreads();
   const r = benchTrain(net as BenchNet['name'], {
     steps: intOption('steps', values.steps as string | undefined, 20),
     warmup: intOption('warmup', values.warmup as string | undefined, 3, 0),
@@ -63,7 +62,7 @@ async function runInfer(argv: string[]): Promise<void> {
   });
   if ((values.model === undefined) === (values.arch === undefined) || values.input === undefined) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
   if (values.compare !== undefined && values.compare !== 'onnxruntime') throw new CliError(`--compare: only 'onnxruntime' is supported, got '${values.compare}'`);
-  const backend = values.backend ?? defaultBackend();
+  const backend = values.backend ?? (await selectBackend()).name;
   if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
   if (values.model !== undefined && (values.scale !== undefined || values.seed !== undefined)) throw new CliError('--scale and --seed only go with --arch');
   const { w, h } = parseSize(values.input, 'input');
@@ -80,7 +79,7 @@ async function runInfer(argv: string[]): Promise<void> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const threads = intOption('threads', values.threads, defaultThreads());
+  const threads = intOption('threads', values.threads, ompThreads());
   const r = await benchInfer(name, model, w, h, {
     backend,
     threads,

@@ -4,7 +4,8 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { compile, defaultBackend } from '../compiler/compile.js';
+import { selectBackend } from '../backends/index.js';
+import { compile } from '../compiler/compile.js';
 import { readImage, writePng } from '../image/io.js';
 import { findModel } from '../models/zoo.js';
 import { CliError, intOption, parseCli } from './args.js';
@@ -112,7 +113,7 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   if (positionals.length !== 2 || values.model === undefined) throw new CliError(USAGE);
-  const backend = values.backend ?? defaultBackend();
+  const backend = values.backend ?? (await selectBackend()).name;
   if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
   const [input, out] = positionals;
   const { files, single } = inputsOf(input);

@@ -1,8 +1,7 @@
 // compile(): a Model → a runnable that upscales frames. The graph is built from the model's forward pass,
 // folded and pruned (passes.ts, prune.ts); the native backend fuses it into stages and runs generated kernels,
 // the reference backend interprets it. Frames whose working memory exceeds the budget run in overlapping tiles.
-import { availableParallelism } from 'node:os';
-import { defaultCacheDir, findToolchain } from '../backends/native/compile.js';
+import { defaultCacheDir, findToolchain, ompThreads } from '../backends/native/compile.js';
 import { rgbImage, type RgbImage } from '../image/image.js';
 import type { Model } from '../models/model.js';
 import { buildGraph, type Gates } from './build.js';
@@ -63,18 +62,8 @@ export function optimizedGraph(model: Model, gates?: Gates): Graph {
 }
 
 /** 'native' where a C compiler exists; else 'reference', said in one line on stderr (as selectBackend does). */
-export function defaultBackend(): 'native' | 'reference' {
-  if (findToolchain()) return 'native';
-  process.stderr.write('rtsr: no C compiler found (set CC, or install gcc or clang); using the slow reference backend\n');
-  return 'reference';
-}
-
-export function defaultThreads(): number {
-  return Number(process.env.OMP_NUM_THREADS) || availableParallelism();
-}
-
 export function compile(model: Model, opts: CompileOptions): CompiledModel {
-  const threads = opts.threads ?? defaultThreads();
+  const threads = opts.threads ?? ompThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`compile: threads must be an integer ≥ 1, got ${threads}`);
   const graph = optimizedGraph(model, opts.gates);
   let runner: WindowRunner;

@@ -4,7 +4,8 @@
 import { defaultCacheDir, findToolchain } from '../backends/native/compile.js';
 import { Model } from '../models/model.js';
 import { type Io, packStage, stageKernel, stageKernelName, stageShape } from './codegen.js';
-import { defaultThreads, optimizedGraph } from './compile.js';
+import { ompThreads } from '../backends/native/compile.js';
+import { optimizedGraph } from './compile.js';
 import { fuseStages, stagesOf } from './fuse.js';
 import { type StageNode, stageMacsPerPixel } from './ir.js';
 import { type StageCall, StageKernels } from './native-kernels.js';
@@ -53,7 +54,7 @@ export function compileParts(parts: readonly PartSpec[], opts: PartOptions): Par
   if (!tc) throw new Error('compileParts: needs a C compiler with OpenMP (set CC, or install gcc or clang)');
   const env = { tc, cacheDir: opts.cacheDir ?? defaultCacheDir() };
   const io = opts.io ?? 'u8';
-  const threads = opts.threads ?? defaultThreads();
+  const threads = opts.threads ?? ompThreads();
   const stages = parts.map((p) => partStage(p, opts.scale));
   const sources = new Map<string, ReturnType<typeof stageKernel>>();
   const names = stages.map((s) => {

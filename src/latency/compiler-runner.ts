@@ -1,8 +1,7 @@
 // The deployment runner: every part runs exactly the fused, tuned kernel `rtsr upscale` runs — head, one block
 // and tail through the compiler's part runnables, whole networks through `compile()` — so the profile and the
 // speed model describe the code users get, not a stand-in.
-import { availableParallelism } from 'node:os';
-import { findCompiler } from '../backends/native/index.js';
+import { findCompiler, ompThreads } from '../backends/native/index.js';
 import { compile } from '../compiler/compile.js';
 import { compileParts, type PartSpec } from '../compiler/profile.js';
 import { rgbImage } from '../image/image.js';
@@ -12,7 +11,7 @@ import { Rng } from '../util/random.js';
 import { type BlockRunner, partKey, type Part, type RunnerOptions } from './runner.js';
 
 export function createCompilerRunner({ scale, h, w }: RunnerOptions): BlockRunner {
-  const threads = Number(process.env.OMP_NUM_THREADS) || availableParallelism();
+  const threads = ompThreads();
   const info = { runner: 'compiler-fused', backend: 'native', compiler: findCompiler()?.version ?? 'unknown', threads };
   const runs = new Map<string, () => void>();
   const rng = new Rng(3);

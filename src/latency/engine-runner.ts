@@ -1,8 +1,7 @@
 // The stand-in runner: each part runs unfused through the engine's ops (one kernel per conv, a separate add,
 // fresh output tensors), on whichever backend it is given. Weights and inputs are views of shared random
 // pools: their values do not change the time, and an input for every C in 1..32 at 640×360 would take ~0.5 GB.
-import { availableParallelism } from 'node:os';
-import { findCompiler, type KernelSpec, type NativeBackend } from '../backends/native/index.js';
+import { findCompiler, type KernelSpec, type NativeBackend, ompThreads } from '../backends/native/index.js';
 import * as ops from '../engine/ops.js';
 import { Tensor, useBackend } from '../engine/tensor.js';
 import { Rng } from '../util/random.js';
@@ -48,7 +47,7 @@ export function createEngineRunner({ backend, scale, h, w }: RunnerOptions): Blo
     runner: 'engine-unfused',
     backend: backend.name,
     compiler: native ? (findCompiler()?.version ?? 'unknown') : 'none (JavaScript reference kernels)',
-    threads: native ? Number(process.env.OMP_NUM_THREADS) || availableParallelism() : 1,
+    threads: native ? ompThreads() : 1,
   };
   const activations = randomPool(1, 0, 1);
   // Small weights keep activations in range through a residual stack (no overflow, no denormals).

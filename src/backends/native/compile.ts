@@ -4,7 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { constants, homedir } from 'node:os';
+import { availableParallelism, constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.js';
 import type { Target } from './glue.js';
@@ -61,6 +61,11 @@ export function findToolchain(cc: string = process.env.CC || 'cc'): Toolchain | 
   }
   toolchains.set(cc, tc);
   return tc;
+}
+
+/** OpenMP's thread count for our kernels: `$OMP_NUM_THREADS`, else every core. */
+export function ompThreads(): number {
+  return Number(process.env.OMP_NUM_THREADS) || availableParallelism();
 }
 
 /** `$RTSR_CACHE_DIR`, else `$XDG_CACHE_HOME/rtsr/native`, else `~/.cache/rtsr/native`. */

@@ -6,7 +6,7 @@ import { defaultCacheDir, findToolchain, loadModule, type NativeArg, type Toolch
 import { moduleSource, type Target } from './glue.js';
 import { BASE_PROBE, baseSources, channelName, convName, shuffleName, specSources, type ConvKind, type KernelSpec } from './kernels.js';
 
-export { compileStats, findToolchain as findCompiler, type Toolchain } from './compile.js';
+export { compileStats, findToolchain as findCompiler, ompThreads, type Toolchain } from './compile.js';
 export type { KernelSpec } from './kernels.js';
 export type { Target } from './glue.js';
 
