@@ -1,7 +1,10 @@
 // Inference speed of a compiled model on one frame size, optionally against onnxruntime-node running the same
 // model and weights in the same process. The machines are shared, so the protocol is: one untimed run of each
 // (ours compiles and tunes there) plus `warmup` more, then alternate one run of ours with one of onnxruntime's,
-// so any load from elsewhere hits both alike, and report medians.
+// so any load from elsewhere hits both alike, and report medians. Every timed run starts after a short idle gap:
+// onnxruntime's pool threads keep spinning on both cores for a while after session.run returns, and a run
+// started at once shares the cores with them (measured here: ours 53 ms right after onnxruntime, 38–41 ms
+// after a gap or with its spinning off; onnxruntime's own time was the same either way).
 import { type CompiledModel, compile } from '../compiler/compile.js';
 import { Tensor } from '../engine/tensor.js';
 import { exportOnnx } from '../export/onnx.js';
@@ -38,6 +41,10 @@ export function median(xs: readonly number[]): number {
   return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
 }
 
+/** Longer than onnxruntime's spin-wait after a run (30 ms was enough here). */
+const IDLE_GAP_MS = 50;
+const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_GAP_MS));
+
 function timeOnce(c: CompiledModel, x: Float32Array, h: number, w: number): { ms: number; out: Float32Array } {
   const t0 = performance.now();
   const out = c.run(x, h, w);
@@ -61,10 +68,12 @@ export async function benchInfer(name: string, model: Model, w: number, h: numbe
     let out: Float32Array = new Float32Array(0);
     let ortOut: Tensor | null = null;
     for (let i = 0; i < opts.repeats; i++) {
+      await idle();
       const r = timeOnce(compiled, x, h, w);
       ours.push(r.ms);
       out = r.out;
       if (session) {
+        await idle();
         const t = await ortTime(session, input, { warmup: 0, repeats: 1 });
         theirs.push(t.medianMs);
         ortOut = t.output;
