@@ -83,11 +83,11 @@ function syntheticModel(): SpeedModel {
   return sharedModel;
 }
 
-test('sampling covers every C, small and odd widths, and extends a profile instead of replacing it', () => {
-  const configs = Array.from({ length: 64 }, (_, i) => sampleConfig(1, i));
-  assert.deepEqual([...new Set(configs.slice(0, 32).map((b) => b.c))].sort((a, b) => a - b), Array.from({ length: 32 }, (_, i) => i + 1));
-  for (const b of configs) assert.ok(b.m1 >= 1 && b.m1 <= 6 * b.c && b.m2 >= 1 && b.m2 <= b.c, JSON.stringify(b));
-  assert.ok(configs.filter((b) => b.m1 % 2 === 1).length > 10 && configs.filter((b) => b.m1 <= 8).length > 5);
+test('sampling covers every C of the search space, small and odd widths, and extends a profile instead of replacing it', () => {
+  const configs = Array.from({ length: 75 }, (_, i) => sampleConfig(1, i));
+  assert.deepEqual([...new Set(configs.slice(0, 25).map((b) => b.c))].sort((a, b) => a - b), Array.from({ length: 25 }, (_, i) => i + 8));
+  for (const b of configs) assert.ok(b.m1 >= 8 && b.m1 <= 6 * b.c && b.m2 >= 8 && b.m2 <= b.c, JSON.stringify(b));
+  assert.ok(configs.filter((b) => b.m1 % 2 === 1).length > 10 && configs.filter((b) => b.m1 <= 16).length > 5);
   const small = planParts(10, 1).map(partKey);
   assert.deepEqual(planParts(20, 1).map(partKey).slice(0, small.length), small);
 });
@@ -109,7 +109,7 @@ test('profile file: round trip, and validation errors name the field', () => {
   assert.throws(broken((p) => ((p.measurements as { ms: number }[])[2].ms *= 1.01)), /measurements\[2\]\.ms must be the median of its samples/);
   assert.throws(broken((p) => ((p.measurements as { samples: number[] }[])[0].samples.push(1))), /measurements\[0\]\.samples must be 1 to 3/);
   assert.throws(broken((p) => ((p.measurements as { part: unknown }[])[1].part = { kind: 'block', c: 3, m1: 0, m2: 1 })), /measurements\[1\]\.part: block needs/);
-  assert.throws(broken((p) => (p.measurements as unknown[]).push((p.measurements as unknown[])[0])), /head:1 is measured twice/);
+  assert.throws(broken((p) => (p.measurements as unknown[]).push((p.measurements as unknown[])[0])), /head:8 is measured twice/);
   assert.throws(broken((p) => (p.load = ['high'])), /'load' must be an array/);
 });
 

@@ -12,7 +12,7 @@ import {
   type DeviceFingerprint, type Profile, type Protocol,
 } from './profile-file.js';
 import { partKey, type BlockRunner, type Part } from './runner.js';
-import { MAX_C, plannedModels, sampleConfig } from './sampling.js';
+import { plannedModels, sampleConfig, SEARCH_CS } from './sampling.js';
 
 export interface ProfileOptions extends Protocol {
   readonly out: string;
@@ -34,11 +34,10 @@ export interface ProfileOptions extends Protocol {
  * --samples grows, so an extended profile keeps what it has.
  */
 export function planParts(samples: number, seed: number): Part[] {
-  const cs = Array.from({ length: MAX_C }, (_, i) => i + 1);
   const models = plannedModels(seed);
   const parts: Part[] = [
-    ...cs.map((c): Part => ({ kind: 'head', c })),
-    ...cs.map((c): Part => ({ kind: 'tail', c })),
+    ...SEARCH_CS.map((c): Part => ({ kind: 'head', c })),
+    ...SEARCH_CS.map((c): Part => ({ kind: 'tail', c })),
     ...models.flatMap((m) => m.blocks.map((b): Part => ({ kind: 'block', c: m.c, ...b }))),
     ...models,
     ...Array.from({ length: samples }, (_, i): Part => ({ kind: 'block', ...sampleConfig(seed, i) })),

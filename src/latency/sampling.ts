@@ -1,61 +1,61 @@
-// Which block widths and networks a profile measures. Every integer width of the search space is allowed, not
-// only multiples of a vector width: the compiler's alignment steps are what the speed model has to learn.
+// Which block widths and networks a profile measures: those of the search space, where every integer width is
+// allowed, not only multiples of a vector width (the compiler's alignment steps are what the speed model has to
+// learn), but none below the gates' minimum of 8 channels, which no search can produce.
 import { uniformWdsr } from '../models/wdsr.js';
 import { Rng } from '../util/random.js';
 import type { BlockConfig, Part } from './runner.js';
 
-/** The search space: C ≤ 32, M1 ≤ 6C (the seed's expansion), M2 ≤ C; every width ≥ 1. */
+/** The search space: MIN_WIDTH ≤ C ≤ 32, M1 ≤ 6C (the seed's expansion), M2 ≤ C, every width ≥ MIN_WIDTH (the
+ *  seed keeps the 8 largest gates of a layer when fewer pass). */
 export const MAX_C = 32;
 export const EXPANSION = 6;
+export const MIN_WIDTH = 8;
+/** Every residual width C of the search space. */
+export const SEARCH_CS: readonly number[] = Array.from({ length: MAX_C - MIN_WIDTH + 1 }, (_, k) => MIN_WIDTH + k);
 
-/** An integer in [1, hi]: half the draws uniform, half log-uniform, so that small widths are well covered. */
+/** An integer in [MIN_WIDTH, hi]: half the draws uniform, half log-uniform, so that small widths are well covered. */
 function width(rng: Rng, hi: number): number {
-  const u = rng.next() < 0.5 ? rng.uniform(1, hi + 1) : Math.exp(rng.uniform(0, Math.log(hi + 1)));
+  const lo = MIN_WIDTH;
+  const u = rng.next() < 0.5 ? rng.uniform(lo, hi + 1) : Math.exp(rng.uniform(Math.log(lo), Math.log(hi + 1)));
   return Math.min(hi, Math.floor(u));
 }
 
 /**
- * Block configuration number i of the stream for `seed`. C is stratified: each run of 32 consecutive samples
- * visits every C in 1..32 once, in a shuffled order. Sample i depends only on (seed, i), so a larger --samples
+ * Block configuration number i of the stream for `seed`. C is stratified: each run of 25 consecutive samples
+ * visits every C in 8..32 once, in a shuffled order. Sample i depends only on (seed, i), so a larger --samples
  * extends a profile instead of replacing it.
  */
 export function sampleConfig(seed: number, i: number): BlockConfig {
-  const round = Math.floor(i / MAX_C);
+  const round = Math.floor(i / SEARCH_CS.length);
   const rngPerm = new Rng(seed * 7919 + round);
-  const cs = Array.from({ length: MAX_C }, (_, k) => k + 1);
+  const cs = [...SEARCH_CS];
   for (let k = cs.length - 1; k > 0; k--) {
     const j = rngPerm.int(k + 1);
     [cs[k], cs[j]] = [cs[j], cs[k]];
   }
-  const c = cs[i % MAX_C];
+  const c = cs[i % cs.length];
   const rng = new Rng(seed * 104729 + i + 1);
   return { c, m1: width(rng, EXPANSION * c), m2: width(rng, c) };
 }
 
 /**
- * Whole networks measured to find the per-model fixed cost (and to check whole-model predictions): the seed's
- * supernet and smaller uniform ones, plus two with random per-block widths, like a search's result.
+ * Whole networks measured to find how parts add up into a network (and to check whole-model predictions): the
+ * seed's supernet and smaller uniform ones, plus random networks of the search space, like a search's results.
  */
 export function plannedModels(seed: number): Extract<Part, { kind: 'model' }>[] {
   // The scale does not enter the blocks' widths.
   const uniform = (n: number, c: number) => ({ kind: 'model' as const, c, blocks: uniformWdsr(2, n, c).blocks });
-  const rng = new Rng(seed + 31);
-  const random = (n: number, c: number) => ({
-    kind: 'model' as const,
-    c,
-    blocks: Array.from({ length: n }, () => ({ m1: width(rng, EXPANSION * c), m2: width(rng, c) })),
-  });
-  return [uniform(16, 24), uniform(8, 32), uniform(4, 16), uniform(2, 8), random(8, 24), random(6, 13)];
+  return [uniform(16, 24), uniform(8, 32), uniform(4, 16), uniform(2, 8), ...randomArchitectures(6, seed + 31)];
 }
 
-/** `n` random networks of the search space as a search would derive them: C in [8, 32], 1–16 blocks, each
- *  width at least 8 (the gates' minimum) where the layer allows it. For checking whole-model predictions. */
+/** `n` random networks of the search space as a search would derive them: C in [8, 32], 1–16 blocks, every
+ *  width at least MIN_WIDTH. For checking whole-model predictions. */
 export function randomArchitectures(n: number, seed: number): Extract<Part, { kind: 'model' }>[] {
   const rng = new Rng(seed + 977);
   const between = (lo: number, hi: number) => lo + rng.int(hi - lo + 1);
   return Array.from({ length: n }, () => {
-    const c = between(8, MAX_C);
-    const blocks = Array.from({ length: between(1, 16) }, () => ({ m1: between(8, EXPANSION * c), m2: between(8, c) }));
+    const c = between(MIN_WIDTH, MAX_C);
+    const blocks = Array.from({ length: between(1, 16) }, () => ({ m1: between(MIN_WIDTH, EXPANSION * c), m2: between(MIN_WIDTH, c) }));
     return { kind: 'model' as const, c, blocks };
   });
 }

@@ -5,6 +5,7 @@
 // skip ≥ keep); the backward pass hands the gradient straight through to the gate values.
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
+import { MIN_WIDTH } from '../latency/sampling.js';
 import type { ConvDef, ParamMap } from '../models/arch.js';
 import { convWeight, param } from '../models/layers.js';
 import { convs, Model } from '../models/model.js';
@@ -12,7 +13,8 @@ import { wdsrForward, type WdsrHooks, type WdsrSpec } from '../models/wdsr.js';
 import { Rng } from '../util/random.js';
 
 export const GATE_THRESHOLD = 0.5;
-export const MIN_CHANNELS = 8;
+/** The seed keeps a layer's 8 largest gates when fewer pass: the search space's narrowest width. */
+export const MIN_CHANNELS = MIN_WIDTH;
 
 export interface BlockGates {
   m1: Tensor;
