@@ -8,9 +8,9 @@ import { EXPANSION, MAX_C, randomArchitectures } from '../src/latency/sampling.j
 import { SpeedModel, type SpeedModelData } from '../src/latency/speed-model.js';
 
 const model = new SpeedModel({
-  format: 'rtsr-speed-model', version: 1, profile: 'synthetic', split: { holdout: 0.2, seed: 1 }, align: 1, alignValidation: {},
+  format: 'rtsr-speed-model', version: 2, profile: 'synthetic', split: { holdout: 0.2, seed: 1 }, align: 1, alignValidation: {},
   setup: { backend: 'native', scale: 2, input: { w: 64, h: 36 } }, device: {} as SpeedModelData['device'],
-  block: [0.3, 2e-3, 3e-3, 4e-3, 0.01, 0.02, 0.03], head: [0.1, 0.02, 0.01], tail: [0.2, 0.05, 0.03], fixedMs: 0.7, flopsMsPerMac: 1e-3,
+  block: [0.3, 2e-3, 3e-3, 4e-3, 0.01, 0.02, 0.03], head: [[1, 0.13], [32, 1.06]], tail: [[1, 0.28], [32, 2.76]], networkFactor: 0.97, blockOffsetMs: -0.05, flopsMsPerMac: 1e-3,
 });
 
 test('random architectures lie in the search space, with every width at least 8', () => {

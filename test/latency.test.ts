@@ -27,7 +27,8 @@ const blockTruth = (c: number, m1: number, m2: number) =>
   0.4 + 2e-3 * c * pad8(m1) + 1.5e-3 * m1 * pad8(m2) + 9e-3 * m2 * pad8(c) + 0.02 * (c + m1 + m2);
 const headTruth = (c: number) => 1 + 0.05 * pad8(c);
 const tailTruth = (c: number) => 3 + 0.4 * c;
-const FIXED = 0.7;
+const FACTOR = 0.97;
+const OFFSET = -0.05;
 
 function truth(p: Part): number {
   switch (p.kind) {
@@ -38,7 +39,7 @@ function truth(p: Part): number {
     case 'block':
       return blockTruth(p.c, p.m1, p.m2);
     case 'model':
-      return headTruth(p.c) + p.blocks.reduce((a, b) => a + blockTruth(p.c, b.m1, b.m2), 0) + tailTruth(p.c) + FIXED;
+      return FACTOR * (headTruth(p.c) + p.blocks.reduce((a, b) => a + blockTruth(p.c, b.m1, b.m2), 0) + tailTruth(p.c)) + OFFSET * p.blocks.length;
   }
 }
 
@@ -179,12 +180,16 @@ test('fitting recovers synthetic latencies: held-out blocks within 5 %, alignmen
   assert.ok(r.heldOut >= 25);
   assert.equal(r.result.within5, 1, `within 5 %: ${r.result.within5}, MAPE ${r.result.mape}`);
   assert.ok(r.result.flops_baseline.mape > 3 * r.result.mape, `FLOPs baseline MAPE ${r.result.flops_baseline.mape}`);
-  assert.ok(Math.abs(model.data.fixedMs - FIXED) < 1e-3, `fixed ${model.data.fixedMs}`);
+  assert.ok(Math.abs(model.data.networkFactor - FACTOR) < 1e-6 && Math.abs(model.data.blockOffsetMs - OFFSET) < 1e-6, `composition ${model.data.networkFactor}, ${model.data.blockOffsetMs}`);
   for (const m of r.models) assert.ok(Math.abs(m.predicted / m.measured - 1) < 0.03, JSON.stringify(m));
-  for (const c of [1, 9, 24, 32]) {
-    const [head, tail] = [model.headMs(new Tensor(Float32Array.of(c), [1])), model.tailMs(new Tensor(Float32Array.of(c), [1]))];
-    assert.ok(Math.abs(head.data[0] / headTruth(c) - 1) < 0.05 && Math.abs(tail.data[0] / tailTruth(c) - 1) < 0.05, `C=${c}`);
+  // Heads and tails are the measured tables: exact at every profiled C, linear between, flat below.
+  const at = (f: (c: Tensor) => Tensor, c: number) => f.call(model, new Tensor(Float32Array.of(c), [1])).data[0];
+  for (const c of [8, 9, 24, 32]) {
+    assert.ok(Math.abs(at(model.headMs, c) / headTruth(c) - 1) < 1e-6 && Math.abs(at(model.tailMs, c) / tailTruth(c) - 1) < 1e-6, `C=${c}`);
   }
+  assert.ok(Math.abs(at(model.headMs, 20.25) - (0.75 * headTruth(20) + 0.25 * headTruth(21))) < 1e-5);
+  assert.equal(at(model.tailMs, 3), at(model.tailMs, 8));
+  assert.ok(Math.abs(at(model.tailMs, 40) / tailTruth(40) - 1) < 1e-5, 'a linear tail extends along its line');
 });
 
 test('the predictor is differentiable in the widths: gradients match finite differences', () => {

@@ -18,7 +18,7 @@ import { parseSetup, SETUP_OPTIONS } from './profile.js';
 const USAGE = `usage: rtsr speed-model fit [--profile FILE] [--out MODEL] [--holdout 0.2] [--seed 1] [--steps 2000]
        rtsr speed-model eval [--model MODEL] [--profile FILE] [--svg OUT.svg] [--json]
        rtsr speed-model predict --arch PRESET|JSON|FILE|MODEL [--model MODEL] [--json]
-       rtsr speed-model check [--model MODEL] [--models 20] [--rounds 7] [--seed 7] [--json]  (compiles and times
+       rtsr speed-model check [--model MODEL] [--models 20] [--rounds 15] [--seed 7] [--json]  (compiles and times
          random whole networks of the search space here, against the model's predictions)
    every subcommand: [--backend native] [--scale 2] [--input WxH] pick the default files
    (profiles/<backend>-x<scale>-<WxH>.json and .model.json) and are checked against the files given`;
@@ -52,7 +52,7 @@ async function fit(argv: string[]): Promise<void> {
   model.save(out);
   const d = model.data;
   const val = Object.entries(d.alignValidation).map(([a, m]) => `${a}: ${(100 * m).toFixed(1)} %`).join(', ');
-  process.stdout.write(`${out}: alignment ${d.align} (validation MAPE ${val}); fixed per-model cost ${d.fixedMs.toFixed(2)} ms\n`);
+  process.stdout.write(`${out}: alignment ${d.align} (validation MAPE ${val}); whole network ≈ ${d.networkFactor.toFixed(3)} × parts ${d.blockOffsetMs < 0 ? '−' : '+'} ${Math.abs(d.blockOffsetMs).toFixed(3)} ms per block\n`);
 }
 
 async function evalCmd(argv: string[]): Promise<void> {
@@ -77,7 +77,7 @@ async function evalCmd(argv: string[]): Promise<void> {
     `  ${'predictor'.padEnd(20)} ${'±10 %'.padStart(8)} ${'±5 %'.padStart(8)} ${'MAPE'.padStart(8)}`,
     row('speed model', r.result),
     row('FLOPs-proportional', r.result.flops_baseline),
-    'whole networks (fixed cost from the other networks):',
+    'whole networks (composition fitted on the other networks):',
     ...r.models.map((m) => `  C=${m.c}, ${m.blocks} blocks: measured ${m.measured.toFixed(1)} ms, predicted ${m.predicted.toFixed(1)} ms (${((m.predicted / m.measured - 1) * 100).toFixed(1)} %)`),
     `plot: ${svg}`,
   ];
@@ -120,7 +120,7 @@ async function check(argv: string[]): Promise<void> {
   const { backend, scale, input } = model.data.setup;
   const runner = await createRunner({ backend: await selectBackend(backend), scale, h: input.h, w: input.w });
   const archs = randomArchitectures(intOption('models', values.models as string | undefined, 20), intOption('seed', values.seed as string | undefined, 7, 0));
-  const rows = checkWholeModels(runner, model, archs, intOption('rounds', values.rounds as string | undefined, 7), scale);
+  const rows = checkWholeModels(runner, model, archs, intOption('rounds', values.rounds as string | undefined, 15), scale);
   const within10 = rows.filter((r) => Math.abs(r.error) <= 0.1).length / rows.length;
   const worst = Math.max(...rows.map((r) => Math.abs(r.error)));
   if (values.json) {

@@ -3,7 +3,7 @@
 // the same blocks; whole-model predictions against the profiled models; a predicted-vs-measured plot.
 import { svgPlot } from '../util/svg-plot.js';
 import { blockMacs } from './features.js';
-import { mape, median, modelResiduals, splitBlocks } from './fit.js';
+import { fitComposition, mape, networkTimes, splitBlocks } from './fit.js';
 import type { Profile } from './profile-file.js';
 import type { BlockConfig } from './runner.js';
 import type { SpeedModel } from './speed-model.js';
@@ -29,7 +29,7 @@ export interface ModelCheck {
 export interface EvaluationReport {
   readonly heldOut: number;
   readonly result: Evaluation;
-  /** Per profiled network: measured and predicted ms, the fixed cost taken from the other networks only. */
+  /** Per profiled network: measured and predicted ms, the composition fitted on the other networks only. */
   readonly models: ModelCheck[];
   readonly points: { measured: number; predicted: number; flops: number }[];
 }
@@ -56,11 +56,13 @@ export function evaluate(model: SpeedModel, profile: Profile): EvaluationReport 
   const measured = heldOut.map((t) => t.ms);
   const predicted = model.blocksMs(configs);
   const flops = configs.map((b) => model.data.flopsMsPerMac * blockMacs(b.c, b.m1, b.m2));
-  const residuals = modelResiduals(times);
-  const models = residuals.map((r, i) => {
-    const others = residuals.filter((_, j) => j !== i).map((o) => o.residual);
+  const nets = networkTimes(times);
+  const models = nets.map((r, i) => {
+    const others = fitComposition(nets.filter((_, j) => j !== i));
     const spec = { arch: 'wdsr-b' as const, scale: profile.scale, channels: r.part.c, blocks: [...r.part.blocks] };
-    return { c: r.part.c, blocks: r.part.blocks.length, measured: r.ms, predicted: model.specMs(spec) - model.data.fixedMs + median(others) };
+    const n = r.part.blocks.length;
+    const parts = (model.specMs(spec) - model.data.blockOffsetMs * n) / model.data.networkFactor;
+    return { c: r.part.c, blocks: n, measured: r.ms, predicted: others.networkFactor * parts + others.blockOffsetMs * n };
   });
   return {
     heldOut: heldOut.length,

@@ -63,12 +63,29 @@ export const BLOCK_TERMS: TermSet = {
   },
 };
 
-/** Head (input shift, conv 3×3 3→C) or tail (conv 3×3 C→3s², skip conv 5×5, shuffle, shift): functions of C
- *  alone, each with its own coefficients. */
-export const WIDTH_TERMS: TermSet = {
-  names: ['1', 'C', 'pad(C)'],
-  features: (w, align) => [one(w.c), w.c, padded(w.c, align)],
-};
+/** A measured time per C: (C, ms) points, C strictly increasing. */
+export type CTable = readonly (readonly [number, number])[];
+
+/**
+ * Piecewise-linear through a table's points, so exact at every measured C and differentiable in c (the slope
+ * of c's segment; at a point, the segment to its right). Below the first point: its value (no search goes
+ * below the table); above the last: the overall trend, the line through the first and last points.
+ */
+export function interpolate(c: Tensor, table: CTable): Tensor {
+  const [c0, y0] = table[0];
+  const [cn, yn] = table[table.length - 1];
+  const trend = table.length > 1 ? (yn - y0) / (cn - c0) : 0;
+  const segment = (v: number): [number, number] => {
+    if (v < c0) return [0, y0];
+    if (v >= cn) return [trend, yn - trend * cn];
+    let i = 0;
+    while (table[i + 1][0] <= v) i++;
+    const [[a, ya], [b, yb]] = [table[i], table[i + 1]];
+    const slope = (yb - ya) / (b - a);
+    return [slope, ya - slope * a];
+  };
+  return ops.add(ops.mul(c, constantLike(c, (v) => segment(v)[0])), constantLike(c, (v) => segment(v)[1]));
+}
 
 /** Σ_j coef_j · feature_j; coefficients are [1] tensors (trainable while fitting, constants when predicting). */
 export function linearCombination(features: readonly Tensor[], coef: readonly Tensor[]): Tensor {

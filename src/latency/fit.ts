@@ -6,7 +6,7 @@ import { cosine } from '../engine/schedule.js';
 import * as ops from '../engine/ops.js';
 import { Adam } from '../engine/optim.js';
 import { Tensor } from '../engine/tensor.js';
-import { BLOCK_TERMS, blockMacs, linearCombination, widthColumns, WIDTH_TERMS, type TermSet } from './features.js';
+import { BLOCK_TERMS, blockMacs, type CTable, linearCombination, widthColumns, type TermSet } from './features.js';
 import { quantile } from './measure.js';
 import { profileSetup, type Profile } from './profile-file.js';
 import { partKey, type BlockConfig, type Part } from './runner.js';
@@ -89,19 +89,41 @@ export function splitBlocks(times: readonly PartTime[], holdout: number, seed: n
   return { fit: blocks.filter((t) => !held(t)), heldOut: blocks.filter(held) };
 }
 
-/**
- * Per profiled model: its measured time minus its measured head, blocks and tail (what running them as one
- * network adds or saves). Models whose parts are not all in the profile are skipped.
- */
-export function modelResiduals(times: readonly PartTime[]): { part: Extract<Part, { kind: 'model' }>; ms: number; residual: number }[] {
+export interface NetworkTime {
+  part: Extract<Part, { kind: 'model' }>;
+  ms: number;
+  /** The sum of its head, blocks and tail as measured one by one. */
+  parts: number;
+}
+
+/** Every profiled network whose parts are all in the profile too, with the sum of their times. */
+export function networkTimes(times: readonly PartTime[]): NetworkTime[] {
   const byKey = new Map(times.map((t) => [partKey(t.part), t.ms]));
   return timesOf(times, 'model').flatMap((t) => {
     const m = t.part as Extract<Part, { kind: 'model' }>;
     const parts: Part[] = [{ kind: 'head', c: m.c }, { kind: 'tail', c: m.c }, ...m.blocks.map((b): Part => ({ kind: 'block', c: m.c, ...b }))];
     const known = parts.map((p) => byKey.get(partKey(p))).filter((x): x is number => x !== undefined);
     if (known.length < parts.length) return [];
-    return [{ part: m, ms: t.ms, residual: t.ms - known.reduce((a, b) => a + b, 0) }];
+    return [{ part: m, ms: t.ms, parts: known.reduce((a, b) => a + b, 0) }];
   });
+}
+
+/**
+ * How parts add up into a network: ms ≈ factor · parts + offset · blocks, least squares in relative error.
+ * A network runs a few per cent faster than its parts (factor), and each block a little less than alone
+ * (offset: the launch it no longer pays alone). Fewer than two networks: the median ratio alone.
+ */
+export function fitComposition(nets: readonly NetworkTime[]): { networkFactor: number; blockOffsetMs: number } {
+  const ratio = median(nets.map((n) => n.ms / n.parts)) || 1;
+  if (nets.length < 2) return { networkFactor: ratio, blockOffsetMs: 0 };
+  let [aa, ab, bb, ay, by] = [0, 0, 0, 0, 0];
+  for (const n of nets) {
+    const [a, b] = [n.parts / n.ms, n.part.blocks.length / n.ms];
+    [aa, ab, bb, ay, by] = [aa + a * a, ab + a * b, bb + b * b, ay + a, by + b];
+  }
+  const det = aa * bb - ab * ab;
+  if (Math.abs(det) < 1e-12 * aa * bb) return { networkFactor: ratio, blockOffsetMs: 0 };
+  return { networkFactor: (ay * bb - by * ab) / det, blockOffsetMs: (by * aa - ay * ab) / det };
 }
 
 export const median = (xs: readonly number[]) => (xs.length ? quantile([...xs].sort((a, b) => a - b), 0.5) : 0);
@@ -122,7 +144,10 @@ export function fitSpeedModel(profile: Profile, source: string, o: FitOptions = 
   const align = ALIGN_CANDIDATES.reduce((best, a) => (alignValidation[a] < alignValidation[best] ? a : best));
   const heads = timesOf(times, 'head');
   const tails = timesOf(times, 'tail');
-  const widthTerms = (ts: PartTime[]) => (ts.length ? fitTerms(WIDTH_TERMS, align, ts, o.steps) : WIDTH_TERMS.names.map(() => 0));
+  const table = (ts: PartTime[], kind: string): CTable => {
+    if (ts.length === 0) throw new Error(`${source}: no ${kind} measured; profile it (rtsr profile measures every C)`);
+    return ts.map((t): [number, number] => [t.part.c, t.ms]).sort((a, b) => a[0] - b[0]);
+  };
   // The FLOPs baseline, fitted on the same blocks and error: argmin_a Σ (a·F/y − 1)² = Σ(F/y) / Σ(F/y)².
   const ratios = fit.map((t) => {
     const b = t.part as BlockConfig;
@@ -138,9 +163,9 @@ export function fitSpeedModel(profile: Profile, source: string, o: FitOptions = 
     align,
     alignValidation,
     block: fitTerms(BLOCK_TERMS, align, fit, o.steps),
-    head: widthTerms(heads),
-    tail: widthTerms(tails),
-    fixedMs: median(modelResiduals(times).map((r) => r.residual)),
+    head: table(heads, 'head'),
+    tail: table(tails, 'tail'),
+    ...fitComposition(networkTimes(times)),
     flopsMsPerMac: ratios.reduce((a, r) => a + r, 0) / ratios.reduce((a, r) => a + r * r, 0),
   });
 }

@@ -30,7 +30,7 @@ export interface ProfileOptions extends Protocol {
 
 /**
  * Everything a profile measures, in order: head and tail for every C, the planned models' blocks and the
- * models themselves (the fixed per-model cost), then the sampled blocks. The order only grows at the end when
+ * models themselves (how parts add up into a network), then the sampled blocks. The order only grows at the end when
  * --samples grows, so an extended profile keeps what it has.
  */
 export function planParts(samples: number, seed: number): Part[] {

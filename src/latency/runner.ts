@@ -1,6 +1,6 @@
 // What the profiler measures and the contract with whatever runs it. A runner compiles and runs the parts
-// of an adaptive WDSR-B network exactly as deployment runs them on one h×w input: whole-model time = head +
-// Σ blocks + tail + a per-model fixed cost (measured on whole models). `createRunner` is the one place that
+// of an adaptive WDSR-B network exactly as deployment runs them on one h×w input: whole-model time ≈ (head +
+// Σ blocks + tail) times a factor measured on whole models. `createRunner` is the one place that
 // decides which runner a profile uses.
 import type { Backend } from '../backends/backend.js';
 

@@ -1,17 +1,17 @@
 // The speed model: predicted latency of adaptive WDSR-B networks on one device, differentiable in the widths.
 // Block, head and tail are non-negative linear combinations of their cost terms (features.ts); a whole network
-// adds a fixed per-model cost. Saved as JSON beside the profile it was fitted on (docs/speed-model.md).
+// is their sum times a factor, plus a per-block offset, both measured on whole networks. Saved as JSON beside the profile it was fitted on (docs/speed-model.md).
 import { readFileSync } from 'node:fs';
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
 import type { WdsrSpec } from '../models/wdsr.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { BLOCK_TERMS, linearCombination, widthColumns, WIDTH_TERMS, type TermSet } from './features.js';
+import { BLOCK_TERMS, type CTable, interpolate, linearCombination, widthColumns } from './features.js';
 import type { DeviceFingerprint, ProfileSetup } from './profile-file.js';
 import type { BlockConfig, Part } from './runner.js';
 
 export const MODEL_FORMAT = 'rtsr-speed-model';
-export const MODEL_VERSION = 1;
+export const MODEL_VERSION = 2;
 
 export interface SpeedModelData {
   readonly format: typeof MODEL_FORMAT;
@@ -25,12 +25,16 @@ export interface SpeedModelData {
   readonly align: number;
   /** Validation MAPE of each candidate alignment (the evidence for `align`). */
   readonly alignValidation: Readonly<Record<string, number>>;
-  /** Coefficients in ms per unit of each term, in the order of the term names. */
+  /** Block coefficients in ms per unit of each term, in the order of the term names. */
   readonly block: readonly number[];
-  readonly head: readonly number[];
-  readonly tail: readonly number[];
-  /** Whole model minus its measured head, blocks and tail: median over the profiled models. */
-  readonly fixedMs: number;
+  /** Head and tail as measured for every C profiled, (C, ms): they are few, and the tuner's choices make them
+   *  step where no smooth function of C would (a tail 20 % slower than both neighbours). */
+  readonly head: CTable;
+  readonly tail: CTable;
+  /** Whole network ≈ networkFactor · (head + Σ blocks + tail) + blockOffsetMs · blocks, fitted on the
+   *  profiled networks (fit.ts fitComposition). */
+  readonly networkFactor: number;
+  readonly blockOffsetMs: number;
   /** The FLOPs-proportional baseline fitted on the same blocks: ms per multiply-accumulate per pixel. */
   readonly flopsMsPerMac: number;
 }
@@ -43,37 +47,49 @@ export interface BlockWidths {
 }
 
 export class SpeedModel {
-  private readonly coef: { block: Tensor[]; head: Tensor[]; tail: Tensor[] };
+  private readonly coef: Tensor[];
 
   constructor(readonly data: SpeedModelData) {
-    const consts = (name: string, terms: TermSet, xs: readonly number[]) => {
-      if (xs.length !== terms.names.length) throw new Error(`speed model: '${name}' needs ${terms.names.length} coefficients (${terms.names.join(', ')}), has ${xs.length}`);
-      return xs.map((x) => new Tensor(Float32Array.of(x), [1]));
-    };
-    this.coef = { block: consts('block', BLOCK_TERMS, data.block), head: consts('head', WIDTH_TERMS, data.head), tail: consts('tail', WIDTH_TERMS, data.tail) };
+    if (data.block.length !== BLOCK_TERMS.names.length)
+      throw new Error(`speed model: 'block' needs ${BLOCK_TERMS.names.length} coefficients (${BLOCK_TERMS.names.join(', ')}), has ${data.block.length}`);
+    this.coef = data.block.map((x) => new Tensor(Float32Array.of(x), [1]));
+    for (const [name, t] of [['head', data.head], ['tail', data.tail]] as const) {
+      const ok = Array.isArray(t) && t.length > 0 && t.every((p, i) => Array.isArray(p) && p.length === 2 && p.every(Number.isFinite) && (i === 0 || p[0] > t[i - 1][0]));
+      if (!ok) throw new Error(`speed model: '${name}' must be (C, ms) pairs of numbers with C increasing, at least one`);
+    }
   }
 
   /** Block latency in ms. c, m1, m2: tensors of one shape (scalars, or [B] for B blocks); the result has it too. */
   blockMs(c: Tensor, m1: Tensor, m2: Tensor): Tensor {
-    return linearCombination(BLOCK_TERMS.features({ c, m1, m2 }, this.data.align), this.coef.block);
+    return linearCombination(BLOCK_TERMS.features({ c, m1, m2 }, this.data.align), this.coef);
   }
 
   headMs(c: Tensor): Tensor {
-    return linearCombination(WIDTH_TERMS.features({ c }, this.data.align), this.coef.head);
+    return interpolate(c, this.data.head);
   }
 
   tailMs(c: Tensor): Tensor {
-    return linearCombination(WIDTH_TERMS.features({ c }, this.data.align), this.coef.tail);
+    return interpolate(c, this.data.tail);
   }
 
-  /** Whole network: head(C) + Σ keep_i · block_i(C, M1_i, M2_i) + tail(C) + fixed; every width shaped like c. */
+  /** Whole network: factor · (head(C) + tail(C)) + Σ keep_i · inNetwork(block_i(C, M1_i, M2_i)); every width
+   *  shaped like c. */
   modelMs(c: Tensor, blocks: readonly BlockWidths[]): Tensor {
     const body = blocks.map((b) => {
-      const t = this.blockMs(c, b.m1, b.m2);
+      const t = this.inNetwork(this.blockMs(c, b.m1, b.m2));
       return b.keep ? ops.mul(t, b.keep) : t;
     });
-    const total = [this.headMs(c), ...body, this.tailMs(c)].reduce((a, b) => ops.add(a, b));
-    return ops.affine(total, 1, this.data.fixedMs);
+    return [this.outsideBlocksMs(c), ...body].reduce((a, b) => ops.add(a, b));
+  }
+
+  /** A block's time inside a network: factor · alone + offset, never below zero. */
+  inNetwork(blockMs: Tensor): Tensor {
+    return ops.relu(ops.affine(blockMs, this.data.networkFactor, this.data.blockOffsetMs));
+  }
+
+  /** Head and tail inside a network. */
+  outsideBlocksMs(c: Tensor): Tensor {
+    return ops.affine(ops.add(this.headMs(c), this.tailMs(c)), this.data.networkFactor, 0);
   }
 
   /** Predicted ms of a WDSR-B spec (no gradient). */
@@ -103,8 +119,8 @@ export class SpeedModel {
     if (d?.format !== MODEL_FORMAT || d.version !== MODEL_VERSION)
       throw new Error(`${path}: not an rtsr speed model of version ${MODEL_VERSION} (format ${JSON.stringify(d?.format)}, version ${JSON.stringify(d?.version)})`);
     const nums = (xs: unknown) => Array.isArray(xs) && xs.every((x) => typeof x === 'number' && Number.isFinite(x));
-    if (!nums(d.block) || !nums(d.head) || !nums(d.tail) || typeof d.fixedMs !== 'number' || !Number.isInteger(d.align) || !d.setup || !d.device)
-      throw new Error(`${path}: speed model is missing or has malformed fields (block, head, tail, fixedMs, align, setup, device)`);
+    if (!nums(d.block) || !Array.isArray(d.head) || !Array.isArray(d.tail) || !(typeof d.networkFactor === 'number' && d.networkFactor > 0) || !Number.isFinite(d.blockOffsetMs) || !Number.isInteger(d.align) || !d.setup || !d.device)
+      throw new Error(`${path}: speed model is missing or has malformed fields (block, head, tail, networkFactor, blockOffsetMs, align, setup, device)`);
     try {
       return new SpeedModel(d as SpeedModelData);
     } catch (err) {

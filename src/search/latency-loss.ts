@@ -12,7 +12,7 @@ import type { Supernet } from './supernet.js';
 export interface LatencyPredictor {
   /** One adaptive block at residual width c and inner widths m1, m2. */
   block(c: Tensor, m1: Tensor, m2: Tensor): Tensor;
-  /** Everything but the blocks (head, tail, skip, per-frame fixed costs) at residual width c. */
+  /** Everything but the blocks (head, tail, skip) at residual width c. */
   fixed(c: Tensor): Tensor;
 }
 
@@ -26,8 +26,8 @@ export interface LatencyUse {
 /** The fitted speed model (rtsr speed-model fit) as the search's predictor. */
 export function speedModelPredictor(m: SpeedModel): LatencyPredictor {
   return {
-    block: (c, m1, m2) => m.blockMs(c, m1, m2),
-    fixed: (c) => ops.affine(ops.add(m.headMs(c), m.tailMs(c)), 1, m.data.fixedMs),
+    block: (c, m1, m2) => m.inNetwork(m.blockMs(c, m1, m2)),
+    fixed: (c) => m.outsideBlocksMs(c),
   };
 }
 
