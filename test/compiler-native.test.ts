@@ -12,7 +12,7 @@ import { interpret } from '../src/compiler/interpret.js';
 import { type Graph, INPUT, type Pointwise, type StageNode } from '../src/compiler/ir.js';
 import { NativeRunner } from '../src/compiler/native-runner.js';
 import { compileParts } from '../src/compiler/profile.js';
-import { tuneStage, tuneStats } from '../src/compiler/tune.js';
+import { cachedTuning, tuneAll, tuneStage, tuneStats } from '../src/compiler/tune.js';
 import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { fromFloat, rgbImage, toFloat } from '../src/image/image.js';
@@ -185,6 +185,18 @@ test('tuning is measured once, then read from the disk cache; tuned kernels give
   const a = compile(m, { ...native, tune: true }).run(x, h, w);
   const b = compile(m, native).run(x, h, w);
   assert.deepEqual(a, b);
+});
+
+test('tuneAll splits untuned shapes between this thread and a worker, both into the cache', { skip }, () => {
+  const heads = [5, 7, 9].map((c) => stagesOf(fuseStages(optimizedGraph(randomModel(`{"arch":"wdsr-b","channels":${c},"blocks":[]}`, 2, c))))[0]);
+  const env = { tc: tc!, cacheDir };
+  assert.ok(heads.every((s) => cachedTuning(s, 'f32', 150, env) === null));
+  const before = { ...tuneStats };
+  tuneAll([...heads, heads[0]], 'f32', 24, 150, env, 2);
+  assert.equal(tuneStats.measured, before.measured + 2, 'this thread tunes every other distinct shape');
+  assert.ok(heads.every((s) => cachedTuning(s, 'f32', 150, env) !== null), 'the worker tuned the rest');
+  tuneAll(heads, 'f32', 24, 150, env, 2);
+  assert.equal(tuneStats.measured, before.measured + 2, 'nothing left to tune');
 });
 
 test('profiling runnables run the deployed stage of each part and report its MACs', { skip }, () => {

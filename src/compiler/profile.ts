@@ -9,7 +9,7 @@ import { optimizedGraph } from './compile.js';
 import { fuseStages, stagesOf } from './fuse.js';
 import { type StageNode, stageMacsPerPixel } from './ir.js';
 import { type StageCall, StageKernels } from './native-kernels.js';
-import { defaultTuning, tuneStage } from './tune.js';
+import { defaultTuning, tuneAll, tuneStage } from './tune.js';
 
 export type PartSpec =
   /** The input shift folded into the 3×3 head conv 3→C, reading the RGB frame. */
@@ -56,6 +56,7 @@ export function compileParts(parts: readonly PartSpec[], opts: PartOptions): Par
   const io = opts.io ?? 'u8';
   const threads = opts.threads ?? ompThreads();
   const stages = parts.map((p) => partStage(p, opts.scale));
+  if (opts.tune !== false) tuneAll(stages, io, opts.h, opts.w, env, threads);
   const sources = new Map<string, ReturnType<typeof stageKernel>>();
   const names = stages.map((s) => {
     const shape = stageShape(s, io);

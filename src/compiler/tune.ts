@@ -11,6 +11,7 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { Toolchain } from '../backends/native/compile.js';
 import type { Target } from '../backends/native/glue.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -67,11 +68,25 @@ function cachePath(env: TuneEnv, key: object): string {
  *  compiling and timing candidates for. */
 const MIN_TUNED_CLASS = 8;
 
-/** The tuning for `stage` at frames about h×w: from the cache, else measured (and cached); the default for
- *  narrow frames. */
-export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): StageTuning {
+/** The cached tuning of `stage` for frames w wide, or null when it must be measured; the default for narrow
+ *  frames. */
+export function cachedTuning(stage: StageNode, io: Io, w: number, env: TuneEnv): StageTuning | null {
   const t = env.tc.target;
   if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultTuning(t);
+  const { key, path } = cacheEntry(stage, io, w, env);
+  if (existsSync(path)) {
+    try {
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: unknown; tuning: StageTuning };
+      if (JSON.stringify(saved.key) === JSON.stringify(key)) return saved.tuning;
+    } catch {
+      // A torn or foreign file is measured again and overwritten.
+    }
+  }
+  return null;
+}
+
+function cacheEntry(stage: StageNode, io: Io, w: number, env: TuneEnv): { key: object; path: string } {
+  const t = env.tc.target;
   const shape = stageShape(stage, io);
   const key = {
     version: TUNING_VERSION,
@@ -83,18 +98,21 @@ export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: T
     flags: env.tc.flags,
     target: createHash('sha256').update(env.tc.targetMacros).digest('hex'),
   };
-  const path = cachePath(env, key);
-  if (existsSync(path)) {
-    try {
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: unknown; tuning: StageTuning };
-      if (JSON.stringify(saved.key) === JSON.stringify(key)) {
-        tuneStats.hits++;
-        return saved.tuning;
-      }
-    } catch {
-      // A torn or foreign file is measured again and overwritten.
-    }
+  return { key, path: cachePath(env, key) };
+}
+
+/** The tuning for `stage` at frames about h×w: from the cache, else measured (and cached); the default for
+ *  narrow frames. */
+export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): StageTuning {
+  const t = env.tc.target;
+  if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultTuning(t);
+  const cached = cachedTuning(stage, io, w, env);
+  if (cached) {
+    tuneStats.hits++;
+    return cached;
   }
+  const shape = stageShape(stage, io);
+  const { key, path } = cacheEntry(stage, io, w, env);
   const log: { tuning: StageTuning; ms: number }[] = [];
   let best = defaultTuning(t);
   for (const round of rounds(shape, t)) {
@@ -107,6 +125,26 @@ export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: T
   tuneStats.measured++;
   writeFileAtomic(path, JSON.stringify({ key, tuning: best, measured: log }, null, 1));
   return best;
+}
+
+/**
+ * Tunes every stage of `stages` not in the cache yet, on two threads when `threads` > 1: a worker takes every
+ * other untuned shape while this thread takes the rest (a cold profile spends most of its time here, one
+ * compiler run and one timing thread at a time). The choices land in the cache, where tuneStage finds them.
+ */
+export function tuneAll(stages: readonly StageNode[], io: Io, h: number, w: number, env: TuneEnv, threads: number): void {
+  const byShape = new Map<string, StageNode>();
+  for (const s of stages) if (!cachedTuning(s, io, w, env)) byShape.set(JSON.stringify(stageShape(s, io)), s);
+  const todo = [...byShape.values()];
+  const mine = threads > 1 && todo.length > 1 ? todo.filter((_, i) => i % 2 === 0) : todo;
+  const theirs = todo.filter((s) => !mine.includes(s));
+  const done = new Int32Array(new SharedArrayBuffer(4));
+  const worker = theirs.length ? new Worker(new URL('./tune-worker.js', import.meta.url), { workerData: { stages: theirs, io, h, w, env, done } }) : null;
+  for (const s of mine) tuneStage(s, io, h, w, env);
+  if (!worker) return;
+  // Blocks until the worker is done; whatever it failed to tune, tuneStage measures here later.
+  Atomics.wait(done, 0, 0);
+  void worker.terminate();
 }
 
 function timeCandidates(stage: StageNode, io: Io, h: number, w: number, cands: StageTuning[], env: TuneEnv): { tuning: StageTuning; ms: number }[] {
