@@ -14,6 +14,8 @@ const ADDRESS_PROBE: KernelSource = {
 
 export type Frame = Float32Array | Uint8Array;
 
+const SYNTHETIC = new Map<string, Float32Array>();
+
 export interface StageCall {
   /** Per term: the raw frame, or a planar [h][c][ws] buffer of the window. */
   readonly inputs: readonly Frame[];
@@ -72,14 +74,14 @@ export class StageKernels {
    *  the profiling runnables run. */
   syntheticCall(stage: StageNode, blob: Float32Array, io: Io, h: number, w: number, threads: number, seed = 1): StageCall {
     const rng = new Rng(seed);
-    const planar = (c: number) => rng.fill(this.aligned(this.planarSize(h, w, c)), () => rng.uniform(0, 1));
+    const planar = (c: number, role: string) => this.pooled(role, this.planarSize(h, w, c), rng);
     const raw = () => (io === 'u8' ? Uint8Array.from({ length: h * w * 3 }, () => rng.nextU32() & 255) : rng.fill(new Float32Array(h * w * 3), () => rng.next()));
     const cout = stage.terms[0].cout;
     const s = stage.shuffle;
-    const frameOut = s > 1 ? (io === 'u8' ? new Uint8Array(h * w * 3 * s * s) : new Float32Array(h * w * 3 * s * s)) : this.aligned(this.planarSize(h, w, cout));
+    const frameOut = s > 1 ? (io === 'u8' ? new Uint8Array(h * w * 3 * s * s) : new Float32Array(h * w * 3 * s * s)) : planar(cout, 'out');
     return {
-      inputs: stage.terms.map((t) => (t.x === INPUT ? raw() : planar(t.chain.length ? t.chain[0].cin : t.cin))),
-      residual: stage.residual === null ? null : planar(cout),
+      inputs: stage.terms.map((t, i) => (t.x === INPUT ? raw() : planar(t.chain.length ? t.chain[0].cin : t.cin, `in${i}`))),
+      residual: stage.residual === null ? null : planar(cout, 'residual'),
       out: frameOut,
       blob,
       h,
@@ -90,6 +92,14 @@ export class StageKernels {
       keep: { y0: 0, y1: h, x0: 0, x1: w },
       threads,
     };
+  }
+
+  /** A random planar buffer of n floats for `role`, shared by every synthetic call in this process (a profile
+   *  holds hundreds of parts: a buffer each ran a 24 GB machine out of memory); values do not change times. */
+  private pooled(role: string, n: number, rng: Rng): Float32Array {
+    let a = SYNTHETIC.get(role);
+    if (!a || a.length < n) SYNTHETIC.set(role, (a = rng.fill(this.aligned(n), () => rng.uniform(0, 1))));
+    return a.subarray(0, n);
   }
 
   runStage(name: string, c: StageCall): void {
