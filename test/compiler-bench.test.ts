@@ -1,5 +1,5 @@
 // `rtsr bench --model|--arch … --input WxH [--compare onnxruntime] [--json]`: the inference benchmark's output
-// contract, and that `rtsr bench train` still answers as before.
+// contract (one model, or several side by side against a budget), and that `rtsr bench train` still answers as before.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../src/bench/infer-bench.js';
+import { findModel } from '../src/models/zoo.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const cache = mkdtempSync(join(tmpdir(), 'rtsr-bench-test-'));
@@ -47,4 +48,21 @@ test('bench without --compare prints ours only; usage errors exit with status 2;
     assert.equal(e.status, 2, `${args.join(' ')}: ${e.stderr}`);
     assert.match(e.stderr, message);
   }
+});
+
+test('bench with several models times each and lists its stored metrics against the budget', () => {
+  const r = rtsr('--model', 'wdsr-b-x2', '--model', 'espcn-x2', '--input', '16x9', '--budget-ms', '1000', '--warmup', '0', '--repeats', '3', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const rows = JSON.parse(r.stdout) as { model: string; ms: number; meets_budget: boolean; metrics: Record<string, { psnr: number }> }[];
+  assert.deepEqual(rows.map((x) => x.model), ['wdsr-b-x2', 'espcn-x2']);
+  for (const row of rows) {
+    assert.ok(row.ms > 0 && row.ms < 1000 && row.meets_budget, JSON.stringify(row));
+    assert.equal(row.metrics.Set5.psnr, findModel(row.model).info.metrics!.Set5.psnr);
+  }
+  const tight = rtsr('--model', 'wdsr-b-x2', '--input', '16x9', '--budget-ms', '0.000001', '--warmup', '0', '--repeats', '1');
+  assert.equal(tight.status, 0, tight.stderr);
+  assert.match(tight.stdout, /\| wdsr-b-x2 \| [\d.]+ \| \d+ \| no \|/);
+  const e = rtsr('--model', 'wdsr-b-x2', '--model', 'espcn-x2', '--input', '16x9', '--compare', 'onnxruntime');
+  assert.equal(e.status, 2);
+  assert.match(e.stderr, /give a single --model/);
 });

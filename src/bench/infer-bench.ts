@@ -43,9 +43,9 @@ export function median(xs: readonly number[]): number {
 
 /** Longer than onnxruntime's spin-wait after a run (30 ms was enough here). */
 const IDLE_GAP_MS = 50;
-const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_GAP_MS));
+export const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_GAP_MS));
 
-function timeOnce(c: CompiledModel, x: Float32Array, h: number, w: number): { ms: number; out: Float32Array } {
+export function timeOnce(c: CompiledModel, x: Float32Array, h: number, w: number): { ms: number; out: Float32Array } {
   const t0 = performance.now();
   const out = c.run(x, h, w);
   return { ms: performance.now() - t0, out };

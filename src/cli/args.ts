@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 /** An error caused by the user's input: printed as one line, without a stack trace. */
 export class CliError extends Error {}
 
-export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean; multiple?: boolean }>;
+export type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: string | boolean | string[]; multiple?: boolean }>;
 
 export function parseCli<T extends OptionSpec>(argv: string[], options: T, allowPositionals = false) {
   try {

@@ -3,6 +3,7 @@
 // onnxruntime (src/bench/infer-bench.ts).
 import { selectBackend } from '../backends/index.js';
 import { ompThreads } from '../backends/native/index.js';
+import { timeModels } from '../bench/compare.js';
 import { benchInfer } from '../bench/infer-bench.js';
 import { benchTrain } from '../bench/train-bench.js';
 import { BENCH_NETS, type BenchNet } from '../bench/train-nets.js';
@@ -15,7 +16,9 @@ import { parseSize } from './info.js';
 
 const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
 const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH
-                  [--compare onnxruntime] [--backend native|reference] [--threads N] [--warmup N] [--repeats N] [--json]`;
+                  [--compare onnxruntime] [--backend native|reference] [--threads N] [--warmup N] [--repeats N] [--json]
+       rtsr bench --model NAME|FILE --model NAME|FILE … --input WxH [--budget-ms MS] [--backend …] [--threads N] [--json]
+                  (several models timed side by side, with their stored metrics)`;
 
 export async function run(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
@@ -48,8 +51,9 @@ export async function run(argv: string[]): Promise<void> {
 
 async function runInfer(argv: string[]): Promise<void> {
   const { values } = parseCli(argv, {
-    model: { type: 'string' },
+    model: { type: 'string', multiple: true },
     arch: { type: 'string' },
+    'budget-ms': { type: 'string' },
     scale: { type: 'string' },
     seed: { type: 'string' },
     input: { type: 'string' },
@@ -61,6 +65,7 @@ async function runInfer(argv: string[]): Promise<void> {
     json: { type: 'boolean', default: false },
   });
   if ((values.model === undefined) === (values.arch === undefined) || values.input === undefined) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
+  if (values.model && (values.model.length > 1 || values['budget-ms'] !== undefined)) return runModels(values);
   if (values.compare !== undefined && values.compare !== 'onnxruntime') throw new CliError(`--compare: only 'onnxruntime' is supported, got '${values.compare}'`);
   const backend = values.backend ?? (await selectBackend()).name;
   if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
@@ -73,8 +78,8 @@ async function runInfer(argv: string[]): Promise<void> {
       model = Model.init(parseArch(values.arch, intOption('scale', values.scale, 2)), intOption('seed', values.seed, 0, 0));
       name = values.arch;
     } else {
-      model = findModel(values.model!).model;
-      name = values.model!;
+      name = values.model![0];
+      model = findModel(name).model;
     }
   } catch (err) {
     throw new CliError((err as Error).message);
@@ -95,5 +100,49 @@ async function runInfer(argv: string[]): Promise<void> {
   const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${backend} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
   if (r.onnxruntime_ms !== null)
     lines.push(`onnxruntime (2 threads): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − onnxruntime| ${r.max_abs_diff!.toExponential(1)}`);
+  process.stdout.write(lines.join('\n') + '\n');
+}
+
+/** Several models timed side by side (src/bench/compare.ts), listed with their stored metrics. */
+async function runModels(values: { model?: string[]; input?: string; 'budget-ms'?: string; compare?: string; arch?: string; backend?: string; threads?: string; warmup?: string; repeats?: string; json?: boolean }): Promise<void> {
+  if (values.compare !== undefined) throw new CliError('--compare onnxruntime times one model; give a single --model');
+  const budget = values['budget-ms'] === undefined ? null : Number(values['budget-ms']);
+  if (budget !== null && !(budget > 0)) throw new CliError(`--budget-ms must be a positive number of milliseconds, got '${values['budget-ms']}'`);
+  const backend = values.backend ?? (await selectBackend()).name;
+  if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
+  const { w, h } = parseSize(values.input!, 'input');
+  let found: ReturnType<typeof findModel>[];
+  try {
+    found = values.model!.map((m) => findModel(m));
+  } catch (err) {
+    throw new CliError((err as Error).message);
+  }
+  const threads = intOption('threads', values.threads, ompThreads());
+  const ms = await timeModels(found.map((f) => f.model), w, h, {
+    backend,
+    threads,
+    warmup: intOption('warmup', values.warmup, 3, 0),
+    repeats: intOption('repeats', values.repeats, 15),
+  });
+  const rows = found.map((f, i) => ({
+    model: values.model![i],
+    arch: f.model.spec,
+    ms: ms[i],
+    gflops: (2 * f.model.macs(h, w)) / (ms[i] * 1e6),
+    meets_budget: budget === null ? null : ms[i] <= budget,
+    metrics: f.info.metrics ?? {},
+  }));
+  if (values.json) return void process.stdout.write(JSON.stringify(rows) + '\n');
+  const sets = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
+  const lines = [
+    `${w}x${h} input, ${backend} (${threads} thread${threads > 1 ? 's' : ''}), median of ${intOption('repeats', values.repeats, 15)} interleaved rounds${budget === null ? '' : `, budget ${budget} ms`}`,
+    `| model | ms | GFLOP/s |${budget === null ? '' : ' meets budget |'}${sets.map((s) => ` ${s} |`).join('')}`,
+    `| --- | ---: | ---: |${budget === null ? '' : ' --- |'}${sets.map(() => ' ---: |').join('')}`,
+    ...rows.map(
+      (r) =>
+        `| ${r.model} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(0)} |${r.meets_budget === null ? '' : r.meets_budget ? ' yes |' : ' no |'}` +
+        sets.map((s) => ` ${r.metrics[s] ? r.metrics[s].psnr.toFixed(2) : '—'} |`).join(''),
+    ),
+  ];
   process.stdout.write(lines.join('\n') + '\n');
 }

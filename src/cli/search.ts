@@ -8,7 +8,7 @@ import { CliError, intOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
 
 const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--backend native|reference] [--data DIR]
-                   [--out DIR] [--quick] [--no-width-gradient] [--seed 0]`;
+                   [--out DIR] [--quick] [--no-width-gradient] [--seed 0] [--baseline MODEL …]`;
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseCli(argv, {
@@ -19,6 +19,7 @@ export async function run(argv: string[]): Promise<void> {
     data: { type: 'string' },
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
+    baseline: { type: 'string', multiple: true, default: [] },
     'no-width-gradient': { type: 'boolean', default: false },
     seed: { type: 'string' },
     help: { type: 'boolean', default: false },
@@ -39,6 +40,7 @@ export async function run(argv: string[]): Promise<void> {
   const report = await search({
     scale, budgetMs, input, backend, dataDir, trainSets, evalSets, outDir,
     quick: values.quick as boolean,
+    baselines: values.baseline as string[],
     widthGradient: !values['no-width-gradient'],
     seed: intOption('seed', values.seed as string | undefined, 0, 0),
     log: (line) => process.stderr.write(line + '\n'),

@@ -14,6 +14,7 @@ const ADDRESS_PROBE: KernelSource = {
 
 export type Frame = Float32Array | Uint8Array;
 
+/** Random planar buffers by role, shared by every synthetic call in this process (see `pooled`). */
 const SYNTHETIC = new Map<string, Float32Array>();
 
 export interface StageCall {
@@ -72,8 +73,8 @@ export class StageKernels {
 
   /** A call of `stage` on an h×w frame of random inputs, with its own output: what the tuner times and what
    *  the profiling runnables run. */
-  syntheticCall(stage: StageNode, blob: Float32Array, io: Io, h: number, w: number, threads: number, seed = 1): StageCall {
-    const rng = new Rng(seed);
+  syntheticCall(stage: StageNode, blob: Float32Array, io: Io, h: number, w: number, threads: number): StageCall {
+    const rng = new Rng(1);
     const planar = (c: number, role: string) => this.pooled(role, this.planarSize(h, w, c), rng);
     const raw = () => (io === 'u8' ? Uint8Array.from({ length: h * w * 3 }, () => rng.nextU32() & 255) : rng.fill(new Float32Array(h * w * 3), () => rng.next()));
     const cout = stage.terms[0].cout;

@@ -1,10 +1,9 @@
 // Runnables for the parts of a WDSR-B network, each executing exactly the kernel deployment runs (same fused
 // stage, same tuning, same threads and bands) on an h×w input of its own, so that a speed model can add them
 // up: whole-model time ≈ head + Σ blocks + tail (times a factor the caller measures on whole models).
-import { defaultCacheDir, findToolchain } from '../backends/native/compile.js';
+import { defaultCacheDir, findToolchain, ompThreads } from '../backends/native/compile.js';
 import { Model } from '../models/model.js';
 import { type Io, packStage, stageKernel, stageKernelName, stageShape } from './codegen.js';
-import { ompThreads } from '../backends/native/compile.js';
 import { optimizedGraph } from './compile.js';
 import { fuseStages, stagesOf } from './fuse.js';
 import { type StageNode, stageMacsPerPixel } from './ir.js';

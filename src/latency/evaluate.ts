@@ -1,6 +1,7 @@
 // The speed model's evidence: on blocks held out of the fit, the share of predictions within ±10 % and ±5 %
 // of the measured time and the mean absolute percentage error, beside a FLOPs-proportional baseline fitted on
 // the same blocks; whole-model predictions against the profiled models; a predicted-vs-measured plot.
+import { Tensor } from '../engine/tensor.js';
 import { svgPlot } from '../util/svg-plot.js';
 import { blockMacs } from './features.js';
 import { fitComposition, mape, networkTimes, splitBlocks } from './fit.js';
@@ -59,9 +60,9 @@ export function evaluate(model: SpeedModel, profile: Profile): EvaluationReport 
   const nets = networkTimes(times);
   const models = nets.map((r, i) => {
     const others = fitComposition(nets.filter((_, j) => j !== i));
-    const spec = { arch: 'wdsr-b' as const, scale: profile.scale, channels: r.part.c, blocks: [...r.part.blocks] };
     const n = r.part.blocks.length;
-    const parts = (model.specMs(spec) - model.data.blockOffsetMs * n) / model.data.networkFactor;
+    const c = new Tensor(Float32Array.of(r.part.c), [1]);
+    const parts = model.headMs(c).data[0] + model.tailMs(c).data[0] + model.blocksMs(r.part.blocks.map((b) => ({ c: r.part.c, ...b }))).reduce((a, b) => a + b, 0);
     return { c: r.part.c, blocks: n, measured: r.ms, predicted: others.networkFactor * parts + others.blockOffsetMs * n };
   });
   return {

@@ -26,19 +26,10 @@ export function summarize(samples: readonly number[]): Timing {
   return { ms, spread: ms > 0 ? (quantile(s, 0.75) - quantile(s, 0.25)) / ms : 0 };
 }
 
-function shuffled<T>(xs: readonly T[], rng: Rng): T[] {
-  const a = [...xs];
-  for (let i = a.length - 1; i > 0; i--) {
-    const j = rng.int(i + 1);
-    [a[i], a[j]] = [a[j], a[i]];
-  }
-  return a;
-}
-
 /** One round: every (prepared) part once, in random order. Returns each part's time in ms, in the order given. */
 export function timeRound(runner: BlockRunner, parts: readonly Part[], rng: Rng, now: () => number): number[] {
   const times = new Array<number>(parts.length);
-  for (const i of shuffled(parts.map((_, i) => i), rng)) {
+  for (const i of rng.shuffled([...parts.keys()])) {
     const t0 = now();
     runner.run(parts[i]);
     times[i] = now() - t0;

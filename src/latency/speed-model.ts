@@ -1,6 +1,7 @@
 // The speed model: predicted latency of adaptive WDSR-B networks on one device, differentiable in the widths.
-// Block, head and tail are non-negative linear combinations of their cost terms (features.ts); a whole network
-// is their sum times a factor, plus a per-block offset, both measured on whole networks. Saved as JSON beside the profile it was fitted on (docs/speed-model.md).
+// A block is a non-negative linear combination of cost terms (features.ts); head and tail are measured per-C
+// tables; a whole network composes them with a factor and a per-block offset fitted on whole networks. Saved
+// as JSON beside the profile it was fitted on (docs/speed-model.md).
 import { readFileSync } from 'node:fs';
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';

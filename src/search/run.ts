@@ -4,27 +4,27 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
+import { ompThreads } from '../backends/native/compile.js';
+import { timeModels } from '../bench/compare.js';
 import { PatchSampler } from '../data/patches.js';
 import { evaluate } from '../eval/evaluate.js';
 import { fitSpeedModel } from '../latency/fit.js';
-import { summarize, timeRound } from '../latency/measure.js';
 import { defaultProfilePath, deviceFingerprint } from '../latency/profile-file.js';
 import { runProfile } from '../latency/profiler.js';
-import { createRunner, type Part } from '../latency/runner.js';
+import { createRunner } from '../latency/runner.js';
 import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
 import { saveModel } from '../models/model-file.js';
 import type { Model } from '../models/model.js';
-import { parseArch } from '../models/registry.js';
+import { type ArchSpec, parseArch } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
 import type { WdsrSpec } from '../models/wdsr.js';
 import { findModel, zooNames } from '../models/zoo.js';
 import { patchSource } from '../train/data.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
-import { Rng } from '../util/random.js';
 import { svgPlot } from '../util/svg-plot.js';
 import { speedModelPredictor } from './latency-loss.js';
-import { runSearch, type SearchConfig } from './stages.js';
+import { runSearch, type SearchConfig, type Stage } from './stages.js';
 
 export interface SearchRun {
   scale: number;
@@ -36,6 +36,8 @@ export interface SearchRun {
   evalSets: string[];
   outDir: string;
   quick: boolean;
+  /** Model files (e.g. hand-designed baselines) measured and plotted beside the searched model and the zoo. */
+  baselines: string[];
   widthGradient: boolean;
   seed: number;
   log: (line: string) => void;
@@ -49,6 +51,9 @@ export interface SearchReport {
   supernet_predicted_ms: number;
   metrics: Record<string, { psnr: number; ssim: number }>;
   search_seconds: number;
+  stage_seconds: Record<Stage, number>;
+  /** The zoo models of this scale and the baselines, timed in the same rounds as the searched model. */
+  compared: { model: string; arch: ArchSpec; measured_ms: number; metrics: Record<string, { psnr: number; ssim: number }> }[];
   width_gradient: boolean;
   input: string;
   speed_model: string;
@@ -103,44 +108,41 @@ async function speedModelFor(run: SearchRun): Promise<{ model: SpeedModel; path:
   return { model, path: modelPath };
 }
 
-/** Median ms of whole WDSR-B networks on this device, timed in interleaved rounds as the profile was. */
-async function measureWdsr(run: SearchRun, specs: WdsrSpec[]): Promise<number[]> {
-  const runner = await createRunner({ backend: run.backend, scale: run.scale, h: run.input.h, w: run.input.w });
-  const parts: Part[] = specs.map((s) => ({ kind: 'model', c: s.channels, blocks: s.blocks }));
-  runner.prepare(parts);
-  const rng = new Rng(run.seed);
-  const rounds = Array.from({ length: 11 }, () => timeRound(runner, parts, rng, () => performance.now()));
-  return parts.map((_, i) => summarize(rounds.slice(1).map((r) => r[i])).ms);
-}
-
 export async function search(run: SearchRun): Promise<SearchReport> {
   const t0 = performance.now();
   const cfg = searchConfig(run);
+  // Zoo models of this scale and the given baselines, timed beside the searched one at the end; read (and
+  // checked) now, not after hours of search.
+  const others = [...zooNames().map((name) => ({ name, ...findModel(name) })).filter((z) => z.model.scale === run.scale), ...run.baselines.map((path) => ({ name: path, ...findModel(path) }))];
+  for (const o of others) if (o.model.scale !== run.scale) throw new Error(`baseline ${o.path} is a ×${o.model.scale} model; the search is ×${run.scale}`);
   const speed = await speedModelFor(run);
   run.log(`speed model: ${speed.path}`);
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, run.scale);
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);
   const validate = async (m: Model) => (await evaluate(modelUpscaler(m, 'search'), run.dataDir, [run.evalSets[0]])).sets[run.evalSets[0]].psnr;
+  const tSearch = performance.now();
   const result = await runSearch(cfg, speedModelPredictor(speed.model), join(run.outDir, 'stages'), {
     data,
     validate: cfg.valEvery ? validate : undefined,
     onStage: (s) => run.log(`stage: ${s}`),
   });
+  // Stage time counts every process that worked on a stage (a resumed search adds up), the rest only this one.
+  const earlierSeconds = Object.values(result.stageSeconds).reduce((a, b) => a + b, 0) - (performance.now() - tSearch) / 1000;
   if (!result.model) throw new Error(`search interrupted; run the same command again to resume from ${run.outDir}`);
   const spec = result.model.spec as WdsrSpec;
   const scores = await evaluate(modelUpscaler(result.model, 'searched'), run.dataDir, run.evalSets);
-  const zoo = zooNames()
-    .map((name) => findModel(name))
-    .filter((z) => z.model.scale === run.scale && z.model.spec.arch === 'wdsr-b');
-  const [measured, ...zooMs] = await measureWdsr(run, [spec, ...zoo.map((z) => z.model.spec as WdsrSpec)]);
+  // Timed side by side as `rtsr bench --model … --model …` does.
+  const [measured, ...othersMs] = await timeModels([result.model, ...others.map((o) => o.model)], run.input.w, run.input.h, { backend: run.backend.name === 'native' ? 'native' : 'reference', threads: ompThreads(), warmup: 3, repeats: 15 });
   const report: SearchReport = {
     architecture: spec,
     budget_ms: run.budgetMs,
     predicted_ms: result.predictedMs,
     measured_ms: measured,
     supernet_predicted_ms: result.supernetMs,
-    metrics: Object.fromEntries(Object.entries(scores.sets).map(([k, v]) => [k, { psnr: v.psnr, ssim: v.ssim }])),
-    search_seconds: (performance.now() - t0) / 1000,
+    metrics: psnrSsim(scores.sets),
+    search_seconds: (performance.now() - t0) / 1000 + earlierSeconds,
+    stage_seconds: result.stageSeconds,
+    compared: others.map((o, i) => ({ model: o.name, arch: o.model.spec, measured_ms: othersMs[i], metrics: psnrSsim(o.info.metrics ?? {}) })),
     width_gradient: run.widthGradient,
     input: `${run.input.w}x${run.input.h}`,
     speed_model: speed.path,
@@ -149,14 +151,16 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   writeFileAtomic(join(run.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
   writeFileAtomic(join(run.outDir, 'report.md'), reportMarkdown(report));
   const set = run.evalSets[0];
-  const zooPoints = zoo.flatMap((z, i): [number, number][] => (z.info.metrics?.[set] ? [[zooMs[i], z.info.metrics[set].psnr]] : []));
+  const palette = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
+  const points = others.flatMap((o, i) => (o.info.metrics?.[set] ? [{ label: o.name, points: [[othersMs[i], o.info.metrics[set].psnr]] as [number, number][], style: 'points' as const, color: palette[i % palette.length] }] : []));
+  const psnr = report.metrics[set].psnr;
   writeFileSync(
     join(run.outDir, 'plot.svg'),
     svgPlot(
       [
-        { label: 'searched', points: [[measured, report.metrics[set].psnr]], style: 'points', color: '#d62728' },
-        { label: 'zoo (WDSR-B)', points: zooPoints, style: 'points', color: '#1f77b4' },
-        { label: `budget ${run.budgetMs} ms`, points: [[run.budgetMs, report.metrics[set].psnr - 0.5], [run.budgetMs, report.metrics[set].psnr + 0.5]], style: 'line', color: '#999' },
+        { label: 'searched', points: [[measured, psnr]], style: 'points', color: '#d62728' },
+        ...points,
+        { label: `budget ${run.budgetMs} ms`, points: [[run.budgetMs, psnr - 0.5], [run.budgetMs, psnr + 0.5]], style: 'line', color: '#999' },
       ],
       { title: `${set} PSNR vs measured latency (${report.input}, ×${run.scale})`, xLabel: 'ms per frame', yLabel: 'PSNR (dB)' },
     ),
@@ -164,7 +168,10 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   return report;
 }
 
+const psnrSsim = (sets: Record<string, { psnr: number; ssim: number }>) => Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, { psnr: v.psnr, ssim: v.ssim }]));
+
 function reportMarkdown(r: SearchReport): string {
+  const sets = Object.keys(r.metrics);
   const rows = Object.entries(r.metrics).map(([s, m]) => `| ${s} | ${m.psnr.toFixed(2)} | ${m.ssim.toFixed(4)} |`);
   return [
     `# Search result (×${r.architecture.scale}, ${r.input}, budget ${r.budget_ms} ms)`,
@@ -177,6 +184,13 @@ function reportMarkdown(r: SearchReport): string {
     '| set | PSNR (dB) | SSIM |',
     '| --- | ---: | ---: |',
     ...rows,
+    '',
+    `Measured in the same rounds (PSNR on ${sets.join(' / ')}, as stored in each model file):`,
+    '',
+    '| model | ms | within budget | PSNR |',
+    '| --- | ---: | --- | --- |',
+    `| **searched** | ${r.measured_ms.toFixed(1)} | ${r.measured_ms <= r.budget_ms ? 'yes' : 'no'} | ${sets.map((s) => r.metrics[s].psnr.toFixed(2)).join(' / ')} |`,
+    ...r.compared.map((c) => `| ${c.model} | ${c.measured_ms.toFixed(1)} | ${c.measured_ms <= r.budget_ms ? 'yes' : 'no'} | ${sets.map((s) => c.metrics[s]?.psnr.toFixed(2) ?? '—').join(' / ')} |`),
     '',
   ].join('\n');
 }

@@ -8,7 +8,7 @@ import * as ops from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Model } from '../models/model.js';
 import type { WdsrSpec } from '../models/wdsr.js';
-import { CHECKPOINT, type BatchSource, type LoopOptions, runLoop, type Trainable } from '../train/loop.js';
+import { CHECKPOINT, type BatchSource, loggedSeconds, type LoopOptions, runLoop, type Trainable } from '../train/loop.js';
 import { loadCheckpoint, restoreState } from '../train/checkpoint.js';
 import { trainModel } from '../train/trainer.js';
 import { type LatencyPredictor, latencyPenalty, predictedMs, supernetMs } from './latency-loss.js';
@@ -53,6 +53,8 @@ export interface SearchResult {
   /** The speed model's prediction for the derived network. */
   predictedMs: number;
   interrupted: boolean;
+  /** Training seconds of each stage, summed over every process that worked on it. */
+  stageSeconds: Record<Stage, number>;
 }
 
 // Each stage's learning rate drops × 0.3 at 50 % and 90 % of its steps, as in the seed.
@@ -93,6 +95,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     const penalty = latencyPenalty(t, target, tSuper, cfg.gamma);
     return { loss: penalty ? ops.add(l1, penalty) : l1, terms: { l1: l1.data[0], predicted_ms: t.data[0] } };
   };
+  const seconds = () => Object.fromEntries(STAGES.map((s) => [s, loggedSeconds(join(outDir, s))])) as Record<Stage, number>;
   const stages: [Stage, () => Promise<{ interrupted: boolean }>][] = [
     ['pretrain', () => loop('pretrain', { state, groups: [{ name: 'weights', params: weights, lrScale: 1 }], loss: (x, hr) => ({ loss: ops.l1Loss(net.forward(x, { widths: false, depth: false }), hr) }) }, cfg.lr, cfg.steps.pretrain)],
     ['width', () => loop('width', {
@@ -116,7 +119,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
       }
     }
     deps.onStage?.(stage);
-    if ((await run()).interrupted) return { supernet: net, supernetMs: tSuper, predictedMs: NaN, interrupted: true };
+    if ((await run()).interrupted) return { supernet: net, supernetMs: tSuper, predictedMs: NaN, interrupted: true, stageSeconds: seconds() };
   }
   const model = net.derive();
   const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
@@ -128,5 +131,5 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     { data: deps.data, validate: deps.validate, shouldStop: deps.shouldStop && ((s) => deps.shouldStop!('finetune', s)), quiet: deps.quiet },
     existsSync(join(outDir, 'finetune', CHECKPOINT)),
   );
-  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, interrupted: ft.interrupted };
+  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, interrupted: ft.interrupted, stageSeconds: seconds() };
 }

@@ -148,6 +148,11 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
   }
 }
 
+/** Training seconds logged so far in the run folder `outDir`, summed over every resumed process (0 before any). */
+export function loggedSeconds(outDir: string): number {
+  return readLog(join(outDir, LOG)).at(-1)?.seconds ?? 0;
+}
+
 function readLog(path: string): LogLine[] {
   if (!existsSync(path)) return [];
   return readFileSync(path, 'utf8')

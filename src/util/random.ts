@@ -58,6 +58,16 @@ export class Rng {
     return Math.sqrt(-2 * Math.log(u)) * Math.cos(2 * Math.PI * this.next());
   }
 
+  /** A uniformly random permutation of `xs` (Fisher–Yates), as a new array. */
+  shuffled<T>(xs: readonly T[]): T[] {
+    const a = [...xs];
+    for (let i = a.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      [a[i], a[j]] = [a[j], a[i]];
+    }
+    return a;
+  }
+
   fill(a: Float32Array, f: () => number): Float32Array {
     for (let i = 0; i < a.length; i++) a[i] = f();
     return a;
