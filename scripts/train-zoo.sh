@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 DATA=${1:?usage: scripts/train-zoo.sh DATA_DIR [NAME…]}
 shift
 RTSR="node dist/src/cli/main.js"
+source scripts/lib/train-or-resume.sh
 X2_STEPS=60000 # the ×2 WDSR-B and its ESPCN / FSRCNN baselines train for the same steps on the same data
 
 declare -A ARCH SCALE STEPS
@@ -23,12 +24,7 @@ npm run --silent build
 for name in "${names[@]}"; do
   [ -n "${ARCH[$name]:-}" ] || { echo "unknown zoo model '$name' (known: ${!ARCH[*]})" >&2; exit 2; }
   out="runs/$name"
-  if [ -f "$out/checkpoint.rtsr" ] && [ ! -f "$out/model.rtsr" ]; then
-    $RTSR train --resume --out "$out"
-  elif [ ! -f "$out/model.rtsr" ]; then
-    $RTSR train --arch "${ARCH[$name]}" --scale "${SCALE[$name]}" --data "$DATA" --steps "${STEPS[$name]}" \
-      --val-every 5000 --checkpoint-every 1000 --out "$out"
-  fi
+  train_or_resume "$out" "$DATA" "${ARCH[$name]}" "${SCALE[$name]}" "${STEPS[$name]}"
   mkdir -p zoo
   cp "$out/model.rtsr" "zoo/$name.rtsr"
   $RTSR eval --model "zoo/$name.rtsr" --data "$DATA" --save-metrics
