@@ -39,6 +39,41 @@ test('Adam on a quadratic matches a float64 transcription of the algorithm over 
   assert.ok(Math.abs(p.data[0]) < 0.5, 'the quadratic was minimised');
 });
 
+test('shared-scale Adam keeps the gradients\' relative sizes and matches a float64 transcription over 30 steps', () => {
+  // First step: m̂ = g, v̂ = mean(g²) over the group, so each element moves by lr·g/rms(g): sizes 4 : 0.5.
+  const a = new Tensor(Float32Array.from([1, 1]), [2], true);
+  const b = new Tensor(Float32Array.from([1]), [1], true);
+  a.grad = Float32Array.from([4, -0.5]);
+  b.grad = Float32Array.from([0.5]);
+  new Adam([a, b], { sharedScale: true, eps: 1e-12 }).step(0.1);
+  const rms = Math.sqrt((16 + 0.25 + 0.25) / 3);
+  close(a.data[0], 1 - (0.1 * 4) / rms, 1e-6, 'a0');
+  close(a.data[1], 1 + (0.1 * 0.5) / rms, 1e-6, 'a1');
+  close(b.data[0], 1 - (0.1 * 0.5) / rms, 1e-6, 'b0');
+  // Then on f = Σ c_i x_i² with a gradient-free step in the middle (b skipped): float64 oracle.
+  const c = [1, 30, 0.2];
+  const x = new Tensor(Float32Array.from([1, -1]), [2], true);
+  const y = new Tensor(Float32Array.from([2]), [1], true);
+  const opt = new Adam([x, y], { sharedScale: true });
+  const want = [1, -1, 2];
+  const m = [0, 0, 0];
+  let v = 0;
+  for (let t = 1; t <= 30; t++) {
+    const skipY = t === 10;
+    const g = want.map((w, i) => 2 * c[i] * w);
+    const live = skipY ? [0, 1] : [0, 1, 2];
+    v = 0.999 * v + 0.001 * (live.reduce((s, i) => s + g[i] * g[i], 0) / live.length);
+    for (const i of live) {
+      m[i] = 0.9 * m[i] + 0.1 * g[i];
+      want[i] -= (0.01 * (m[i] / (1 - 0.9 ** t))) / (Math.sqrt(v / (1 - 0.999 ** t)) + 1e-8);
+    }
+    x.grad = Float32Array.from([2 * c[0] * x.data[0], 2 * c[1] * x.data[1]]);
+    y.grad = skipY ? null : Float32Array.from([2 * c[2] * y.data[0]]);
+    opt.step(0.01);
+  }
+  [...x.data, ...y.data].forEach((got, i) => close(got, want[i], 1e-5, `param ${i}`));
+});
+
 test('AdamW decays weights decoupled from the gradient', () => {
   const p = new Tensor(Float32Array.from([2]), [1], true);
   p.grad = Float32Array.from([0]);

@@ -10,7 +10,7 @@ import { Tensor } from '../src/engine/tensor.js';
 import { parseArch } from '../src/models/registry.js';
 import type { WdsrSpec } from '../src/models/wdsr.js';
 import { SpeedModel, type SpeedModelData } from '../src/latency/speed-model.js';
-import { type LatencyPredictor, predictedMs, speedModelPredictor } from '../src/search/latency-loss.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, speedModelPredictor } from '../src/search/latency-loss.js';
 import { runSearch, type SearchConfig } from '../src/search/stages.js';
 import { Supernet } from '../src/search/supernet.js';
 import { type BatchSource } from '../src/train/loop.js';
@@ -40,7 +40,7 @@ function data(n: number, p: number): BatchSource {
 const supernet = parseArch('wdsr-b-3x12', 2) as WdsrSpec; // C 12, M1 72, M2 10
 const base: SearchConfig = {
   supernet, budgetMs: 5.5, steps: { pretrain: 20, width: 60, joint: 80, finetune: 20 }, batch: 2, patch: 6, lr: 1e-3,
-  gateLr: { width: 0.01, joint: 0.004 }, gamma: 0.1, widthGradient: true, seed: 5, valEvery: 0, checkpointEvery: 25,
+  gateLr: { width: 0.01, joint: 0.004 }, gamma: 0.1, targetRamp: 0.5, widthGradient: true, sharedGateScale: true, seed: 5, valEvery: 0, checkpointEvery: 25,
 };
 
 test('each width gate receives the derivative of the predicted latency in its layer width; keep gates the block cost', () => {
@@ -63,6 +63,15 @@ test('each width gate receives the derivative of the predicted latency in its la
   for (const g of net.gates.blocks[0].m1.grad!) assert.ok(Math.abs(g - dM1) < 1e-4 * Math.abs(dM1), `M1 gate ${g} vs dT/dM1 ${dM1}`);
   const blockMs = flopsModel.block(s(c0), s(m1[1]), s(m2[1])).data[0];
   assert.ok(Math.abs(net.gates.blocks[1].keep.grad![0] - blockMs) < 1e-5, 'keep gate gradient = the block cost');
+});
+
+test('the target moves linearly from where the last stage left it over the ramp, then holds; the penalty is the seed\'s', () => {
+  assert.deepEqual([0, 25, 49, 50, 99].map((s) => rampedTarget(100, 50, s, 100, 0.5)), [100, 75, 51, 50, 50]);
+  assert.equal(rampedTarget(100, 50, 0, 100, 0), 50, 'ramp 0: the fixed target from the first step');
+  const t = (v: number) => new Tensor(Float32Array.of(v), []);
+  assert.equal(latencyPenalty(t(70), 75, 150, 0.1)!.data[0], 0);
+  assert.ok(Math.abs(latencyPenalty(t(90), 75, 150, 0.1)!.data[0] - (0.1 * 15) / 150) < 1e-7);
+  assert.equal(latencyPenalty(t(90), 75, 0, 0.1), null, 'a supernet already within the target: no term');
 });
 
 test('with the width gradient, the search drives the derived network under the budget', async () => {

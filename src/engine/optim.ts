@@ -8,6 +8,10 @@ export interface AdamOptions {
   eps?: number;
   /** Decoupled weight decay; 0 (the default) is plain Adam. */
   weightDecay?: number;
+  /** One second moment for the whole group (the mean square of all its gradients) instead of one per element,
+   *  so updates keep the gradients' relative sizes across elements (the search's gates: a channel that costs
+   *  more moves faster); plain Adam moves every element at about `lr` whatever its gradient's size. */
+  sharedScale?: boolean;
 }
 
 export interface AdamState {
@@ -21,6 +25,7 @@ export class Adam {
   readonly beta2: number;
   readonly eps: number;
   readonly weightDecay: number;
+  readonly sharedScale: boolean;
   private state: AdamState;
 
   constructor(readonly params: readonly Tensor[], opts: AdamOptions = {}) {
@@ -28,6 +33,7 @@ export class Adam {
     this.beta2 = opts.beta2 ?? 0.999;
     this.eps = opts.eps ?? 1e-8;
     this.weightDecay = opts.weightDecay ?? 0;
+    this.sharedScale = opts.sharedScale ?? false;
     for (const p of params) if (!p.requiresGrad) throw new Error(`Adam: a parameter of shape [${p.shape}] does not require grad`);
     this.state = { step: 0, m: params.map((p) => new Float32Array(p.size)), v: params.map((p) => new Float32Array(p.size)) };
   }
@@ -39,6 +45,7 @@ export class Adam {
   /** One update with learning rate `lr`; parameters without a gradient this step are left alone. */
   step(lr: number): void {
     const step = ++this.state.step;
+    if (this.sharedScale) return this.sharedStep(lr, step);
     const be = backend();
     this.params.forEach((p, i) => {
       if (!p.grad) return;
@@ -46,6 +53,30 @@ export class Adam {
         lr, beta1: this.beta1, beta2: this.beta2, eps: this.eps, weightDecay: this.weightDecay, step,
       });
     });
+  }
+
+  /** The shared-scale update in plain TS (it serves small tensors such as gates); every element's v holds the
+   *  group's one second moment, so saved states look like plain Adam's. */
+  private sharedStep(lr: number, step: number): void {
+    const live = this.params.map((p, i) => ({ p, i })).filter(({ p }) => p.grad);
+    let sum = 0;
+    let n = 0;
+    for (const { p } of live) {
+      for (const g of p.grad!) sum += g * g;
+      n += p.size;
+    }
+    if (n === 0) return;
+    const v = this.beta2 * this.state.v[0][0] + (1 - this.beta2) * (sum / n);
+    for (const a of this.state.v) a.fill(v);
+    const denom = Math.sqrt(v / (1 - this.beta2 ** step)) + this.eps;
+    const c1 = 1 - this.beta1 ** step;
+    for (const { p, i } of live) {
+      const m = this.state.m[i];
+      for (let j = 0; j < p.size; j++) {
+        m[j] = this.beta1 * m[j] + (1 - this.beta1) * p.grad![j];
+        p.data[j] -= lr * (m[j] / c1 / denom + this.weightDecay * p.data[j]);
+      }
+    }
   }
 
   zeroGrad(): void {

@@ -53,9 +53,16 @@ export function supernetMs(net: Supernet, p: LatencyPredictor): number {
   return p.fixed(scalar(s.channels)).data[0] + blocks;
 }
 
-/** γ·max(0, (T − target)/(tSupernet − target)); null when the supernet already meets the target. */
-export function latencyPenalty(t: Tensor, target: number, tSupernet: number, gamma: number): Tensor | null {
-  if (tSupernet <= target) return null;
-  const span = tSupernet - target;
+/** The seed's γ·max(0, (T − target)/span), span = T_supernet − the stage's final target; null when the
+ *  supernet already meets that target (span ≤ 0). */
+export function latencyPenalty(t: Tensor, target: number, span: number, gamma: number): Tensor | null {
+  if (span <= 0) return null;
   return ops.affine(ops.relu(ops.affine(t, 1 / span, -target / span)), gamma, 0);
+}
+
+/** The target at 0-based `step` of a stage that moves it linearly from `from` to `to` over the first `ramp`
+ *  (0..1) of its `steps`, then holds it; ramp 0 is the seed's fixed target. */
+export function rampedTarget(from: number, to: number, step: number, steps: number, ramp: number): number {
+  const f = ramp > 0 ? Math.min(1, step / (ramp * steps)) : 1;
+  return from + (to - from) * f;
 }

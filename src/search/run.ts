@@ -74,7 +74,9 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
     // Quick runs have too few steps for the seed's gate rates to flip a depth gate (keep ≈ 0.9 vs skip ≈ 0.1).
     gateLr: q ? { width: 0.02, joint: 0.02 } : { width: 0.01, joint: 0.004 },
     gamma: 0.1,
+    targetRamp: 0.5,
     widthGradient: run.widthGradient,
+    sharedGateScale: true,
     seed: run.seed,
     valEvery: q ? 0 : 5000,
     checkpointEvery: q ? 100 : 1000,

@@ -11,7 +11,7 @@ import type { WdsrSpec } from '../models/wdsr.js';
 import { CHECKPOINT, type BatchSource, loggedSeconds, type LoopOptions, runLoop, type Trainable } from '../train/loop.js';
 import { loadCheckpoint, restoreState } from '../train/checkpoint.js';
 import { trainModel } from '../train/trainer.js';
-import { type LatencyPredictor, latencyPenalty, predictedMs, supernetMs } from './latency-loss.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, supernetMs } from './latency-loss.js';
 import { type GateUse, Supernet } from './supernet.js';
 
 export interface SearchConfig {
@@ -26,8 +26,15 @@ export interface SearchConfig {
   gateLr: { width: number; joint: number };
   /** Weight of the latency term (the seed's γ = 0.1). */
   gamma: number;
+  /** Fraction of each gated stage over which its target moves from where the last stage left it to its
+   *  own; 0 is the seed's fixed target, which every gate crosses at once (docs/search.md). */
+  targetRamp: number;
   /** Gradient of the latency to the width gates (rtsr) or not (the seed's release). */
   widthGradient: boolean;
+  /** The gates' Adam uses one second moment for all gates (rtsr), so a gate moves in proportion to its
+   *  gradient — what its channel costs against what it is worth — instead of one per gate (the seed), which
+   *  moves every gate at the same speed. */
+  sharedGateScale: boolean;
   seed: number;
   valEvery: number;
   checkpointEvery: number;
@@ -89,24 +96,27 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
       quiet: deps.quiet,
     }, existsSync(join(dir, CHECKPOINT)));
   };
-  const gated = (use: GateUse, target: number): Trainable['loss'] => (x, hr) => {
+  // A gated stage moves its target from `from` to `to` (cfg.targetRamp); the penalty's span is the seed's.
+  const gated = (use: GateUse, from: number, to: number, steps: number): Trainable['loss'] => (x, hr, step) => {
     const l1 = ops.l1Loss(net.forward(x, use), hr);
     const t = predictedMs(net, predictor, { depth: use.depth, widthGradient: cfg.widthGradient });
-    const penalty = latencyPenalty(t, target, tSuper, cfg.gamma);
-    return { loss: penalty ? ops.add(l1, penalty) : l1, terms: { l1: l1.data[0], predicted_ms: t.data[0] } };
+    const target = rampedTarget(from, to, step, steps, cfg.targetRamp);
+    const penalty = latencyPenalty(t, target, tSuper - to, cfg.gamma);
+    return { loss: penalty ? ops.add(l1, penalty) : l1, terms: { l1: l1.data[0], predicted_ms: t.data[0], target_ms: target } };
   };
+  const tHalf = (tSuper + cfg.budgetMs) / 2;
   const seconds = () => Object.fromEntries(STAGES.map((s) => [s, loggedSeconds(join(outDir, s))])) as Record<Stage, number>;
   const stages: [Stage, () => Promise<{ interrupted: boolean }>][] = [
     ['pretrain', () => loop('pretrain', { state, groups: [{ name: 'weights', params: weights, lrScale: 1 }], loss: (x, hr) => ({ loss: ops.l1Loss(net.forward(x, { widths: false, depth: false }), hr) }) }, cfg.lr, cfg.steps.pretrain)],
     ['width', () => loop('width', {
       state,
-      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.width }, { name: 'gates', params: net.widthGates(), lrScale: 1 }],
-      loss: gated({ widths: true, depth: false }, (tSuper + cfg.budgetMs) / 2),
+      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.width }, { name: 'gates', params: net.widthGates(), lrScale: 1, sharedScale: cfg.sharedGateScale }],
+      loss: gated({ widths: true, depth: false }, tSuper, tHalf, cfg.steps.width),
     }, cfg.gateLr.width, cfg.steps.width)],
     ['joint', () => loop('joint', {
       state,
-      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.joint }, { name: 'gates', params: [...net.widthGates(), ...net.depthGates()], lrScale: 1 }],
-      loss: gated({ widths: true, depth: true }, cfg.budgetMs),
+      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.joint }, { name: 'gates', params: [...net.widthGates(), ...net.depthGates()], lrScale: 1, sharedScale: cfg.sharedGateScale }],
+      loss: gated({ widths: true, depth: true }, tHalf, cfg.budgetMs, cfg.steps.joint),
     }, cfg.gateLr.joint, cfg.steps.joint)],
   ];
   for (const [stage, run] of stages) {

@@ -27,10 +27,11 @@ export interface LoopOptions {
 /** What the loop trains: its tensors by name (all saved in checkpoints), optimiser groups, and the loss. */
 export interface Trainable {
   readonly state: Map<string, Tensor>;
-  /** Each group gets its own Adam; its learning rate is the scheduled one times `lrScale`. */
-  readonly groups: readonly { name: string; params: Tensor[]; lrScale: number }[];
-  /** The loss of one batch; `terms` are logged alongside it (e.g. a latency penalty). */
-  loss(x: Tensor, hr: Tensor): { loss: Tensor; terms?: Record<string, number> };
+  /** Each group gets its own Adam (with one second moment for the group when `sharedScale`); its learning
+   *  rate is the scheduled one times `lrScale`. */
+  readonly groups: readonly { name: string; params: Tensor[]; lrScale: number; sharedScale?: boolean }[];
+  /** The loss of one batch at 0-based `step`; `terms` are logged alongside it (e.g. a latency penalty). */
+  loss(x: Tensor, hr: Tensor, step: number): { loss: Tensor; terms?: Record<string, number> };
 }
 
 /** Where batch `step` comes from: the same step always gives the same batch. */
@@ -73,7 +74,7 @@ export class DivergedError extends Error {}
 /** Runs (or, with `resume` and a checkpoint in `outDir`, continues) `task` for `opts.steps` steps. */
 export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<CheckpointMeta<O>, 'step'>, outDir: string, deps: LoopDeps, resume = false): Promise<LoopResult> {
   const ckptPath = join(outDir, CHECKPOINT);
-  const adams = new Map(task.groups.map((g) => [g.name, new Adam(g.params)]));
+  const adams = new Map(task.groups.map((g) => [g.name, new Adam(g.params, { sharedScale: g.sharedScale })]));
   let start = 0;
   let log: LogLine[] = [];
   if (resume && existsSync(ckptPath)) {
@@ -113,7 +114,7 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
       const lr = schedule(step);
       const { lr: x, hr } = deps.data.batch(step);
       for (const a of adams.values()) a.zeroGrad();
-      const { loss, terms } = task.loss(x, hr);
+      const { loss, terms } = task.loss(x, hr, step);
       const value = loss.data[0];
       if (!Number.isFinite(value)) {
         const kept = existsSync(ckptPath) ? `the last good checkpoint (step ${loadCheckpoint(ckptPath).step}) is kept in ${ckptPath}` : 'no checkpoint was written yet';
