@@ -10,13 +10,10 @@ import { Tensor } from '../engine/tensor.js';
 import { exportOnnx } from '../export/onnx.js';
 import { ortSession, ortTime } from '../export/ort.js';
 import type { Model } from '../models/model.js';
+import type { CompareOptions } from './compare.js';
 import { Rng } from '../util/random.js';
 
-export interface InferBenchOptions {
-  readonly backend: 'native' | 'reference';
-  readonly threads: number;
-  readonly warmup: number;
-  readonly repeats: number;
+export interface InferBenchOptions extends CompareOptions {
   /** Also time onnxruntime (2 threads, all graph optimisations) and compare outputs. */
   readonly compare: boolean;
 }

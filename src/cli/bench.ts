@@ -3,7 +3,7 @@
 // onnxruntime (src/bench/infer-bench.ts).
 import { selectBackend } from '../backends/index.js';
 import { ompThreads } from '../backends/native/index.js';
-import { timeModels } from '../bench/compare.js';
+import { type CompareOptions, timeModels } from '../bench/compare.js';
 import { benchInfer } from '../bench/infer-bench.js';
 import { benchTrain } from '../bench/train-bench.js';
 import { BENCH_NETS, type BenchNet } from '../bench/train-nets.js';
@@ -65,12 +65,19 @@ async function runInfer(argv: string[]): Promise<void> {
     json: { type: 'boolean', default: false },
   });
   if ((values.model === undefined) === (values.arch === undefined) || values.input === undefined) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
-  if (values.model && (values.model.length > 1 || values['budget-ms'] !== undefined)) return runModels(values);
-  if (values.compare !== undefined && values.compare !== 'onnxruntime') throw new CliError(`--compare: only 'onnxruntime' is supported, got '${values.compare}'`);
   const backend = values.backend ?? (await selectBackend()).name;
   if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
   if (values.model !== undefined && (values.scale !== undefined || values.seed !== undefined)) throw new CliError('--scale and --seed only go with --arch');
   const { w, h } = parseSize(values.input, 'input');
+  const timing: CompareOptions = {
+    backend,
+    threads: intOption('threads', values.threads, ompThreads()),
+    warmup: intOption('warmup', values.warmup, 3, 0),
+    repeats: intOption('repeats', values.repeats, 15),
+  };
+  if (values.model && (values.model.length > 1 || values['budget-ms'] !== undefined))
+    return runModels(values.model, values['budget-ms'], values.compare !== undefined, w, h, timing, values.json);
+  if (values.compare !== undefined && values.compare !== 'onnxruntime') throw new CliError(`--compare: only 'onnxruntime' is supported, got '${values.compare}'`);
   let model: Model;
   let name: string;
   try {
@@ -84,19 +91,13 @@ async function runInfer(argv: string[]): Promise<void> {
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const threads = intOption('threads', values.threads, ompThreads());
-  const r = await benchInfer(name, model, w, h, {
-    backend,
-    threads,
-    warmup: intOption('warmup', values.warmup, 3, 0),
-    repeats: intOption('repeats', values.repeats, 15),
-    compare: values.compare !== undefined,
-  });
+  const r = await benchInfer(name, model, w, h, { ...timing, compare: values.compare !== undefined });
   if (values.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }
   const s = model.scale;
+  const threads = timing.threads;
   const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${backend} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
   if (r.onnxruntime_ms !== null)
     lines.push(`onnxruntime (2 threads): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − onnxruntime| ${r.max_abs_diff!.toExponential(1)}`);
@@ -104,38 +105,30 @@ async function runInfer(argv: string[]): Promise<void> {
 }
 
 /** Several models timed side by side (src/bench/compare.ts), listed with their stored metrics. */
-async function runModels(values: { model?: string[]; input?: string; 'budget-ms'?: string; compare?: string; arch?: string; backend?: string; threads?: string; warmup?: string; repeats?: string; json?: boolean }): Promise<void> {
-  if (values.compare !== undefined) throw new CliError('--compare onnxruntime times one model; give a single --model');
-  const budget = values['budget-ms'] === undefined ? null : Number(values['budget-ms']);
-  if (budget !== null && !(budget > 0)) throw new CliError(`--budget-ms must be a positive number of milliseconds, got '${values['budget-ms']}'`);
-  const backend = values.backend ?? (await selectBackend()).name;
-  if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
-  const { w, h } = parseSize(values.input!, 'input');
+async function runModels(names: string[], budgetText: string | undefined, compare: boolean, w: number, h: number, timing: CompareOptions, json: boolean): Promise<void> {
+  if (compare) throw new CliError('--compare onnxruntime times one model; give a single --model');
+  const budget = budgetText === undefined ? null : Number(budgetText);
+  if (budget !== null && !(budget > 0)) throw new CliError(`--budget-ms must be a positive number of milliseconds, got '${budgetText}'`);
   let found: ReturnType<typeof findModel>[];
   try {
-    found = values.model!.map((m) => findModel(m));
+    found = names.map((m) => findModel(m));
   } catch (err) {
     throw new CliError((err as Error).message);
   }
-  const threads = intOption('threads', values.threads, ompThreads());
-  const ms = await timeModels(found.map((f) => f.model), w, h, {
-    backend,
-    threads,
-    warmup: intOption('warmup', values.warmup, 3, 0),
-    repeats: intOption('repeats', values.repeats, 15),
-  });
+  const ms = await timeModels(found.map((f) => f.model), w, h, timing);
   const rows = found.map((f, i) => ({
-    model: values.model![i],
+    model: names[i],
     arch: f.model.spec,
     ms: ms[i],
     gflops: (2 * f.model.macs(h, w)) / (ms[i] * 1e6),
     meets_budget: budget === null ? null : ms[i] <= budget,
     metrics: f.info.metrics ?? {},
   }));
-  if (values.json) return void process.stdout.write(JSON.stringify(rows) + '\n');
+  if (json) return void process.stdout.write(JSON.stringify(rows) + '\n');
   const sets = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
+  const { backend, threads, repeats } = timing;
   const lines = [
-    `${w}x${h} input, ${backend} (${threads} thread${threads > 1 ? 's' : ''}), median of ${intOption('repeats', values.repeats, 15)} interleaved rounds${budget === null ? '' : `, budget ${budget} ms`}`,
+    `${w}x${h} input, ${backend} (${threads} thread${threads > 1 ? 's' : ''}), median of ${repeats} interleaved rounds${budget === null ? '' : `, budget ${budget} ms`}`,
     `| model | ms | GFLOP/s |${budget === null ? '' : ' meets budget |'}${sets.map((s) => ` ${s} |`).join('')}`,
     `| --- | ---: | ---: |${budget === null ? '' : ' --- |'}${sets.map(() => ' ---: |').join('')}`,
     ...rows.map(

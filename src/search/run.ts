@@ -136,7 +136,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const spec = result.model.spec as WdsrSpec;
   const scores = await evaluate(modelUpscaler(result.model, 'searched'), run.dataDir, run.evalSets);
   // Timed side by side as `rtsr bench --model … --model …` does.
-  const [measured, ...othersMs] = await timeModels([result.model, ...others.map((o) => o.model)], run.input.w, run.input.h, { backend: run.backend.name === 'native' ? 'native' : 'reference', threads: ompThreads(), warmup: 3, repeats: 15 });
+  const [measured, ...othersMs] = await timeModels([result.model, ...others.map((o) => o.model)], run.input.w, run.input.h, { backend: run.backend.name, threads: ompThreads(), warmup: 3, repeats: 15 });
   const report: SearchReport = {
     architecture: spec,
     budget_ms: run.budgetMs,
