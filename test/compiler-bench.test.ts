@@ -50,7 +50,7 @@ test('bench without --compare prints ours only; usage errors exit with status 2;
   }
 });
 
-test('bench with several models times each and lists its stored metrics against the budget', () => {
+test('bench with several models or architectures times each and lists its stored metrics against the budget', () => {
   const r = rtsr('--model', 'wdsr-b-x2', '--model', 'espcn-x2', '--input', '16x9', '--budget-ms', '1000', '--warmup', '0', '--repeats', '3', '--json');
   assert.equal(r.status, 0, r.stderr);
   const rows = JSON.parse(r.stdout) as { model: string; ms: number; meets_budget: boolean; metrics: Record<string, { psnr: number }> }[];
@@ -59,6 +59,14 @@ test('bench with several models times each and lists its stored metrics against 
     assert.ok(row.ms > 0 && row.ms < 1000 && row.meets_budget, JSON.stringify(row));
     assert.equal(row.metrics.Set5.psnr, findModel(row.model).info.metrics!.Set5.psnr);
   }
+  const mixed = rtsr('--model', 'wdsr-b-x2', '--arch', ARCH, '--input', '16x9', '--warmup', '0', '--repeats', '1', '--json');
+  assert.equal(mixed.status, 0, mixed.stderr);
+  const [trained, untrained] = JSON.parse(mixed.stdout) as { model: string; ms: number; meets_budget: null; metrics: object; arch: object }[];
+  assert.equal(trained.model, 'wdsr-b-x2');
+  assert.equal(untrained.model, ARCH);
+  assert.deepEqual(untrained.arch, { ...JSON.parse(ARCH), scale: 2 });
+  assert.deepEqual(untrained.metrics, {});
+  assert.ok(untrained.ms > 0 && untrained.meets_budget === null);
   const tight = rtsr('--model', 'wdsr-b-x2', '--input', '16x9', '--budget-ms', '0.000001', '--warmup', '0', '--repeats', '1');
   assert.equal(tight.status, 0, tight.stderr);
   assert.match(tight.stdout, /\| wdsr-b-x2 \| [\d.]+ \| \d+ \| no \|/);

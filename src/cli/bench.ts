@@ -17,8 +17,8 @@ import { parseSize } from './info.js';
 const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
 const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH
                   [--compare onnxruntime] [--backend native|reference] [--threads N] [--warmup N] [--repeats N] [--json]
-       rtsr bench --model NAME|FILE --model NAME|FILE … --input WxH [--budget-ms MS] [--backend …] [--threads N] [--json]
-                  (several models timed side by side, with their stored metrics)`;
+       rtsr bench --model NAME|FILE … --arch SPEC … --input WxH [--budget-ms MS] [--backend …] [--threads N] [--json]
+                  (several models or untrained architectures timed side by side, with their stored metrics)`;
 
 export async function run(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
@@ -52,7 +52,7 @@ export async function run(argv: string[]): Promise<void> {
 async function runInfer(argv: string[]): Promise<void> {
   const { values } = parseCli(argv, {
     model: { type: 'string', multiple: true },
-    arch: { type: 'string' },
+    arch: { type: 'string', multiple: true },
     'budget-ms': { type: 'string' },
     scale: { type: 'string' },
     seed: { type: 'string' },
@@ -64,10 +64,11 @@ async function runInfer(argv: string[]): Promise<void> {
     repeats: { type: 'string' },
     json: { type: 'boolean', default: false },
   });
-  if ((values.model === undefined) === (values.arch === undefined) || values.input === undefined) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
+  const names = [...(values.model ?? []), ...(values.arch ?? [])];
+  if (names.length === 0 || values.input === undefined) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
   const backend = values.backend ?? (await selectBackend()).name;
   if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
-  if (values.model !== undefined && (values.scale !== undefined || values.seed !== undefined)) throw new CliError('--scale and --seed only go with --arch');
+  if (values.arch === undefined && (values.scale !== undefined || values.seed !== undefined)) throw new CliError('--scale and --seed only go with --arch');
   const { w, h } = parseSize(values.input, 'input');
   const timing: CompareOptions = {
     backend,
@@ -75,22 +76,26 @@ async function runInfer(argv: string[]): Promise<void> {
     warmup: intOption('warmup', values.warmup, 3, 0),
     repeats: intOption('repeats', values.repeats, 15),
   };
-  if (values.model && (values.model.length > 1 || values['budget-ms'] !== undefined))
-    return runModels(values.model, values['budget-ms'], values.compare !== undefined, w, h, timing, values.json);
-  if (values.compare !== undefined && values.compare !== 'onnxruntime') throw new CliError(`--compare: only 'onnxruntime' is supported, got '${values.compare}'`);
-  let model: Model;
-  let name: string;
+  let entries: Entry[];
   try {
-    if (values.arch !== undefined) {
-      model = Model.init(parseArch(values.arch, intOption('scale', values.scale, 2)), intOption('seed', values.seed, 0, 0));
-      name = values.arch;
-    } else {
-      name = values.model![0];
-      model = findModel(name).model;
-    }
+    const scale = intOption('scale', values.scale, 2);
+    const seed = intOption('seed', values.seed, 0, 0);
+    entries = [
+      ...(values.model ?? []).map((m) => {
+        const f = findModel(m);
+        return { model: f.model, metrics: f.info.metrics ?? {} };
+      }),
+      ...(values.arch ?? []).map((a) => ({ model: Model.init(parseArch(a, scale), seed), metrics: {} })),
+    ];
   } catch (err) {
+    if (err instanceof CliError) throw err;
     throw new CliError((err as Error).message);
   }
+  if (entries.length > 1 || values['budget-ms'] !== undefined)
+    return runModels(names, entries, values['budget-ms'], values.compare !== undefined, w, h, timing, values.json);
+  if (values.compare !== undefined && values.compare !== 'onnxruntime') throw new CliError(`--compare: only 'onnxruntime' is supported, got '${values.compare}'`);
+  const [name] = names;
+  const { model } = entries[0];
   const r = await benchInfer(name, model, w, h, { ...timing, compare: values.compare !== undefined });
   if (values.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
@@ -104,25 +109,25 @@ async function runInfer(argv: string[]): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
+/** A model to time: a trained one with its stored metrics, or an untrained architecture (none). */
+interface Entry {
+  readonly model: Model;
+  readonly metrics: NonNullable<ReturnType<typeof findModel>['info']['metrics']>;
+}
+
 /** Several models timed side by side (src/bench/compare.ts), listed with their stored metrics. */
-async function runModels(names: string[], budgetText: string | undefined, compare: boolean, w: number, h: number, timing: CompareOptions, json: boolean): Promise<void> {
-  if (compare) throw new CliError('--compare onnxruntime times one model; give a single --model');
+async function runModels(names: string[], entries: Entry[], budgetText: string | undefined, compare: boolean, w: number, h: number, timing: CompareOptions, json: boolean): Promise<void> {
+  if (compare) throw new CliError('--compare onnxruntime times one model; give a single --model or --arch');
   const budget = budgetText === undefined ? null : Number(budgetText);
   if (budget !== null && !(budget > 0)) throw new CliError(`--budget-ms must be a positive number of milliseconds, got '${budgetText}'`);
-  let found: ReturnType<typeof findModel>[];
-  try {
-    found = names.map((m) => findModel(m));
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
-  const ms = await timeModels(found.map((f) => f.model), w, h, timing);
-  const rows = found.map((f, i) => ({
+  const ms = await timeModels(entries.map((e) => e.model), w, h, timing);
+  const rows = entries.map((e, i) => ({
     model: names[i],
-    arch: f.model.spec,
+    arch: e.model.spec,
     ms: ms[i],
-    gflops: (2 * f.model.macs(h, w)) / (ms[i] * 1e6),
+    gflops: (2 * e.model.macs(h, w)) / (ms[i] * 1e6),
     meets_budget: budget === null ? null : ms[i] <= budget,
-    metrics: f.info.metrics ?? {},
+    metrics: e.metrics,
   }));
   if (json) return void process.stdout.write(JSON.stringify(rows) + '\n');
   const sets = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
