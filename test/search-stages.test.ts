@@ -10,7 +10,7 @@ import { Tensor } from '../src/engine/tensor.js';
 import { parseArch } from '../src/models/registry.js';
 import type { WdsrSpec } from '../src/models/wdsr.js';
 import { SpeedModel, type SpeedModelData } from '../src/latency/speed-model.js';
-import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, speedModelPredictor } from '../src/search/latency-loss.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, speedModelPredictor, trimToBudget } from '../src/search/latency-loss.js';
 import { runSearch, type SearchConfig } from '../src/search/stages.js';
 import { Supernet } from '../src/search/supernet.js';
 import { type BatchSource } from '../src/train/loop.js';
@@ -40,7 +40,7 @@ function data(n: number, p: number): BatchSource {
 const supernet = parseArch('wdsr-b-3x12', 2) as WdsrSpec; // C 12, M1 72, M2 10
 const base: SearchConfig = {
   supernet, budgetMs: 5.5, steps: { pretrain: 20, width: 60, joint: 80, finetune: 20 }, batch: 2, patch: 6, lr: 1e-3,
-  gateLr: { width: 0.01, joint: 0.004 }, gamma: 0.1, targetRamp: 0.5, widthGradient: true, sharedGateScale: true, seed: 5, valEvery: 0, checkpointEvery: 25,
+  gateLr: { width: 0.01, joint: 0.004 }, gamma: 0.1, targetRamp: 0.5, belowTarget: 0.5, gateRange: [0, 1], widthGradient: true, sharedGateScale: true, seed: 5, valEvery: 0, checkpointEvery: 25,
 };
 
 test('each width gate receives the derivative of the predicted latency in its layer width; keep gates the block cost', () => {
@@ -65,13 +65,19 @@ test('each width gate receives the derivative of the predicted latency in its la
   assert.ok(Math.abs(net.gates.blocks[1].keep.grad![0] - blockMs) < 1e-5, 'keep gate gradient = the block cost');
 });
 
-test('the target moves linearly from where the last stage left it over the ramp, then holds; the penalty is the seed\'s', () => {
+test('the target moves linearly from where the last stage left it over the ramp, then holds; the penalty is the seed\'s plus a weaker pull from below', () => {
   assert.deepEqual([0, 25, 49, 50, 99].map((s) => rampedTarget(100, 50, s, 100, 0.5)), [100, 75, 51, 50, 50]);
   assert.equal(rampedTarget(100, 50, 0, 100, 0), 50, 'ramp 0: the fixed target from the first step');
   const t = (v: number) => new Tensor(Float32Array.of(v), []);
-  assert.equal(latencyPenalty(t(70), 75, 150, 0.1)!.data[0], 0);
-  assert.ok(Math.abs(latencyPenalty(t(90), 75, 150, 0.1)!.data[0] - (0.1 * 15) / 150) < 1e-7);
-  assert.equal(latencyPenalty(t(90), 75, 0, 0.1), null, 'a supernet already within the target: no term');
+  assert.equal(latencyPenalty(t(70), 75, 150, 0.1, 0)!.data[0], 0, "the seed's: nothing below the target");
+  assert.ok(Math.abs(latencyPenalty(t(90), 75, 150, 0.1, 0)!.data[0] - (0.1 * 15) / 150) < 1e-7);
+  assert.ok(Math.abs(latencyPenalty(t(90), 75, 150, 0.1, 0.5)!.data[0] - (0.1 * 15) / 150) < 1e-7, 'above: the same');
+  const below = new Tensor(Float32Array.of(70), [], true);
+  const p = latencyPenalty(below, 75, 150, 0.1, 0.5)!;
+  assert.ok(Math.abs(p.data[0] - (0.5 * 0.1 * 5) / 150) < 1e-7, 'below: a weaker pull');
+  p.backward();
+  assert.ok(Math.abs(below.grad![0] + (0.5 * 0.1) / 150) < 1e-9, 'its gradient raises T');
+  assert.equal(latencyPenalty(t(90), 75, 0, 0.1, 0.5), null, 'a supernet already within the target: no term');
 });
 
 test('with the width gradient, the search drives the derived network under the budget', async () => {
@@ -79,7 +85,35 @@ test('with the width gradient, the search drives the derived network under the b
   assert.ok(ours.supernetMs > 1.9 * base.budgetMs, `supernet ${ours.supernetMs} ms`);
   assert.ok(ours.predictedMs <= base.budgetMs * 1.05, `derived network predicted at ${ours.predictedMs} ms, budget ${base.budgetMs}`);
   assert.ok(ours.model, 'fine-tuned model');
+  const gates = [...ours.supernet.widthGates(), ...ours.supernet.depthGates()].flatMap((g) => [...g.data]);
+  assert.ok(gates.every((v) => v >= 0 && v <= 1), 'gates clipped into [0, 1] after every step');
 
+});
+
+test('over the budget after the joint stage, the least certain live channels are turned off until it fits', () => {
+  const net = Supernet.init(supernet, 4);
+  net.gates.blocks[1].skip.data[0] = 2; // a skipped block's channels cost nothing: never trimmed
+  const before = net.widthGates().map((g) => Float32Array.from(g.data));
+  const full = predictedMs(net, flopsModel, { depth: true, widthGradient: false }).data[0];
+  const budget = 0.8 * full;
+  const trimmed = trimToBudget(net, flopsModel, budget);
+  assert.ok(trimmed > 0);
+  assert.ok(predictedMs(net, flopsModel, { depth: true, widthGradient: false }).data[0] <= budget);
+  const off: number[] = [];
+  const on: number[] = [];
+  net.widthGates().forEach((g, k) => {
+    const wide = g.data.filter((v) => v >= 0.5).length > 8 && k !== 3 && k !== 4; // still trimmable, not the skipped block
+    g.data.forEach((v, i) => (v < 0.5 ? off.push(before[k][i]) : wide && on.push(before[k][i])));
+  });
+  assert.equal(off.length, trimmed);
+  assert.ok(on.length > 0 && Math.max(...off) <= Math.min(...on), 'the lowest gates of the layers still above 8 went first');
+  assert.deepEqual(net.gates.blocks[1].m1.data, before[3], 'the skipped block is untouched');
+  assert.equal(trimToBudget(net, flopsModel, budget), 0, 'within the budget: nothing more');
+  trimToBudget(net, flopsModel, 0);
+  assert.equal(trimToBudget(net, flopsModel, 0), 0, 'at the floor: nothing left to trim');
+  const sel = net.selection();
+  const kept = sel.blocks.filter((b) => b.keep);
+  for (const m of [sel.c, ...kept.flatMap((b) => [b.m1, b.m2])]) assert.equal(m.filter(Boolean).length, 8, 'a budget of 0: every kept layer at its narrowest 8');
 });
 
 test("the seed's variant: the latency term reaches the depth gates but no width gate", () => {

@@ -5,8 +5,10 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { parseArch } from '../src/models/registry.js';
+import { runLoop } from '../src/train/loop.js';
 import { type BatchSource, CHECKPOINT, checkpointRun, CURVE, DivergedError, LOG, train, type TrainOptions } from '../src/train/trainer.js';
 import { Rng } from '../src/util/random.js';
 
@@ -68,4 +70,27 @@ test('a NaN loss stops training with a message and keeps the last good checkpoin
   );
   assert.ok(existsSync(join(out, CHECKPOINT)));
   assert.equal(checkpointRun(join(out, CHECKPOINT)).step, 50);
+});
+
+test("a group's range clips its values after every step; without one Adam goes past it", async () => {
+  const climb = async (range?: readonly [number, number]) => {
+    const p = new Tensor(Float32Array.of(0.5, 0.2), [2], true);
+    const seen: number[] = [];
+    const task = {
+      state: new Map([['p', p]]),
+      groups: [{ name: 'p', params: [p], lrScale: 1, range }],
+      loss: () => {
+        seen.push(...p.data);
+        return { loss: ops.sum(ops.mul(p, new Tensor(Float32Array.of(-1, 1), [2]))) }; // p[0] up, p[1] down
+      },
+    };
+    const opts = { steps: 6, lr: 0.2, milestones: [], gamma: 1, valEvery: 0, checkpointEvery: 100 };
+    await runLoop(task, opts, { options: {}, subject: {} }, mkdtempSync(join(tmpdir(), 'rtsr-clip-')), { data: synthetic(1, 2), quiet: true });
+    return { end: [...p.data], max: Math.max(...seen), min: Math.min(...seen) };
+  };
+  const free = await climb();
+  assert.ok(free.end[0] > 1 && free.end[1] < 0, `unclipped: ${free.end}`);
+  const clipped = await climb([0, 1]);
+  assert.deepEqual(clipped.end, [1, 0]);
+  assert.ok(clipped.max <= 1 && clipped.min >= 0, 'never outside the range at any step');
 });

@@ -1,12 +1,12 @@
 // The search's latency term: the speed model's prediction for the network the gates select now, and the
-// seed's penalty γ·max(0, (T − T_target)/(T_supernet − T_target)). The widths enter as sums of the
+// seed's penalty γ·max(0, (T − T_target)/(T_supernet − T_target)), plus a weaker pull up from below. The widths enter as sums of the
 // straight-through gate masks, so the prediction's gradient reaches every width gate — what the seed's
 // release did not do (it detached the widths, so only depth felt the budget); `widthGradient: false` is
 // that variant, kept for the ablation.
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
 import type { SpeedModel } from '../latency/speed-model.js';
-import type { Supernet } from './supernet.js';
+import { GATE_THRESHOLD, MIN_CHANNELS, type Supernet } from './supernet.js';
 
 /** A differentiable speed model: scalar width tensors in, predicted milliseconds (a scalar tensor) out. */
 export interface LatencyPredictor {
@@ -53,11 +53,39 @@ export function supernetMs(net: Supernet, p: LatencyPredictor): number {
   return p.fixed(scalar(s.channels)).data[0] + blocks;
 }
 
-/** The seed's γ·max(0, (T − target)/span), span = T_supernet − the stage's final target; null when the
- *  supernet already meets that target (span ≤ 0). */
-export function latencyPenalty(t: Tensor, target: number, span: number, gamma: number): Tensor | null {
+/** Closes the gated stages: while the selected network is predicted over the budget, the live channel whose
+ *  gate is closest above the threshold (the one the search was least sure of) is turned off, in C or a kept
+ *  block's M1 / M2 with more than MIN_CHANNELS live. Gates near 0.5 flip until the last steps, so the last
+ *  step's selection can sit a little over. Returns the number of channels turned off. */
+export function trimToBudget(net: Supernet, p: LatencyPredictor, budgetMs: number): number {
+  for (let trimmed = 0; ; trimmed++) {
+    if (predictedMs(net, p, { depth: true, widthGradient: false }).data[0] <= budgetMs) return trimmed;
+    const sel = net.selection();
+    const layers: [Float32Array, boolean[]][] = [[net.gates.c.data, sel.c]];
+    net.gates.blocks.forEach((b, i) => {
+      if (sel.blocks[i].keep) layers.push([b.m1.data, sel.blocks[i].m1], [b.m2.data, sel.blocks[i].m2]);
+    });
+    let best: { gates: Float32Array; i: number } | null = null;
+    for (const [gates, live] of layers) {
+      if (live.filter(Boolean).length <= MIN_CHANNELS) continue;
+      live.forEach((on, i) => {
+        if (on && (!best || gates[i] < best.gates[best.i])) best = { gates, i };
+      });
+    }
+    if (!best) return trimmed; // every layer at its narrowest: only depth could go further
+    const { gates, i } = best as { gates: Float32Array; i: number };
+    gates[i] = Math.fround(GATE_THRESHOLD - 1e-4);
+  }
+}
+
+/** γ·(max(0, T − target) + below·max(0, target − T))/span, span = T_supernet − the stage's final target; below 0
+ *  is the seed's one-sided penalty. Null when the supernet already meets that target (span ≤ 0). */
+export function latencyPenalty(t: Tensor, target: number, span: number, gamma: number, below: number): Tensor | null {
   if (span <= 0) return null;
-  return ops.affine(ops.relu(ops.affine(t, 1 / span, -target / span)), gamma, 0);
+  const over = ops.relu(ops.affine(t, 1 / span, -target / span));
+  if (below === 0) return ops.affine(over, gamma, 0);
+  const under = ops.relu(ops.affine(t, -1 / span, target / span));
+  return ops.add(ops.affine(over, gamma, 0), ops.affine(under, gamma * below, 0));
 }
 
 /** The target at 0-based `step` of a stage that moves it linearly from `from` to `to` over the first `ramp`

@@ -49,6 +49,8 @@ export interface SearchReport {
   predicted_ms: number;
   measured_ms: number;
   supernet_predicted_ms: number;
+  /** Channels the joint stage's last selection had over the budget, turned off before fine-tuning. */
+  trimmed_channels: number;
   metrics: Record<string, { psnr: number; ssim: number }>;
   search_seconds: number;
   stage_seconds: Record<Stage, number>;
@@ -75,6 +77,8 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
     gateLr: q ? { width: 0.02, joint: 0.02 } : { width: 0.01, joint: 0.004 },
     gamma: 0.1,
     targetRamp: 0.5,
+    belowTarget: 0.5,
+    gateRange: [0, 1],
     widthGradient: run.widthGradient,
     sharedGateScale: true,
     seed: run.seed,
@@ -143,6 +147,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     predicted_ms: result.predictedMs,
     measured_ms: measured,
     supernet_predicted_ms: result.supernetMs,
+    trimmed_channels: result.trimmedChannels ?? 0,
     metrics: psnrSsim(scores.sets),
     search_seconds: (performance.now() - t0) / 1000 + earlierSeconds,
     stage_seconds: result.stageSeconds,
@@ -181,7 +186,7 @@ function reportMarkdown(r: SearchReport): string {
     `# Search result (×${r.architecture.scale}, ${r.input}, budget ${r.budget_ms} ms)`,
     '',
     `- architecture: \`${JSON.stringify(r.architecture)}\``,
-    `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms), measured ${r.measured_ms.toFixed(1)} ms`,
+    `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the budget), measured ${r.measured_ms.toFixed(1)} ms`,
     `- latency gradient to the widths: ${r.width_gradient ? 'yes (rtsr)' : "no (the seed's release)"}`,
     `- search time: ${(r.search_seconds / 60).toFixed(1)} min; speed model: ${r.speed_model}`,
     '',

@@ -11,7 +11,7 @@ import type { WdsrSpec } from '../models/wdsr.js';
 import { CHECKPOINT, type BatchSource, loggedSeconds, type LoopOptions, runLoop, type Trainable } from '../train/loop.js';
 import { loadCheckpoint, restoreState } from '../train/checkpoint.js';
 import { trainModel } from '../train/trainer.js';
-import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, supernetMs } from './latency-loss.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, supernetMs, trimToBudget } from './latency-loss.js';
 import { type GateUse, Supernet } from './supernet.js';
 
 export interface SearchConfig {
@@ -29,6 +29,16 @@ export interface SearchConfig {
   /** Fraction of each gated stage over which its target moves from where the last stage left it to its
    *  own; 0 is the seed's fixed target, which every gate crosses at once (docs/search.md). */
   targetRamp: number;
+  /** Weight (0..1) of the pull up when the prediction is below the target; 0 is the seed's one-sided penalty.
+   *  Under L1 alone a trained channel's straight-through gradient is ~0 (scaling a channel is scaling its
+   *  outgoing weights, which sit at a minimum), so the gates random-walk, and a one-sided penalty is a wall
+   *  they drift away from: the real ×2 run's joint stage fell to 23 ms for a 33 ms budget (docs/search.md).
+   *  Below 1 so the budget stays the harder limit. */
+  belowTarget: number;
+  /** Gates are clipped into this range after each step (none: the seed's unbounded gates). Every gate of a
+   *  layer gets the same latency gradient, dead or alive, so unbounded dead gates sink far below 0.5 while the
+   *  target falls and take hundreds of steps to come back once the network is under it. */
+  gateRange?: readonly [number, number];
   /** Gradient of the latency to the width gates (rtsr) or not (the seed's release). */
   widthGradient: boolean;
   /** The gates' Adam uses one second moment for all gates (rtsr), so a gate moves in proportion to its
@@ -59,6 +69,8 @@ export interface SearchResult {
   supernetMs: number;
   /** The speed model's prediction for the derived network. */
   predictedMs: number;
+  /** Channels turned off after the joint stage to meet the budget (trimToBudget). */
+  trimmedChannels?: number;
   interrupted: boolean;
   /** Training seconds of each stage, summed over every process that worked on it. */
   stageSeconds: Record<Stage, number>;
@@ -101,7 +113,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     const l1 = ops.l1Loss(net.forward(x, use), hr);
     const t = predictedMs(net, predictor, { depth: use.depth, widthGradient: cfg.widthGradient });
     const target = rampedTarget(from, to, step, steps, cfg.targetRamp);
-    const penalty = latencyPenalty(t, target, tSuper - to, cfg.gamma);
+    const penalty = latencyPenalty(t, target, tSuper - to, cfg.gamma, cfg.belowTarget);
     return { loss: penalty ? ops.add(l1, penalty) : l1, terms: { l1: l1.data[0], predicted_ms: t.data[0], target_ms: target } };
   };
   const tHalf = (tSuper + cfg.budgetMs) / 2;
@@ -110,12 +122,12 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     ['pretrain', () => loop('pretrain', { state, groups: [{ name: 'weights', params: weights, lrScale: 1 }], loss: (x, hr) => ({ loss: ops.l1Loss(net.forward(x, { widths: false, depth: false }), hr) }) }, cfg.lr, cfg.steps.pretrain)],
     ['width', () => loop('width', {
       state,
-      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.width }, { name: 'gates', params: net.widthGates(), lrScale: 1, sharedScale: cfg.sharedGateScale }],
+      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.width }, { name: 'gates', params: net.widthGates(), lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }],
       loss: gated({ widths: true, depth: false }, tSuper, tHalf, cfg.steps.width),
     }, cfg.gateLr.width, cfg.steps.width)],
     ['joint', () => loop('joint', {
       state,
-      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.joint }, { name: 'gates', params: [...net.widthGates(), ...net.depthGates()], lrScale: 1, sharedScale: cfg.sharedGateScale }],
+      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.joint }, { name: 'gates', params: [...net.widthGates(), ...net.depthGates()], lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }],
       loss: gated({ widths: true, depth: true }, tHalf, cfg.budgetMs, cfg.steps.joint),
     }, cfg.gateLr.joint, cfg.steps.joint)],
   ];
@@ -131,6 +143,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     deps.onStage?.(stage);
     if ((await run()).interrupted) return { supernet: net, supernetMs: tSuper, predictedMs: NaN, interrupted: true, stageSeconds: seconds() };
   }
+  const trimmed = trimToBudget(net, predictor, cfg.budgetMs);
   const model = net.derive();
   const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
   deps.onStage?.('finetune');
@@ -141,5 +154,5 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     { data: deps.data, validate: deps.validate, shouldStop: deps.shouldStop && ((s) => deps.shouldStop!('finetune', s)), quiet: deps.quiet },
     existsSync(join(outDir, 'finetune', CHECKPOINT)),
   );
-  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, interrupted: ft.interrupted, stageSeconds: seconds() };
+  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, interrupted: ft.interrupted, stageSeconds: seconds() };
 }

@@ -28,8 +28,8 @@ export interface LoopOptions {
 export interface Trainable {
   readonly state: Map<string, Tensor>;
   /** Each group gets its own Adam (with one second moment for the group when `sharedScale`); its learning
-   *  rate is the scheduled one times `lrScale`. */
-  readonly groups: readonly { name: string; params: Tensor[]; lrScale: number; sharedScale?: boolean }[];
+   *  rate is the scheduled one times `lrScale`; with `range` its values are clipped into [lo, hi] after each step. */
+  readonly groups: readonly { name: string; params: Tensor[]; lrScale: number; sharedScale?: boolean; range?: readonly [number, number] }[];
   /** The loss of one batch at 0-based `step`; `terms` are logged alongside it (e.g. a latency penalty). */
   loss(x: Tensor, hr: Tensor, step: number): { loss: Tensor; terms?: Record<string, number> };
 }
@@ -121,7 +121,10 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
         throw new DivergedError(`training diverged: the loss is ${value} at step ${step + 1}; ${kept}. Try a lower --lr.`);
       }
       loss.backward();
-      for (const g of task.groups) adams.get(g.name)!.step(lr * g.lrScale);
+      for (const g of task.groups) {
+        adams.get(g.name)!.step(lr * g.lrScale);
+        if (g.range) for (const p of g.params) clip(p.data, g.range);
+      }
       step++;
       for (const [k, v] of Object.entries({ loss: value, ...terms })) acc.set(k, (acc.get(k) ?? 0) + v);
       accN++;
@@ -181,4 +184,8 @@ function curve(log: LogLine[]): string {
   // Two charts stacked in one file.
   const inner = (svg: string, y: number) => svg.replace('<svg ', `<svg y="${y}" `);
   return `<svg xmlns="http://www.w3.org/2000/svg" width="720" height="600">\n${inner(lossSvg, 0)}${inner(valSvg, 300)}</svg>\n`;
+}
+
+function clip(a: Float32Array, [lo, hi]: readonly [number, number]): void {
+  for (let i = 0; i < a.length; i++) a[i] = Math.min(hi, Math.max(lo, a[i]));
 }
