@@ -87,7 +87,6 @@ test('with the width gradient, the search drives the derived network under the b
   assert.ok(ours.model, 'fine-tuned model');
   const gates = [...ours.supernet.widthGates(), ...ours.supernet.depthGates()].flatMap((g) => [...g.data]);
   assert.ok(gates.every((v) => v >= 0 && v <= 1), 'gates clipped into [0, 1] after every step');
-
 });
 
 test('over the budget after the joint stage, the least certain live channels are turned off until it fits', () => {

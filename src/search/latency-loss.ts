@@ -1,6 +1,6 @@
 // The search's latency term: the speed model's prediction for the network the gates select now, and the
-// seed's penalty γ·max(0, (T − T_target)/(T_supernet − T_target)), plus a weaker pull up from below. The widths enter as sums of the
-// straight-through gate masks, so the prediction's gradient reaches every width gate — what the seed's
+// seed's penalty γ·max(0, (T − T_target)/(T_supernet − T_target)) plus a weaker pull up from below. The
+// widths enter as sums of the straight-through gate masks, so the prediction's gradient reaches every width gate — what the seed's
 // release did not do (it detached the widths, so only depth felt the budget); `widthGradient: false` is
 // that variant, kept for the ablation.
 import * as ops from '../engine/ops.js';
@@ -65,16 +65,14 @@ export function trimToBudget(net: Supernet, p: LatencyPredictor, budgetMs: numbe
     net.gates.blocks.forEach((b, i) => {
       if (sel.blocks[i].keep) layers.push([b.m1.data, sel.blocks[i].m1], [b.m2.data, sel.blocks[i].m2]);
     });
-    let best: { gates: Float32Array; i: number } | null = null;
+    let best: Float32Array | null = null;
+    let at = -1;
     for (const [gates, live] of layers) {
       if (live.filter(Boolean).length <= MIN_CHANNELS) continue;
-      live.forEach((on, i) => {
-        if (on && (!best || gates[i] < best.gates[best.i])) best = { gates, i };
-      });
+      for (let i = 0; i < gates.length; i++) if (live[i] && (!best || gates[i] < best[at])) [best, at] = [gates, i];
     }
     if (!best) return trimmed; // every layer at its narrowest: only depth could go further
-    const { gates, i } = best as { gates: Float32Array; i: number };
-    gates[i] = Math.fround(GATE_THRESHOLD - 1e-4);
+    best[at] = GATE_THRESHOLD - 1e-4;
   }
 }
 
@@ -83,7 +81,6 @@ export function trimToBudget(net: Supernet, p: LatencyPredictor, budgetMs: numbe
 export function latencyPenalty(t: Tensor, target: number, span: number, gamma: number, below: number): Tensor | null {
   if (span <= 0) return null;
   const over = ops.relu(ops.affine(t, 1 / span, -target / span));
-  if (below === 0) return ops.affine(over, gamma, 0);
   const under = ops.relu(ops.affine(t, -1 / span, target / span));
   return ops.add(ops.affine(over, gamma, 0), ops.affine(under, gamma * below, 0));
 }
