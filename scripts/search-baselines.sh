@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The hand-designed baselines `rtsr search` is judged against: the largest ESPCN, FSRCNN-style and uniform WDSR-B
-# (the seed's M1 = 6C, M2 = ⌊0.84C⌋) predicted or measured to meet 33 ms at 640×360 on this machine class, each
-# trained on the search's data for the search's total steps (40 000), then measured beside the searched model.
+# (the seed's M1 = 6C, M2 = ⌊0.84C⌋) measured to meet 33 ms at 640×360 in the same `rtsr bench` rounds as the searched
+# model (docs/search.md, "Baselines"), each trained on the search's data for the search's total steps (40 000), then measured beside the searched model.
 # Usage: scripts/search-baselines.sh DATA_DIR SEARCH_DIR [NAME…]   (an interrupted run resumes)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -13,10 +13,9 @@ source scripts/lib/train-or-resume.sh
 STEPS=40000 # pretrain + width + joint + fine-tune of searchConfig (src/search/run.ts)
 
 declare -A ARCH
-ARCH[wdsr-b-3x14]=wdsr-b-3x14
-ARCH[wdsr-b-5x11]=wdsr-b-5x11
-ARCH[espcn-44-22]='{"arch":"espcn","f1":44,"f2":22}'
-ARCH[fsrcnn-d2s-40-12-4]='{"arch":"fsrcnn-d2s","d":40,"s":12,"m":4}'
+ARCH[wdsr-b-3x13]=wdsr-b-3x13
+ARCH[espcn-38-19]='{"arch":"espcn","f1":38,"f2":19}'
+ARCH[fsrcnn-d2s-34-12-4]='{"arch":"fsrcnn-d2s","d":34,"s":12,"m":4}'
 
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=("${!ARCH[@]}")
