@@ -2,7 +2,7 @@
 // Gate-dynamics pilot behind docs/search.md: the real ×2 search's stages (runSearch, searchConfig) from an
 // already pretrained supernet, with short width and joint stages at 32×32 and the below-target pull and the
 // gate clip as arguments, so a change to the gates is tried in minutes instead of hours.
-// Usage: scripts/search-pilot.mjs DATA_DIR OUT WIDTH_STEPS JOINT_STEPS BELOW CLIP(0|1)
+// Usage: scripts/search-pilot.mjs DATA_DIR OUT WIDTH_STEPS JOINT_STEPS BELOW CLIP(0|1) [WORTH]
 //   with OUT/stages/pretrain a copy of a finished search's stages/pretrain (e.g. runs/search-x2-33ms).
 // docs/search.md's pilots: `… 400 1000 0.5 0` (pull alone) and `… 300 800 0.5 1` (pull and clip).
 import { join } from 'node:path';
@@ -17,10 +17,10 @@ const { searchConfig } = await load('search/run.js');
 const { PatchSampler } = await load('data/patches.js');
 const { patchSource } = await load('train/data.js');
 
-const [data, out, width, joint, below, clip] = process.argv.slice(2);
-if (clip === undefined) throw new Error('usage: scripts/search-pilot.mjs DATA_DIR OUT WIDTH_STEPS JOINT_STEPS BELOW CLIP(0|1)');
+const [data, out, width, joint, below, clip, worth] = process.argv.slice(2);
+if (clip === undefined) throw new Error('usage: scripts/search-pilot.mjs DATA_DIR OUT WIDTH_STEPS JOINT_STEPS BELOW CLIP(0|1) [WORTH: straight-through|taylor]');
 useBackend(await selectBackend('native'));
-const real = searchConfig({ scale: 2, budgetMs: 33, quick: false, widthGradient: true, seed: 0 });
+const real = searchConfig({ scale: 2, budgetMs: 33, quick: false, widthGradient: true, gateWorth: worth ?? 'straight-through', seed: 0 });
 const cfg = {
   ...real, patch: 32, belowTarget: Number(below), gateRange: clip === '1' ? real.gateRange : undefined, valEvery: 0, checkpointEvery: 1e9,
   steps: { ...real.steps, width: Number(width), joint: Number(joint), finetune: 1 },

@@ -98,6 +98,45 @@ test('straightThrough: forwards the given value, passes the gradient unchanged',
   assert.throws(() => ops.straightThrough(x, new Float32Array(2)), /straightThrough: value has 2 elements \(x \[3\]\)/);
 });
 
+test('gateChannels: forwards x·mask; its gate learns the per-sample loss changes by the straight-through or Taylor rule', () => {
+  const [n, c] = [3, 4];
+  const x = randTensor(rng, [n, 2, 3, c]);
+  const t = randTensor(rng, [n, 2, 3, c], false);
+  const mask = Float32Array.of(1, 0, 1, 1);
+  const per = x.size / n;
+  // Oracle: MSE of x·mask with channel ch of sample b scaled by mask[ch] + e, in plain arithmetic.
+  const loss = (b: number, ch: number, e: number) => {
+    let acc = 0;
+    for (let i = 0; i < x.size; i++) {
+      const k = i % c;
+      const y = x.data[i] * (mask[k] + (k === ch && Math.floor(i / per) === b ? e : 0));
+      acc += (y - t.data[i]) ** 2;
+    }
+    return acc / x.size;
+  };
+  const dL = (b: number, ch: number) => (loss(b, ch, 1e-3) - loss(b, ch, -1e-3)) / 2e-3;
+  for (const worth of ['straight-through', 'taylor'] as const) {
+    const g = new Tensor(Float32Array.of(0.9, 0.2, 0.6, 0.7), [c], true);
+    const xg = new Tensor(x.data, x.shape, true);
+    const y = ops.gateChannels(xg, g, mask, worth);
+    assert.deepEqual([...y.data], [...x.data].map((v, i) => v * mask[i % c]));
+    ops.mseLoss(y, t).backward();
+    for (let ch = 0; ch < c; ch++) {
+      const s = [...Array(n).keys()].map((b) => dL(b, ch));
+      const want = worth === 'taylor' ? -s.reduce((a, v) => a + Math.abs(v), 0) : s.reduce((a, v) => a + v, 0);
+      assert.ok(Math.abs(g.grad![ch] - want) < 1e-4 * (1 + Math.abs(want)), `${worth} gate ${ch}: ${g.grad![ch]} vs ${want}`);
+    }
+    for (let i = 0; i < x.size; i++) assert.ok(Math.abs(xg.grad![i] - (mask[i % c] * 2 * (y.data[i] - t.data[i])) / x.size) < 1e-6);
+  }
+  // One gate on the whole tensor (a block's keep gate): per sample, the loss change of scaling all of it.
+  const all = (b: number, e: number) => x.data.reduce((acc, v, i) => acc + (v * (1 + (Math.floor(i / per) === b ? e : 0)) - t.data[i]) ** 2, 0) / x.size;
+  const g1 = new Tensor(Float32Array.of(0.7), [1], true);
+  ops.mseLoss(ops.gateChannels(x, g1, Float32Array.of(1), 'taylor'), t).backward();
+  const want1 = -[...Array(n).keys()].reduce((acc, b) => acc + Math.abs((all(b, 1e-3) - all(b, -1e-3)) / 2e-3), 0);
+  assert.ok(Math.abs(g1.grad![0] - want1) < 1e-4 * (1 + Math.abs(want1)), `scalar gate: ${g1.grad![0]} vs ${want1}`);
+  assert.throws(() => ops.gateChannels(x, Tensor.zeros([4]), new Float32Array(3), 'taylor'), /gateChannels: gate and mask must be \[4\] or \[1\], mask has 3 \(x \[3,2,3,4\], g \[4\]\)/);
+});
+
 test('sum, mean, l1Loss and mseLoss gradients', () => {
   const a = randTensor(rng, [2, 4, 4, 3]);
   const t = randTensor(rng, [2, 4, 4, 3], false);

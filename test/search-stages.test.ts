@@ -2,9 +2,12 @@
 // network under the budget, the seed's variant moves no width gate, and a killed search resumes exactly.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { parseArch } from '../src/models/registry.js';
@@ -40,8 +43,10 @@ function data(n: number, p: number): BatchSource {
 const supernet = parseArch('wdsr-b-3x12', 2) as WdsrSpec; // C 12, M1 72, M2 10
 const base: SearchConfig = {
   supernet, budgetMs: 5.5, steps: { pretrain: 20, width: 60, joint: 80, finetune: 20 }, batch: 2, patch: 6, lr: 1e-3,
-  gateLr: { width: 0.01, joint: 0.004 }, gamma: 0.1, targetRamp: 0.5, belowTarget: 0.5, gateRange: [0, 1], widthGradient: true, sharedGateScale: true, seed: 5, valEvery: 0, checkpointEvery: 25,
+  gateLr: { width: 0.01, joint: 0.004 }, gamma: 0.1, targetRamp: 0.5, belowTarget: 0.5, gateRange: [0, 1], widthGradient: true, gateWorth: 'straight-through', sharedGateScale: true, seed: 5, valEvery: 0, checkpointEvery: 25,
 };
+
+const taylor: SearchConfig = { ...base, gateWorth: 'taylor' };
 
 test('each width gate receives the derivative of the predicted latency in its layer width; keep gates the block cost', () => {
   const net = Supernet.init(supernet, 1);
@@ -87,6 +92,12 @@ test('with the width gradient, the search drives the derived network under the b
   assert.ok(ours.model, 'fine-tuned model');
   const gates = [...ours.supernet.widthGates(), ...ours.supernet.depthGates()].flatMap((g) => [...g.data]);
   assert.ok(gates.every((v) => v >= 0 && v <= 1), 'gates clipped into [0, 1] after every step');
+});
+
+test('with Taylor worth, the derived network meets the budget too (trimmed to it where the gates end over)', async () => {
+  const r = await runSearch({ ...taylor, gamma: 5 }, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), quiet: true });
+  assert.ok(r.predictedMs <= base.budgetMs, `derived network predicted at ${r.predictedMs} ms, budget ${base.budgetMs}`);
+  assert.ok(r.predictedMs >= base.budgetMs * 0.8, `and uses it: ${r.predictedMs} ms`);
 });
 
 test('over the budget after the joint stage, the least certain live channels are turned off until it fits', () => {
@@ -138,12 +149,22 @@ test('through the fitted speed model, the gated supernet is predicted exactly as
   assert.ok(Math.abs(t - want) < 1e-4 * want, `gated ${t} ms vs derived ${want} ms`);
 });
 
-test('a search killed mid-stage resumes to the same result as one that never stopped', async () => {
-  const whole = await runSearch(base, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), quiet: true });
-  const dir = mkdtempSync(join(tmpdir(), 'rtsr-search-'));
-  const first = await runSearch(base, flopsModel, dir, { data: data(2, 6), quiet: true, shouldStop: (stage, step) => stage === 'joint' && step === 33 });
-  assert.equal(first.interrupted, true);
-  const second = await runSearch(base, flopsModel, dir, { data: data(2, 6), quiet: true });
-  assert.deepEqual(second.model!.spec, whole.model!.spec);
-  for (const [name, p] of whole.model!.params) assert.deepEqual([...second.model!.params.get(name)!.data], [...p.data], name);
+for (const [name, cfg] of [['the seed\'s gates', base], ['Taylor worth', taylor]] as const)
+  test(`a search killed mid-stage resumes to the same result as one that never stopped (${name})`, async () => {
+    const whole = await runSearch(cfg, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), quiet: true });
+    const dir = mkdtempSync(join(tmpdir(), 'rtsr-search-'));
+    const first = await runSearch(cfg, flopsModel, dir, { data: data(2, 6), quiet: true, shouldStop: (stage, step) => stage === 'joint' && step === 33 });
+    assert.equal(first.interrupted, true);
+    const second = await runSearch(cfg, flopsModel, dir, { data: data(2, 6), quiet: true });
+    assert.deepEqual(second.model!.spec, whole.model!.spec);
+    for (const [name, p] of whole.model!.params) assert.deepEqual([...second.model!.params.get(name)!.data], [...p.data], name);
+  });
+
+test('rtsr search names the allowed --gate-worth rules before doing anything', async () => {
+  const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+  await assert.rejects(promisify(execFile)(process.execPath, [main, 'search', '--budget-ms', '33', '--gate-worth', 'magic']), (e: { code: number; stderr: string }) => {
+    assert.notEqual(e.code, 0);
+    assert.match(e.stderr, /--gate-worth must be straight-through or taylor, not 'magic'/);
+    return true;
+  });
 });

@@ -60,6 +60,28 @@ test('without gates the supernet is the plain WDSR-B; width-only derivation keep
   assert.equal((net.derive({ widths: true, depth: false }).spec as WdsrSpec).blocks.length, 3);
 });
 
+test('Taylor worth: on one sample a width gate learns −|its straight-through gradient|, a keep gate −|Σ body·∂L/∂y|', () => {
+  const x = randTensor(new Rng(5), [1, 4, 5, 3], false, 0, 1);
+  const target = randTensor(new Rng(6), [1, 8, 10, 3], false, 0, 1);
+  const grads = (worth: 'straight-through' | 'taylor') => {
+    const net = gatedSupernet(5);
+    ops.mseLoss(net.forward(x, { widths: true, depth: true }, worth), target).backward();
+    return { net, widths: net.gates.blocks.flatMap((b) => [[...b.m1.grad!], [...b.m2.grad!]]) };
+  };
+  const st = grads('straight-through');
+  const ty = grads('taylor');
+  st.widths.forEach((layer, j) =>
+    layer.forEach((v, i) => assert.ok(Math.abs(ty.widths[j][i] + Math.abs(v)) <= 1e-6 * (1 + Math.abs(v)), `layer ${j} channel ${i}: ${ty.widths[j][i]} vs ${-Math.abs(v)}`)),
+  );
+  assert.ok(st.widths.flat().some((v) => v > 0), 'a gate whose straight-through gradient pushes it down: the rules differ');
+  // The seed's keep and skip gradients share Σ x·∂L/∂y; their difference is the body's Σ body·∂L/∂y.
+  st.net.gates.blocks.forEach((b, i) => {
+    const body = b.keep.grad![0] - b.skip.grad![0];
+    assert.ok(Math.abs(ty.net.gates.blocks[i].keep.grad![0] + Math.abs(body)) <= 1e-5 * (1 + Math.abs(body)), `block ${i}`);
+    assert.equal(ty.net.gates.blocks[i].skip.grad, null, 'the skip value is only the threshold');
+  });
+});
+
 test('gate gradients pass straight through: they equal the gradients of an explicit continuous mask', () => {
   const net = gatedSupernet(5);
   const x = randTensor(new Rng(5), [1, 4, 5, 3], false, 0, 1);

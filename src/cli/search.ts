@@ -8,7 +8,9 @@ import { CliError, intOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
 
 const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--backend native|reference] [--data DIR]
-                   [--out DIR] [--quick] [--no-width-gradient] [--seed 0] [--baseline MODEL …]`;
+                   [--out DIR] [--quick] [--no-width-gradient] [--gate-worth straight-through|taylor] [--seed 0]
+                   [--baseline MODEL …]`;
+const WORTH = ['straight-through', 'taylor'] as const;
 
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseCli(argv, {
@@ -21,12 +23,15 @@ export async function run(argv: string[]): Promise<void> {
     quick: { type: 'boolean', default: false },
     baseline: { type: 'string', multiple: true, default: [] },
     'no-width-gradient': { type: 'boolean', default: false },
+    'gate-worth': { type: 'string', default: 'straight-through' },
     seed: { type: 'string' },
     help: { type: 'boolean', default: false },
   });
   if (values.help) return void process.stdout.write(USAGE + '\n');
   const budgetMs = Number(values['budget-ms']);
   if (!(budgetMs > 0)) throw new CliError(`--budget-ms must be a positive number of milliseconds\n${USAGE}`);
+  const gateWorth = WORTH.find((w) => w === values['gate-worth']);
+  if (!gateWorth) throw new CliError(`--gate-worth must be ${WORTH.join(' or ')}, not '${values['gate-worth']}'\n${USAGE}`);
   const scale = intOption('scale', values.scale as string, 2, 2);
   const input = values.input ? parseSize(values.input as string, 'input') : { w: Math.round(1280 / scale), h: Math.round(720 / scale) };
   const backend = await selectBackend(values.backend as string | undefined);
@@ -42,6 +47,7 @@ export async function run(argv: string[]): Promise<void> {
     quick: values.quick as boolean,
     baselines: values.baseline as string[],
     widthGradient: !values['no-width-gradient'],
+    gateWorth,
     seed: intOption('seed', values.seed as string | undefined, 0, 0),
     log: (line) => process.stderr.write(line + '\n'),
   });

@@ -141,6 +141,36 @@ export function straightThrough(x: Tensor, value: Float32Array): Tensor {
   return Tensor.fromOp(value, x.shape, [x], (g) => [g]);
 }
 
+/** How a hard gate's value learns from the loss. 'straight-through' (the seed): Σ x·∂L/∂y over the batch,
+ *  which is ~0 for a trained channel (scaling it is scaling its outgoing weights, at a minimum), so the gates
+ *  learn almost nothing from the data. 'taylor': −Σ_samples |Σ_pixels x·∂L/∂y|, per sample the first-order
+ *  loss change of removing a live channel or reviving a dead one, in magnitude (Molchanov et al. 2017): always
+ *  a pull up, in proportion to what the channel is worth (a revived one's weights train from there). */
+export type GateWorth = 'straight-through' | 'taylor';
+
+/** x [n,…,c] times a 0/1 `mask` [c] chosen from the gate values `g` [c] by rules of the caller (threshold,
+ *  minimum width); with c = 1, one gate on the whole tensor. The gradient to `g` is the `worth` rule's. */
+export function gateChannels(x: Tensor, g: Tensor, mask: Float32Array, worth: GateWorth): Tensor {
+  const c = g.size;
+  if (g.shape.length !== 1 || mask.length !== c || (c !== 1 && channels(x) !== c))
+    fail('gateChannels', `gate and mask must be [${channels(x)}] or [1], mask has ${mask.length}`, ['x', x], ['g', g]);
+  const be = backend();
+  const taylor = (gy: Float32Array) => {
+    const n = x.shape[0];
+    const per = x.size / n;
+    const out = new Float32Array(c);
+    for (let b = 0; b < n; b++) {
+      const s = be.channelSum(gy.subarray(b * per, (b + 1) * per), x.data.subarray(b * per, (b + 1) * per), c);
+      for (let i = 0; i < c; i++) out[i] -= Math.abs(s[i]);
+    }
+    return out;
+  };
+  return Tensor.fromOp(be.mulChannels(x.data, mask, c), x.shape, [x, g], (gy) => [
+    x.requiresGrad ? be.mulChannels(gy, mask, c) : null,
+    g.requiresGrad ? (worth === 'taylor' ? taylor(gy) : be.channelSum(gy, x.data, c)) : null,
+  ]);
+}
+
 /** Σ x as a scalar tensor. */
 export function sum(x: Tensor): Tensor {
   return Tensor.fromOp(new Float32Array([backend().sum(x.data)]), [], [x], (g) => [new Float32Array(x.size).fill(g[0])]);

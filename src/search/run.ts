@@ -5,6 +5,7 @@ import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Backend } from '../backends/backend.js';
 import { ompThreads } from '../backends/native/compile.js';
+import type { GateWorth } from '../engine/ops.js';
 import { timeModels } from '../bench/compare.js';
 import { PatchSampler } from '../data/patches.js';
 import { evaluate } from '../eval/evaluate.js';
@@ -39,6 +40,7 @@ export interface SearchRun {
   /** Model files (e.g. hand-designed baselines) measured and plotted beside the searched model and the zoo. */
   baselines: string[];
   widthGradient: boolean;
+  gateWorth: GateWorth;
   seed: number;
   log: (line: string) => void;
 }
@@ -57,6 +59,7 @@ export interface SearchReport {
   /** The zoo models of this scale and the baselines, timed in the same rounds as the searched model. */
   compared: { model: string; arch: ArchSpec; measured_ms: number; metrics: Record<string, { psnr: number; ssim: number }> }[];
   width_gradient: boolean;
+  gate_worth: GateWorth;
   input: string;
   speed_model: string;
 }
@@ -64,7 +67,7 @@ export interface SearchReport {
 /** The seed's smaller supernet (8 × 24: 20.6 GMACs at 720p, ~6× a 33 ms budget here) and the seed's stage
  *  proportions (30 / 10 / 20 / 30 epochs) scaled to 40 000 steps, which fit ≤ 3 h on 2 cores; its 16 × 24 one
  *  trains at ~0.5 s/step here, so the same steps would take ~5 h. --quick: a small supernet and a few minutes. */
-export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'seed'>): SearchConfig {
+export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'gateWorth' | 'seed'>): SearchConfig {
   const q = run.quick;
   return {
     supernet: parseArch(q ? 'wdsr-b-4x16' : 'wdsr-b-8x24', run.scale) as WdsrSpec,
@@ -80,6 +83,7 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
     belowTarget: 0.5,
     gateRange: [0, 1],
     widthGradient: run.widthGradient,
+    gateWorth: run.gateWorth,
     sharedGateScale: true,
     seed: run.seed,
     valEvery: q ? 0 : 5000,
@@ -153,6 +157,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     stage_seconds: result.stageSeconds,
     compared: others.map((o, i) => ({ model: o.name, arch: o.model.spec, measured_ms: othersMs[i], metrics: psnrSsim(o.info.metrics ?? {}) })),
     width_gradient: run.widthGradient,
+    gate_worth: run.gateWorth,
     input: `${run.input.w}x${run.input.h}`,
     speed_model: speed.path,
   };
@@ -187,7 +192,7 @@ function reportMarkdown(r: SearchReport): string {
     '',
     `- architecture: \`${JSON.stringify(r.architecture)}\``,
     `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the budget), measured ${r.measured_ms.toFixed(1)} ms`,
-    `- latency gradient to the widths: ${r.width_gradient ? 'yes (rtsr)' : "no (the seed's release)"}`,
+    `- latency gradient to the widths: ${r.width_gradient ? 'yes (rtsr)' : "no (the seed's release)"}; what a channel is worth: ${r.gate_worth === 'taylor' ? 'Taylor (rtsr)' : "straight-through (the seed's)"}`,
     `- search time: ${(r.search_seconds / 60).toFixed(1)} min; speed model: ${r.speed_model}`,
     '',
     '| set | PSNR (dB) | SSIM |',

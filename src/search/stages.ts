@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as ops from '../engine/ops.js';
+import type { GateWorth } from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { Model } from '../models/model.js';
 import type { WdsrSpec } from '../models/wdsr.js';
@@ -41,6 +42,9 @@ export interface SearchConfig {
   gateRange?: readonly [number, number];
   /** Gradient of the latency to the width gates (rtsr) or not (the seed's release). */
   widthGradient: boolean;
+  /** How the width gates learn what a channel is worth from the loss: the seed's straight-through sum, ~0 for
+   *  a trained channel, leaves the latency term alone to decide, by cost only; 'taylor' (ops.GateWorth). */
+  gateWorth: GateWorth;
   /** The gates' Adam uses one second moment for all gates (rtsr), so a gate moves in proportion to its
    *  gradient — what its channel costs against what it is worth — instead of one per gate (the seed), which
    *  moves every gate at the same speed. */
@@ -110,7 +114,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
   };
   // A gated stage moves its target from `from` to `to` (cfg.targetRamp); the penalty's span is the seed's.
   const gated = (use: GateUse, from: number, to: number, steps: number): Trainable['loss'] => (x, hr, step) => {
-    const l1 = ops.l1Loss(net.forward(x, use), hr);
+    const l1 = ops.l1Loss(net.forward(x, use, cfg.gateWorth), hr);
     const t = predictedMs(net, predictor, { depth: use.depth, widthGradient: cfg.widthGradient });
     const target = rampedTarget(from, to, step, steps, cfg.targetRamp);
     const penalty = latencyPenalty(t, target, tSuper - to, cfg.gamma, cfg.belowTarget);

@@ -2,8 +2,10 @@
 // residual width C shared by every block and the tail, and per block one on M1 (after the expansion ReLU) and
 // one on M2 (after the linear 1×1) — plus a (skip, keep) pair per block for depth. The forward pass uses hard
 // decisions (a channel lives when its gate ≥ 0.5, at least MIN_CHANNELS per layer; a block is skipped when
-// skip ≥ keep); the backward pass hands the gradient straight through to the gate values.
+// skip ≥ keep); the backward pass hands the gradient to the gate values straight through, or for the widths
+// by the Taylor rule (ops.GateWorth).
 import * as ops from '../engine/ops.js';
+import type { GateWorth } from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
 import { MIN_WIDTH } from '../latency/sampling.js';
 import type { ConvDef, ParamMap } from '../models/arch.js';
@@ -102,17 +104,25 @@ export class Supernet {
     };
   }
 
-  forward(x: Tensor, use: GateUse): Tensor {
+  /** `worth`: how the width gates learn from the loss (ops.GateWorth). */
+  forward(x: Tensor, use: GateUse, worth: GateWorth = 'straight-through'): Tensor {
     if (!use.widths && !use.depth) return this.model.forward(x);
-    const g = this.gateTensors();
+    const sel = this.selection();
+    const { c, blocks } = this.gates;
     const hooks: WdsrHooks = {};
     if (use.widths) {
-      hooks.read = (_, h) => ops.mulChannels(h, g.c);
-      hooks.afterExpand = (i, t) => ops.mulChannels(t, g.blocks[i].m1);
-      hooks.afterReduce = (i, t) => ops.mulChannels(t, g.blocks[i].m2);
+      hooks.read = (_, h) => ops.gateChannels(h, c, asFloats(sel.c), worth);
+      hooks.afterExpand = (i, t) => ops.gateChannels(t, blocks[i].m1, asFloats(sel.blocks[i].m1), worth);
+      hooks.afterReduce = (i, t) => ops.gateChannels(t, blocks[i].m2, asFloats(sel.blocks[i].m2), worth);
     }
-    // The seed's mix β_skip·x + β_keep·(body + x): the body runs even when skipped, so the keep gate has a gradient.
-    if (use.depth) hooks.merge = (i, h, body) => ops.add(ops.mulChannels(h, g.blocks[i].skip), ops.mulChannels(ops.add(body, h), g.blocks[i].keep));
+    if (use.depth && worth === 'taylor') {
+      // The block's worth is its body's (x + body, or x when skipped); its skip value is the keep gate's threshold.
+      hooks.merge = (i, h, body) => ops.add(h, ops.gateChannels(body, blocks[i].keep, Float32Array.of(sel.blocks[i].keep ? 1 : 0), worth));
+    } else if (use.depth) {
+      const g = this.gateTensors().blocks;
+      // The seed's mix β_skip·x + β_keep·(body + x): the body runs even when skipped, so the keep gate has a gradient.
+      hooks.merge = (i, h, body) => ops.add(ops.mulChannels(h, g[i].skip), ops.mulChannels(ops.add(body, h), g[i].keep));
+    }
     return wdsrForward(this.spec, this.model.params, x, hooks);
   }
 
