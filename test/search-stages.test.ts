@@ -43,10 +43,10 @@ function data(n: number, p: number): BatchSource {
 const supernet = parseArch('wdsr-b-3x12', 2) as WdsrSpec; // C 12, M1 72, M2 10
 const base: SearchConfig = {
   supernet, budgetMs: 5.5, steps: { pretrain: 20, width: 60, joint: 80, finetune: 20 }, batch: 2, patch: 6, lr: 1e-3,
-  gateLr: { width: 0.01, joint: 0.004 }, gamma: 0.1, targetRamp: 0.5, belowTarget: 0.5, gateRange: [0, 1], widthGradient: true, gateWorth: 'straight-through', sharedGateScale: true, seed: 5, valEvery: 0, checkpointEvery: 25,
+  gateLr: { width: 0.01, joint: 0.004 }, gamma: 0.1, targetRamp: 0.5, belowTarget: 0.5, gateRange: [0, 1], widthGradient: true, gateWorth: 'straight-through', depthOwnScale: false, sharedGateScale: true, seed: 5, valEvery: 0, checkpointEvery: 25,
 };
 
-const taylor: SearchConfig = { ...base, gateWorth: 'taylor' };
+const taylor: SearchConfig = { ...base, gateWorth: 'taylor', depthOwnScale: true };
 
 test('each width gate receives the derivative of the predicted latency in its layer width; keep gates the block cost', () => {
   const net = Supernet.init(supernet, 1);

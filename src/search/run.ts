@@ -84,6 +84,7 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
     gateRange: [0, 1],
     widthGradient: run.widthGradient,
     gateWorth: run.gateWorth,
+    depthOwnScale: run.gateWorth === 'taylor',
     sharedGateScale: true,
     seed: run.seed,
     valEvery: q ? 0 : 5000,

@@ -49,6 +49,10 @@ export interface SearchConfig {
    *  gradient — what its channel costs against what it is worth — instead of one per gate (the seed), which
    *  moves every gate at the same speed. */
   sharedGateScale: boolean;
+  /** The depth gates get their own Adam second moment in the joint stage instead of sharing the width gates'.
+   *  With Taylor worth the live C gates' large worth signals dominate a shared one, and a dropped block's keep
+   *  gate barely moves when the network falls under the target (docs/search.md). */
+  depthOwnScale: boolean;
   seed: number;
   valEvery: number;
   checkpointEvery: number;
@@ -131,7 +135,12 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     }, cfg.gateLr.width, cfg.steps.width)],
     ['joint', () => loop('joint', {
       state,
-      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.joint }, { name: 'gates', params: [...net.widthGates(), ...net.depthGates()], lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }],
+      groups: [
+        { name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.joint },
+        ...(cfg.depthOwnScale
+          ? [{ name: 'gates', params: net.widthGates(), lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }, { name: 'depth', params: net.depthGates(), lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }]
+          : [{ name: 'gates', params: [...net.widthGates(), ...net.depthGates()], lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }]),
+      ],
       loss: gated({ widths: true, depth: true }, tHalf, cfg.budgetMs, cfg.steps.joint),
     }, cfg.gateLr.joint, cfg.steps.joint)],
   ];
