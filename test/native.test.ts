@@ -3,13 +3,13 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AdamParams, Backend, ConvShape } from '../src/backends/backend.js';
 import { referenceBackend as ref } from '../src/backends/reference.js';
 import { compileStats, createNativeBackend, findCompiler, type NativeBackend } from '../src/backends/native/index.js';
-import { loadModule, modulePath } from '../src/backends/native/compile.js';
+import { loadModule, modulePath, pruneCache } from '../src/backends/native/compile.js';
 import { mapKernel } from '../src/backends/native/codegen-elementwise.js';
 import { moduleSource } from '../src/backends/native/glue.js';
 import { Rng } from '../src/util/random.js';
@@ -185,15 +185,41 @@ test('adamStep matches the reference over several steps', { skip }, () => {
 /** A tiny module no other test builds, so its cache state is this test's own. */
 const probeSource = (tag: string) => moduleSource(tc!.target, [mapKernel(`copy_${tag}`, 1, 'a')]);
 
+test('the cache keeps the most recently used modules within its cap and drops stale compiler temp files', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtsr-prune-'));
+  try {
+    const hash = (i: number) => String(i).padStart(64, '0');
+    const put = (name: string, bytes: number, hoursAgo: number) => {
+      writeFileSync(join(dir, name), new Uint8Array(bytes));
+      const t = new Date(Date.now() - hoursAgo * 3600e3);
+      utimesSync(join(dir, name), t, t);
+    };
+    // Modules 0..3 of 300 + 100 bytes each, last used 4, 3, 2 and 1 hours ago.
+    for (let i = 0; i < 4; i++) {
+      put(`${hash(i)}.node`, 300, 4 - i);
+      put(`${hash(i)}.c`, 100, 10);
+    }
+    put(`${hash(0)}.node.123.ab.tmp`, 50, 2);
+    put(`${hash(1)}.node.456.cd.tmp`, 50, 0.1);
+    mkdirSync(join(dir, 'tuning'));
+    assert.equal(pruneCache(dir, 900), 2);
+    assert.deepEqual(readdirSync(dir).sort(), [`${hash(1)}.node.456.cd.tmp`, `${hash(2)}.c`, `${hash(2)}.node`, `${hash(3)}.c`, `${hash(3)}.node`, 'tuning']);
+    assert.equal(pruneCache(dir, 900), 0, 'within the cap: nothing more');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('a cached module loads without recompiling; the same source in the process never recompiles', { skip }, () => {
   const src = probeSource('hit');
   const before = compileStats.compiles;
   const first = loadModule(src, tc!, cacheDir);
   assert.equal(compileStats.compiles, before + 1);
-  const mtime = statSync(first.path).mtimeMs;
+  const dayAgo = new Date(Date.now() - 86400e3);
+  utimesSync(first.path, dayAgo, dayAgo);
   const again = loadModule(src, tc!, cacheDir);
   assert.equal(compileStats.compiles, before + 1, 'second load was a cache hit');
-  assert.equal(statSync(again.path).mtimeMs, mtime);
+  assert.ok(statSync(again.path).mtimeMs > Date.now() - 60e3, 'a load marks the module used (the cache prunes by last use)');
   const out = new Float32Array(3);
   again.call(0, Float32Array.of(1, 2, 3), out, 3);
   assert.deepEqual(out, Float32Array.of(1, 2, 3));

@@ -2,7 +2,7 @@
 // everything that determines its bytes, compile atomically, load it with process.dlopen.
 import { execFileSync } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -116,6 +116,47 @@ function compile(source: string, tc: Toolchain, out: string): void {
   compileStats.compileMs += performance.now() - t0;
 }
 
+/** The cache's size cap: `$RTSR_CACHE_MAX_MB`, else 512 MB (a 400-sample profile adds ~50 MB of modules). */
+export function cacheLimitBytes(): number {
+  return (Number(process.env.RTSR_CACHE_MAX_MB) || 512) * 2 ** 20;
+}
+
+/** Deletes the least recently used modules (with their .c) until the cache holds at most `limitBytes`, and
+ *  compiler temp files over an hour old (a killed compile's). A module's mtime is its last use: loadModule
+ *  refreshes it. Deleting a module another process has loaded is safe (its mapping stays); one about to
+ *  load it sees it fail and rebuilds it. Returns the modules removed. */
+export function pruneCache(cacheDir: string, limitBytes: number): number {
+  const now = Date.now();
+  const modules = new Map<string, { used: number; bytes: number }>();
+  for (const name of readdirSync(cacheDir)) {
+    const path = join(cacheDir, name);
+    const st = statSync(path, { throwIfNoEntry: false });
+    if (!st?.isFile()) continue;
+    if (name.endsWith('.tmp')) {
+      if (now - st.mtimeMs > 3600e3) rmSync(path, { force: true });
+      continue;
+    }
+    const m = /^([0-9a-f]{64})\.(node|c)$/.exec(name);
+    if (!m) continue;
+    const entry = modules.get(m[1]) ?? { used: 0, bytes: 0 };
+    entry.bytes += st.size;
+    if (m[2] === 'node') entry.used = st.mtimeMs;
+    modules.set(m[1], entry);
+  }
+  let total = [...modules.values()].reduce((a, e) => a + e.bytes, 0);
+  let removed = 0;
+  for (const [hash, e] of [...modules].sort((a, b) => a[1].used - b[1].used)) {
+    if (total <= limitBytes) break;
+    for (const ext of ['node', 'c']) rmSync(join(cacheDir, `${hash}.${ext}`), { force: true });
+    total -= e.bytes;
+    removed++;
+  }
+  return removed;
+}
+
+/** Cache folders this process has pruned: once each, at its first compile there. */
+const pruned = new Set<string>();
+
 /** Loads the module for `source`, compiling it first unless the cache holds it; a cached file that does not
  *  load (truncated, foreign, corrupt) is rebuilt once. The generated .c stays beside the module. */
 export function loadModule(source: string, tc: Toolchain, cacheDir: string = defaultCacheDir()): NativeModule {
@@ -123,10 +164,16 @@ export function loadModule(source: string, tc: Toolchain, cacheDir: string = def
   const path = modulePath(source, tc, cacheDir);
   if (existsSync(path)) {
     try {
+      const now = new Date();
+      utimesSync(path, now, now);
       return dlopen(path);
     } catch {
       rmSync(path, { force: true });
     }
+  }
+  if (!pruned.has(cacheDir)) {
+    pruned.add(cacheDir);
+    pruneCache(cacheDir, cacheLimitBytes());
   }
   compile(source, tc, path);
   return dlopen(path);
