@@ -4,7 +4,7 @@
 // gate clip as arguments, so a change to the gates is tried in minutes instead of hours.
 // Usage: scripts/search-pilot.mjs DATA_DIR OUT WIDTH_STEPS JOINT_STEPS BELOW CLIP(0|1) [WORTH]
 //   with OUT/stages/pretrain a copy of a finished search's stages/pretrain (e.g. runs/search-x2-33ms).
-// docs/search.md's pilots: `… 400 1000 0.5 0` (pull alone) and `… 300 800 0.5 1` (pull and clip).
+// docs/search.md's pilots: `… 400 1000 0.5 0` (pull alone), `… 300 800 0.5 1` (pull and clip), `… 300 800 0.5 1 taylor`.
 import { join } from 'node:path';
 const dist = new URL('../dist/src/', import.meta.url);
 const load = (m) => import(new URL(m, dist).href);
