@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The hand-designed baselines `rtsr search` is judged against: the largest ESPCN, FSRCNN-style and uniform WDSR-B
-# (the seed's M1 = 6C, M2 = ⌊0.84C⌋) measured to meet 33 ms at 640×360 in the same `rtsr bench` rounds as the searched
-# model (docs/search.md, "Baselines"), each trained on the search's data for the search's total steps (40 000), then measured beside the searched model.
+# (the seed's M1 = 6C, M2 = ⌊0.84C⌋) measured to meet 33 ms at 640×360 in the same `rtsr bench` rounds as the
+# searched model (docs/search.md, "Baselines"), each trained on the search's data for the search's total steps
+# (40 000), then measured beside the searched model.
 # Usage: scripts/search-baselines.sh DATA_DIR SEARCH_DIR [NAME…]   (an interrupted run resumes)
 set -euo pipefail
 cd "$(dirname "$0")/.."

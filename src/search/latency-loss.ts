@@ -1,7 +1,7 @@
 // The search's latency term: the speed model's prediction for the network the gates select now, and the
 // seed's penalty γ·max(0, (T − T_target)/(T_supernet − T_target)) plus a weaker pull up from below. The
-// widths enter as sums of the straight-through gate masks, so the prediction's gradient reaches every width gate — what the seed's
-// release did not do (it detached the widths, so only depth felt the budget); `widthGradient: false` is
+// widths enter as sums of the straight-through gate masks, so the prediction's gradient reaches every width
+// gate — what the seed's release did not do (it detached the widths, so only depth felt the budget); `widthGradient: false` is
 // that variant, kept for the ablation.
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';

@@ -42,8 +42,8 @@ export interface SearchConfig {
   gateRange?: readonly [number, number];
   /** Gradient of the latency to the width gates (rtsr) or not (the seed's release). */
   widthGradient: boolean;
-  /** How the width gates learn what a channel is worth from the loss: the seed's straight-through sum, ~0 for
-   *  a trained channel, leaves the latency term alone to decide, by cost only; 'taylor' (ops.GateWorth). */
+  /** How the gates learn what a channel or block is worth from the loss: the seed's straight-through sum, ~0
+   *  for a trained channel, leaves the latency term alone to decide, by cost only; 'taylor' (ops.GateWorth). */
   gateWorth: GateWorth;
   /** The gates' Adam uses one second moment for all gates (rtsr), so a gate moves in proportion to its
    *  gradient — what its channel costs against what it is worth — instead of one per gate (the seed), which
@@ -124,13 +124,14 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     const penalty = latencyPenalty(t, target, tSuper - to, cfg.gamma, cfg.belowTarget);
     return { loss: penalty ? ops.add(l1, penalty) : l1, terms: { l1: l1.data[0], predicted_ms: t.data[0], target_ms: target } };
   };
+  const gateGroup = (name: string, params: Tensor[]) => ({ name, params, lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange });
   const tHalf = (tSuper + cfg.budgetMs) / 2;
   const seconds = () => Object.fromEntries(STAGES.map((s) => [s, loggedSeconds(join(outDir, s))])) as Record<Stage, number>;
   const stages: [Stage, () => Promise<{ interrupted: boolean }>][] = [
     ['pretrain', () => loop('pretrain', { state, groups: [{ name: 'weights', params: weights, lrScale: 1 }], loss: (x, hr) => ({ loss: ops.l1Loss(net.forward(x, { widths: false, depth: false }), hr) }) }, cfg.lr, cfg.steps.pretrain)],
     ['width', () => loop('width', {
       state,
-      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.width }, { name: 'gates', params: net.widthGates(), lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }],
+      groups: [{ name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.width }, gateGroup('gates', net.widthGates())],
       loss: gated({ widths: true, depth: false }, tSuper, tHalf, cfg.steps.width),
     }, cfg.gateLr.width, cfg.steps.width)],
     ['joint', () => loop('joint', {
@@ -138,8 +139,8 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
       groups: [
         { name: 'weights', params: weights, lrScale: cfg.lr / cfg.gateLr.joint },
         ...(cfg.depthOwnScale
-          ? [{ name: 'gates', params: net.widthGates(), lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }, { name: 'depth', params: net.depthGates(), lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }]
-          : [{ name: 'gates', params: [...net.widthGates(), ...net.depthGates()], lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange }]),
+          ? [gateGroup('gates', net.widthGates()), gateGroup('depth', net.depthGates())]
+          : [gateGroup('gates', [...net.widthGates(), ...net.depthGates()])]),
       ],
       loss: gated({ widths: true, depth: true }, tHalf, cfg.budgetMs, cfg.steps.joint),
     }, cfg.gateLr.joint, cfg.steps.joint)],

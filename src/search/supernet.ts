@@ -2,8 +2,8 @@
 // residual width C shared by every block and the tail, and per block one on M1 (after the expansion ReLU) and
 // one on M2 (after the linear 1×1) — plus a (skip, keep) pair per block for depth. The forward pass uses hard
 // decisions (a channel lives when its gate ≥ 0.5, at least MIN_CHANNELS per layer; a block is skipped when
-// skip ≥ keep); the backward pass hands the gradient to the gate values straight through, or for the widths
-// by the Taylor rule (ops.GateWorth).
+// skip ≥ keep); the backward pass hands the gradient to the gate values straight through, or by the Taylor
+// rule (ops.GateWorth) to the width and keep gates.
 import * as ops from '../engine/ops.js';
 import type { GateWorth } from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
@@ -104,14 +104,15 @@ export class Supernet {
     };
   }
 
-  /** `worth`: how the width gates learn from the loss (ops.GateWorth). */
+  /** `worth`: how the width and keep gates learn from the loss (ops.GateWorth). */
   forward(x: Tensor, use: GateUse, worth: GateWorth = 'straight-through'): Tensor {
     if (!use.widths && !use.depth) return this.model.forward(x);
     const sel = this.selection();
     const { c, blocks } = this.gates;
     const hooks: WdsrHooks = {};
     if (use.widths) {
-      hooks.read = (_, h) => ops.gateChannels(h, c, asFloats(sel.c), worth);
+      const cMask = asFloats(sel.c); // read before every block and the tail
+      hooks.read = (_, h) => ops.gateChannels(h, c, cMask, worth);
       hooks.afterExpand = (i, t) => ops.gateChannels(t, blocks[i].m1, asFloats(sel.blocks[i].m1), worth);
       hooks.afterReduce = (i, t) => ops.gateChannels(t, blocks[i].m2, asFloats(sel.blocks[i].m2), worth);
     }

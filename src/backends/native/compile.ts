@@ -166,6 +166,10 @@ export function loadModule(source: string, tc: Toolchain, cacheDir: string = def
     try {
       const now = new Date();
       utimesSync(path, now, now);
+    } catch {
+      // A read-only shared cache still serves its modules; only their pruning order goes stale.
+    }
+    try {
       return dlopen(path);
     } catch {
       rmSync(path, { force: true });
