@@ -6,6 +6,7 @@
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
 import type { SpeedModel } from '../latency/speed-model.js';
+import type { WdsrSpec } from '../models/wdsr.js';
 import { GATE_THRESHOLD, MIN_CHANNELS, type Supernet } from './supernet.js';
 
 /** A differentiable speed model: scalar width tensors in, predicted milliseconds (a scalar tensor) out. */
@@ -46,11 +47,10 @@ export function predictedMs(net: Supernet, p: LatencyPredictor, use: LatencyUse)
   return total;
 }
 
-/** The supernet's own predicted milliseconds: every channel and block kept. */
-export function supernetMs(net: Supernet, p: LatencyPredictor): number {
-  const s = net.spec;
-  const blocks = s.blocks.reduce((acc, b) => acc + p.block(scalar(s.channels), scalar(b.m1), scalar(b.m2)).data[0], 0);
-  return p.fixed(scalar(s.channels)).data[0] + blocks;
+/** Predicted milliseconds of a WDSR-B network (the supernet itself: every channel and block kept). */
+export function specMs(spec: WdsrSpec, p: LatencyPredictor): number {
+  const c = scalar(spec.channels);
+  return spec.blocks.reduce((acc, b) => acc + p.block(c, scalar(b.m1), scalar(b.m2)).data[0], p.fixed(c).data[0]);
 }
 
 /** Closes the gated stages: while the selected network is predicted over the budget, the live channel whose

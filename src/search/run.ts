@@ -15,7 +15,7 @@ import { runProfile } from '../latency/profiler.js';
 import { createRunner } from '../latency/runner.js';
 import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
 import { saveModel } from '../models/model-file.js';
-import type { Model } from '../models/model.js';
+import { Model } from '../models/model.js';
 import { type ArchSpec, parseArch } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
 import type { WdsrSpec } from '../models/wdsr.js';
@@ -24,6 +24,7 @@ import { patchSource } from '../train/data.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import { svgPlot } from '../util/svg-plot.js';
+import { type Calibration, calibrate } from './calibrate.js';
 import { speedModelPredictor } from './latency-loss.js';
 import { runSearch, type SearchConfig, type Stage } from './stages.js';
 
@@ -51,6 +52,8 @@ export interface SearchReport {
   predicted_ms: number;
   measured_ms: number;
   supernet_predicted_ms: number;
+  /** The reference network timed before the search, and the predicted-ms target the budget became. */
+  calibration: Calibration;
   /** Channels the joint stage's last selection had over the budget, turned off before fine-tuning. */
   trimmed_channels: number;
   metrics: Record<string, { psnr: number; ssim: number }>;
@@ -67,11 +70,11 @@ export interface SearchReport {
 /** The seed's smaller supernet (8 × 24: 20.6 GMACs at 720p, ~6× a 33 ms budget here) and the seed's stage
  *  proportions (30 / 10 / 20 / 30 epochs) scaled to 40 000 steps, which fit ≤ 3 h on 2 cores; its 16 × 24 one
  *  trains at ~0.5 s/step here, so the same steps would take ~5 h. --quick: a small supernet and a few minutes. */
-export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'gateWorth' | 'seed'>): SearchConfig {
+export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'gateWorth' | 'seed'>, targetMs = run.budgetMs): SearchConfig {
   const q = run.quick;
   return {
     supernet: parseArch(q ? 'wdsr-b-4x16' : 'wdsr-b-8x24', run.scale) as WdsrSpec,
-    budgetMs: run.budgetMs,
+    targetMs,
     steps: q ? { pretrain: 150, width: 100, joint: 150, finetune: 150 } : { pretrain: 10000, width: 4000, joint: 8000, finetune: 18000 },
     batch: 16,
     patch: q ? 32 : 48,
@@ -123,18 +126,23 @@ async function speedModelFor(run: SearchRun): Promise<{ model: SpeedModel; path:
 
 export async function search(run: SearchRun): Promise<SearchReport> {
   const t0 = performance.now();
-  const cfg = searchConfig(run);
   // Zoo models of this scale and the given baselines, timed beside the searched one at the end; read (and
   // checked) now, not after hours of search.
   const others = [...zooNames().map((name) => ({ name, ...findModel(name) })).filter((z) => z.model.scale === run.scale), ...run.baselines.map((path) => ({ name: path, ...findModel(path) }))];
   for (const o of others) if (o.model.scale !== run.scale) throw new Error(`baseline ${o.path} is a ×${o.model.scale} model; the search is ×${run.scale}`);
   const speed = await speedModelFor(run);
   run.log(`speed model: ${speed.path}`);
+  const predictor = speedModelPredictor(speed.model);
+  const timing = { backend: run.backend.name, threads: ompThreads(), warmup: 3, repeats: 15 };
+  const supernet = searchConfig(run).supernet;
+  const cal = await calibrate(join(run.outDir, 'calibration.json'), supernet, run.budgetMs, predictor, async (spec) => (await timeModels([Model.init(spec, 0)], run.input.w, run.input.h, timing))[0], run.log);
+  run.log(`calibration: ${cal.reference.blocks.length} blocks × C ${cal.reference.channels} predicted ${cal.predicted_ms.toFixed(1)} ms, measured ${cal.measured_ms.toFixed(1)} ms: target ${cal.target_ms.toFixed(1)} ms predicted for the ${run.budgetMs} ms budget`);
+  const cfg = searchConfig(run, cal.target_ms);
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, run.scale);
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);
   const validate = async (m: Model) => (await evaluate(modelUpscaler(m, 'search'), run.dataDir, [run.evalSets[0]])).sets[run.evalSets[0]].psnr;
   const tSearch = performance.now();
-  const result = await runSearch(cfg, speedModelPredictor(speed.model), join(run.outDir, 'stages'), {
+  const result = await runSearch(cfg, predictor, join(run.outDir, 'stages'), {
     data,
     validate: cfg.valEvery ? validate : undefined,
     onStage: (s) => run.log(`stage: ${s}`),
@@ -145,13 +153,14 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const spec = result.model.spec as WdsrSpec;
   const scores = await evaluate(modelUpscaler(result.model, 'searched'), run.dataDir, run.evalSets);
   // Timed side by side as `rtsr bench --model … --model …` does.
-  const [measured, ...othersMs] = await timeModels([result.model, ...others.map((o) => o.model)], run.input.w, run.input.h, { backend: run.backend.name, threads: ompThreads(), warmup: 3, repeats: 15 });
+  const [measured, ...othersMs] = await timeModels([result.model, ...others.map((o) => o.model)], run.input.w, run.input.h, timing);
   const report: SearchReport = {
     architecture: spec,
     budget_ms: run.budgetMs,
     predicted_ms: result.predictedMs,
     measured_ms: measured,
     supernet_predicted_ms: result.supernetMs,
+    calibration: cal,
     trimmed_channels: result.trimmedChannels ?? 0,
     metrics: psnrSsim(scores.sets),
     search_seconds: (performance.now() - t0) / 1000 + earlierSeconds,
@@ -192,7 +201,8 @@ function reportMarkdown(r: SearchReport): string {
     `# Search result (×${r.architecture.scale}, ${r.input}, budget ${r.budget_ms} ms)`,
     '',
     `- architecture: \`${JSON.stringify(r.architecture)}\``,
-    `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the budget), measured ${r.measured_ms.toFixed(1)} ms`,
+    `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the target), measured ${r.measured_ms.toFixed(1)} ms`,
+    `- target ${r.calibration.target_ms.toFixed(1)} ms predicted: a reference \`${JSON.stringify(r.calibration.reference)}\` was predicted at ${r.calibration.predicted_ms.toFixed(1)} ms and measured ${r.calibration.measured_ms.toFixed(1)} ms before the search`,
     `- latency gradient to the widths: ${r.width_gradient ? 'yes (rtsr)' : "no (the seed's release)"}; what a channel is worth: ${r.gate_worth === 'taylor' ? 'Taylor (rtsr)' : "straight-through (the seed's)"}`,
     `- search time: ${(r.search_seconds / 60).toFixed(1)} min; speed model: ${r.speed_model}`,
     '',

@@ -12,12 +12,14 @@ import type { WdsrSpec } from '../models/wdsr.js';
 import { CHECKPOINT, type BatchSource, loggedSeconds, type LoopOptions, runLoop, type Trainable } from '../train/loop.js';
 import { loadCheckpoint, restoreState } from '../train/checkpoint.js';
 import { trainModel } from '../train/trainer.js';
-import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, supernetMs, trimToBudget } from './latency-loss.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, specMs, trimToBudget } from './latency-loss.js';
 import { type GateUse, Supernet } from './supernet.js';
 
 export interface SearchConfig {
   supernet: WdsrSpec;
-  budgetMs: number;
+  /** The joint stage's latency target in the speed model's milliseconds: the budget, calibrated by run.ts
+   *  (calibrate.ts) to what a whole compiled network measures on this device. */
+  targetMs: number;
   steps: { pretrain: number; width: number; joint: number; finetune: number };
   batch: number;
   patch: number;
@@ -103,7 +105,7 @@ function supernetState(net: Supernet): Map<string, Tensor> {
 export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, outDir: string, deps: SearchDeps): Promise<SearchResult> {
   const net = Supernet.init(cfg.supernet, cfg.seed);
   const state = supernetState(net);
-  const tSuper = supernetMs(net, predictor);
+  const tSuper = specMs(net.spec, predictor);
   const weights = [...net.model.params.values()];
   const loop = (stage: Stage, task: Trainable, lr: number, steps: number) => {
     const opts: LoopOptions = { steps, lr, ...SCHEDULE, valEvery: cfg.valEvery, checkpointEvery: cfg.checkpointEvery };
@@ -125,7 +127,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     return { loss: penalty ? ops.add(l1, penalty) : l1, terms: { l1: l1.data[0], predicted_ms: t.data[0], target_ms: target } };
   };
   const gateGroup = (name: string, params: Tensor[]) => ({ name, params, lrScale: 1, sharedScale: cfg.sharedGateScale, range: cfg.gateRange });
-  const tHalf = (tSuper + cfg.budgetMs) / 2;
+  const tHalf = (tSuper + cfg.targetMs) / 2;
   const seconds = () => Object.fromEntries(STAGES.map((s) => [s, loggedSeconds(join(outDir, s))])) as Record<Stage, number>;
   const stages: [Stage, () => Promise<{ interrupted: boolean }>][] = [
     ['pretrain', () => loop('pretrain', { state, groups: [{ name: 'weights', params: weights, lrScale: 1 }], loss: (x, hr) => ({ loss: ops.l1Loss(net.forward(x, { widths: false, depth: false }), hr) }) }, cfg.lr, cfg.steps.pretrain)],
@@ -142,7 +144,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
           ? [gateGroup('gates', net.widthGates()), gateGroup('depth', net.depthGates())]
           : [gateGroup('gates', [...net.widthGates(), ...net.depthGates()])]),
       ],
-      loss: gated({ widths: true, depth: true }, tHalf, cfg.budgetMs, cfg.steps.joint),
+      loss: gated({ widths: true, depth: true }, tHalf, cfg.targetMs, cfg.steps.joint),
     }, cfg.gateLr.joint, cfg.steps.joint)],
   ];
   for (const [stage, run] of stages) {
@@ -157,7 +159,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     deps.onStage?.(stage);
     if ((await run()).interrupted) return { supernet: net, supernetMs: tSuper, predictedMs: NaN, interrupted: true, stageSeconds: seconds() };
   }
-  const trimmed = trimToBudget(net, predictor, cfg.budgetMs);
+  const trimmed = trimToBudget(net, predictor, cfg.targetMs);
   const model = net.derive();
   const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
   deps.onStage?.('finetune');
