@@ -13,7 +13,7 @@ import { Tensor } from '../src/engine/tensor.js';
 import { parseArch } from '../src/models/registry.js';
 import type { WdsrSpec } from '../src/models/wdsr.js';
 import { SpeedModel, type SpeedModelData } from '../src/latency/speed-model.js';
-import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, speedModelPredictor, trimToBudget } from '../src/search/latency-loss.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, speedModelPredictor, fillToBudget, trimToBudget } from '../src/search/latency-loss.js';
 import { runSearch, type SearchConfig } from '../src/search/stages.js';
 import { Supernet } from '../src/search/supernet.js';
 import { type BatchSource } from '../src/train/loop.js';
@@ -124,6 +124,45 @@ test('over the budget after the joint stage, the least certain live channels are
   const sel = net.selection();
   const kept = sel.blocks.filter((b) => b.keep);
   for (const m of [sel.c, ...kept.flatMap((b) => [b.m1, b.m2])]) assert.equal(m.filter(Boolean).length, 8, 'a budget of 0: every kept layer at its narrowest 8');
+});
+
+test('under the budget after the joint stage, dead channels are turned on, highest gate first, while it still fits', () => {
+  const net = Supernet.init(supernet, 6);
+  const rng = new Rng(6);
+  for (const g of net.widthGates()) g.data.forEach((_, i) => (g.data[i] = rng.next() * 0.9));
+  net.gates.c.data.fill(0.3); // C below 0.5 everywhere: its 8 largest live (hardMask)
+  net.gates.c.data.set([0.499, 0.498, 0.497, 0.496, 0.495, 0.494, 0.493, 0.492, 0.491, 0.49]); // the highest dead gates: first in line
+  net.gates.blocks[1].skip.data[0] = 2;
+  const ms = () => predictedMs(net, flopsModel, { depth: true, widthGradient: false }).data[0];
+  const width = (m: boolean[]) => m.filter(Boolean).length;
+  const before = net.selection();
+  const gatesBefore = net.widthGates().map((g) => Float32Array.from(g.data));
+  const budget = ms() + 0.6;
+  const filled = fillToBudget(net, flopsModel, budget);
+  const after = net.selection();
+  assert.ok(filled > 0 && ms() <= budget, `${filled} filled, ${ms()} ms for ${budget}`);
+  const kept = [0, 2];
+  const added = width(after.c) - width(before.c) + kept.reduce((a, i) => a + width(after.blocks[i].m1) - width(before.blocks[i].m1) + width(after.blocks[i].m2) - width(before.blocks[i].m2), 0);
+  assert.equal(added, filled, 'every channel turned on adds one to its layer (C held at 8 by gates under 0.5 included)');
+  assert.ok(width(after.c) > 8, 'C grew past its 8 largest');
+  assert.deepEqual(after.blocks[1], before.blocks[1], 'the skipped block is untouched');
+  // Within a layer the ones turned on are its highest dead gates; and no dead channel left fits the budget.
+  net.widthGates().forEach((g, k) => {
+    const sel = k === 0 ? [before.c, after.c] : [before.blocks[(k - 1) >> 1][(k - 1) % 2 ? 'm2' : 'm1'], after.blocks[(k - 1) >> 1][(k - 1) % 2 ? 'm2' : 'm1']];
+    const on = sel[1].flatMap((v, i) => (v && !sel[0][i] ? [gatesBefore[k][i]] : []));
+    const still = sel[1].flatMap((v, i) => (v ? [] : [gatesBefore[k][i]]));
+    if (on.length && still.length) assert.ok(Math.min(...on) >= Math.max(...still), `layer ${k}`);
+  });
+  for (const g of net.widthGates()) {
+    if (g === net.gates.blocks[1].m1 || g === net.gates.blocks[1].m2) continue;
+    g.data.forEach((v, i) => {
+      if (v >= 0.5) return;
+      g.data[i] = 0.5;
+      assert.ok(ms() > budget, 'a dead channel that still fits was left off');
+      g.data[i] = v;
+    });
+  }
+  assert.equal(fillToBudget(net, flopsModel, budget), 0, 'full: nothing more');
 });
 
 test("the seed's variant: the latency term reaches the depth gates but no width gate", () => {

@@ -53,27 +53,54 @@ export function specMs(spec: WdsrSpec, p: LatencyPredictor): number {
   return spec.blocks.reduce((acc, b) => acc + p.block(c, scalar(b.m1), scalar(b.m2)).data[0], p.fixed(c).data[0]);
 }
 
+/** The width layers that count in the selected network: C and each kept block's M1 and M2, as (gates, live). */
+function keptLayers(net: Supernet): [Float32Array, boolean[]][] {
+  const sel = net.selection();
+  const layers: [Float32Array, boolean[]][] = [[net.gates.c.data, sel.c]];
+  net.gates.blocks.forEach((b, i) => {
+    if (sel.blocks[i].keep) layers.push([b.m1.data, sel.blocks[i].m1], [b.m2.data, sel.blocks[i].m2]);
+  });
+  return layers;
+}
+
+const selectedMs = (net: Supernet, p: LatencyPredictor) => predictedMs(net, p, { depth: true, widthGradient: false }).data[0];
+
 /** Closes the gated stages: while the selected network is predicted over the budget, the live channel whose
  *  gate is closest above the threshold (the one the search was least sure of) is turned off, in C or a kept
  *  block's M1 / M2 with more than MIN_CHANNELS live. Gates near 0.5 flip until the last steps, so the last
  *  step's selection can sit a little over. Returns the number of channels turned off. */
 export function trimToBudget(net: Supernet, p: LatencyPredictor, budgetMs: number): number {
   for (let trimmed = 0; ; trimmed++) {
-    if (predictedMs(net, p, { depth: true, widthGradient: false }).data[0] <= budgetMs) return trimmed;
-    const sel = net.selection();
-    const layers: [Float32Array, boolean[]][] = [[net.gates.c.data, sel.c]];
-    net.gates.blocks.forEach((b, i) => {
-      if (sel.blocks[i].keep) layers.push([b.m1.data, sel.blocks[i].m1], [b.m2.data, sel.blocks[i].m2]);
-    });
+    if (selectedMs(net, p) <= budgetMs) return trimmed;
     let best: Float32Array | null = null;
     let at = -1;
-    for (const [gates, live] of layers) {
+    for (const [gates, live] of keptLayers(net)) {
       if (live.filter(Boolean).length <= MIN_CHANNELS) continue;
       for (let i = 0; i < gates.length; i++) if (live[i] && (!best || gates[i] < best[at])) [best, at] = [gates, i];
     }
     if (!best) return trimmed; // every layer at its narrowest: only depth could go further
     best[at] = GATE_THRESHOLD - 1e-4;
   }
+}
+
+/** The other side: a joint stage that ends under the budget leaves time unspent (depth moves in steps of a
+ *  whole block, and the pull up from below is the weaker side), so dead channels of C and the kept blocks are
+ *  turned on, highest gate first (the ones the search came closest to keeping), each only if the network
+ *  still meets the budget. Skipped blocks stay skipped. Returns the number of channels turned on. */
+export function fillToBudget(net: Supernet, p: LatencyPredictor, budgetMs: number): number {
+  const layers = keptLayers(net);
+  // A layer held at MIN_CHANNELS by its largest gates (some under 0.5) keeps the same channels with them
+  // at 0.5, and a dead channel turned on then adds to it instead of displacing one.
+  for (const [gates, live] of layers) live.forEach((on, i) => on && gates[i] < GATE_THRESHOLD && (gates[i] = GATE_THRESHOLD));
+  const dead = layers.flatMap(([gates, live]) => live.flatMap((on, i) => (on ? [] : [{ gates, i, g: gates[i] }])));
+  dead.sort((a, b) => b.g - a.g);
+  let filled = 0;
+  for (const d of dead) {
+    d.gates[d.i] = GATE_THRESHOLD;
+    if (selectedMs(net, p) <= budgetMs) filled++;
+    else d.gates[d.i] = d.g;
+  }
+  return filled;
 }
 
 /** γ·(max(0, T − target) + below·max(0, target − T))/span, span = T_supernet − the stage's final target; below 0

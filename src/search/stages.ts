@@ -12,7 +12,7 @@ import type { WdsrSpec } from '../models/wdsr.js';
 import { CHECKPOINT, type BatchSource, loggedSeconds, type LoopOptions, runLoop, type Trainable } from '../train/loop.js';
 import { loadCheckpoint, restoreState } from '../train/checkpoint.js';
 import { trainModel } from '../train/trainer.js';
-import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, specMs, trimToBudget } from './latency-loss.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, specMs, fillToBudget, trimToBudget } from './latency-loss.js';
 import { type GateUse, Supernet } from './supernet.js';
 
 export interface SearchConfig {
@@ -81,6 +81,8 @@ export interface SearchResult {
   predictedMs: number;
   /** Channels turned off after the joint stage to meet the budget (trimToBudget). */
   trimmedChannels?: number;
+  /** Dead channels turned on after the joint stage where the budget left room (fillToBudget). */
+  filledChannels?: number;
   interrupted: boolean;
   /** Training seconds of each stage, summed over every process that worked on it. */
   stageSeconds: Record<Stage, number>;
@@ -160,6 +162,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     if ((await run()).interrupted) return { supernet: net, supernetMs: tSuper, predictedMs: NaN, interrupted: true, stageSeconds: seconds() };
   }
   const trimmed = trimToBudget(net, predictor, cfg.targetMs);
+  const filled = fillToBudget(net, predictor, cfg.targetMs);
   const model = net.derive();
   const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
   deps.onStage?.('finetune');
@@ -170,5 +173,5 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     { data: deps.data, validate: deps.validate, shouldStop: deps.shouldStop && ((s) => deps.shouldStop!('finetune', s)), quiet: deps.quiet },
     existsSync(join(outDir, 'finetune', CHECKPOINT)),
   );
-  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, interrupted: ft.interrupted, stageSeconds: seconds() };
+  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, filledChannels: filled, interrupted: ft.interrupted, stageSeconds: seconds() };
 }
