@@ -1,5 +1,5 @@
 // The speed model predicts a network as the sum of its blocks' and fixed parts' profiled times; a whole
-// compiled network runs 8–14 % slower here (docs/search.md), so a budget met by prediction alone is missed by
+// compiled network runs 7–14 % slower here (docs/search.md), so a budget met by prediction alone is missed by
 // that much. Before the gated stages the search therefore times one network of its own space, sized near the
 // budget, and aims the speed model at budget × predicted / measured. Saved in the output folder, so a resumed
 // search keeps the target its stages started with.

@@ -73,11 +73,11 @@ export interface SearchReport {
 /** The seed's smaller supernet (8 × 24: 20.6 GMACs at 720p, ~6× a 33 ms budget here) and the seed's stage
  *  proportions (30 / 10 / 20 / 30 epochs) scaled to 40 000 steps, which fit ≤ 3 h on 2 cores; its 16 × 24 one
  *  trains at ~0.5 s/step here, so the same steps would take ~5 h. --quick: a small supernet and a few minutes. */
-export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'gateWorth' | 'seed'>, targetMs = run.budgetMs): SearchConfig {
+export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'gateWorth' | 'seed'>): SearchConfig {
   const q = run.quick;
   return {
     supernet: parseArch(q ? 'wdsr-b-4x16' : 'wdsr-b-8x24', run.scale) as WdsrSpec,
-    targetMs,
+    targetMs: run.budgetMs,
     steps: q ? { pretrain: 150, width: 100, joint: 150, finetune: 150 } : { pretrain: 10000, width: 4000, joint: 8000, finetune: 18000 },
     batch: 16,
     patch: q ? 32 : 48,
@@ -137,7 +137,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   run.log(`speed model: ${speed.path}`);
   const predictor = speedModelPredictor(speed.model);
   const timing = { backend: run.backend.name, threads: ompThreads(), warmup: 3, repeats: 15 };
-  const supernet = searchConfig(run).supernet;
+  const uncalibrated = searchConfig(run);
   // The median of three windows' medians: the target follows this figure, and one window can be disturbed
   // (one here read 41.7 ms for a network that reads 34.8 quiet).
   const timeReference = async (spec: WdsrSpec) => {
@@ -145,9 +145,9 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     for (let i = 0; i < 3; i++) ms.push((await timeModels([Model.init(spec, 0)], run.input.w, run.input.h, timing))[0]);
     return median(ms);
   };
-  const cal = await calibrate(join(run.outDir, 'calibration.json'), supernet, run.budgetMs, predictor, timeReference, run.log);
+  const cal = await calibrate(join(run.outDir, 'calibration.json'), uncalibrated.supernet, run.budgetMs, predictor, timeReference, run.log);
   run.log(`calibration: ${cal.reference.blocks.length} blocks × C ${cal.reference.channels} predicted ${cal.predicted_ms.toFixed(1)} ms, measured ${cal.measured_ms.toFixed(1)} ms: target ${cal.target_ms.toFixed(1)} ms predicted for the ${run.budgetMs} ms budget`);
-  const cfg = searchConfig(run, cal.target_ms);
+  const cfg: SearchConfig = { ...uncalibrated, targetMs: cal.target_ms };
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, run.scale);
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);
   const validate = async (m: Model) => (await evaluate(modelUpscaler(m, 'search'), run.dataDir, [run.evalSets[0]])).sets[run.evalSets[0]].psnr;
