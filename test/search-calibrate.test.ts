@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as ops from '../src/engine/ops.js';
 import { parseArch } from '../src/models/registry.js';
 import type { WdsrSpec } from '../src/models/wdsr.js';
-import { calibrate, referenceSpec } from '../src/search/calibrate.js';
+import { assertReachable, calibrate, referenceSpec } from '../src/search/calibrate.js';
 import { type LatencyPredictor, specMs } from '../src/search/latency-loss.js';
 
 /** MACs-proportional, as the fitted model is here: 1 ms per 100 MACs per pixel, plus 2 ms. */
@@ -60,6 +60,23 @@ test('calibration aims at budget × predicted / measured, is saved, and is redon
     assert.deepEqual(redone, other);
     assert.match(logs.join('\n'), /unreadable/);
     await assert.rejects(calibrate(join(dir, 'x.json'), supernet, 33, macs, async () => NaN, () => {}), /calibration: timing .* gave NaN ms/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a reference far slower than predicted is flagged, and a target under the narrowest network stops the search before training', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtsr-cal-'));
+  try {
+    const logs: string[] = [];
+    const fine = await calibrate(join(dir, 'a.json'), supernet, 33, macs, async (spec) => 1.12 * specMs(spec, macs), (l) => logs.push(l));
+    assert.equal(logs.length, 0);
+    assertReachable(fine, macs, 2);
+    // A loaded machine: the reference ran 17× its prediction, so 33 ms became ~1.9 ms predicted, under the
+    // narrowest network's 2 + 1.35 · 8 = 12.8 ms.
+    const busy = await calibrate(join(dir, 'b.json'), supernet, 33, macs, async (spec) => 17 * specMs(spec, macs), (l) => logs.push(l));
+    assert.match(logs.join('\n'), /ran 17\.00× its predicted time; is the machine busy\?/);
+    assert.throws(() => assertReachable(busy, macs, 2), /a 33 ms budget is out of reach here: the narrowest network of the search space \(C 8, no blocks\) is predicted at 12\.80 ms, and the budget became 1\.94 ms predicted/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

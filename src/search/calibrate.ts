@@ -53,6 +53,23 @@ export async function calibrate(path: string, supernet: WdsrSpec, budgetMs: numb
   const measured = await time(reference);
   if (!(measured > 0)) throw new Error(`calibration: timing ${JSON.stringify(reference)} gave ${measured} ms`);
   const cal: Calibration = { budget_ms: budgetMs, reference, predicted_ms: predicted, measured_ms: measured, target_ms: (budgetMs * predicted) / measured };
+  // Whole networks have measured 1.07–1.14× their prediction here; far off, the timing itself is suspect.
+  const ratio = measured / predicted;
+  if (ratio > 1.5 || ratio < 1 / 1.5) log(`calibration: the reference ran ${ratio.toFixed(2)}× its predicted time; is the machine busy? the target follows this timing (delete ${path} to time it again)`);
   writeFileAtomic(path, JSON.stringify(cal, null, 2) + '\n');
   return cal;
+}
+
+/** Throws, before any training, when even the narrowest network of the space — C = MIN_CHANNELS and every
+ *  block skipped — is predicted over the calibrated target: the search could only end over the budget. */
+export function assertReachable(cal: Calibration, p: LatencyPredictor, scale: number): void {
+  const smallest: WdsrSpec = { arch: 'wdsr-b', scale, channels: MIN_CHANNELS, blocks: [] };
+  const ms = specMs(smallest, p);
+  if (ms > cal.target_ms) {
+    throw new Error(
+      `a ${cal.budget_ms} ms budget is out of reach here: the narrowest network of the search space (C ${MIN_CHANNELS}, no blocks) is predicted at ` +
+        `${ms.toFixed(2)} ms, and the budget became ${cal.target_ms.toFixed(2)} ms predicted (the reference was predicted at ${cal.predicted_ms.toFixed(1)} ms and measured ${cal.measured_ms.toFixed(1)} ms); ` +
+        'raise --budget-ms or lower --input',
+    );
+  }
 }

@@ -25,7 +25,7 @@ import { patchSource } from '../train/data.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import { svgPlot } from '../util/svg-plot.js';
-import { type Calibration, calibrate } from './calibrate.js';
+import { assertReachable, type Calibration, calibrate } from './calibrate.js';
 import { speedModelPredictor } from './latency-loss.js';
 import { runSearch, type SearchConfig, type Stage } from './stages.js';
 
@@ -147,6 +147,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   };
   const cal = await calibrate(join(run.outDir, 'calibration.json'), uncalibrated.supernet, run.budgetMs, predictor, timeReference, run.log);
   run.log(`calibration: ${cal.reference.blocks.length} blocks × C ${cal.reference.channels} predicted ${cal.predicted_ms.toFixed(1)} ms, measured ${cal.measured_ms.toFixed(1)} ms: target ${cal.target_ms.toFixed(1)} ms predicted for the ${run.budgetMs} ms budget`);
+  assertReachable(cal, predictor, run.scale);
   const cfg: SearchConfig = { ...uncalibrated, targetMs: cal.target_ms };
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, run.scale);
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);
