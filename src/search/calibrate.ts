@@ -69,7 +69,7 @@ export function assertReachable(cal: Calibration, p: LatencyPredictor, scale: nu
     throw new Error(
       `a ${cal.budget_ms} ms budget is out of reach here: the narrowest network of the search space (C ${MIN_CHANNELS}, no blocks) is predicted at ` +
         `${ms.toFixed(2)} ms, and the budget became ${cal.target_ms.toFixed(2)} ms predicted (the reference was predicted at ${cal.predicted_ms.toFixed(1)} ms and measured ${cal.measured_ms.toFixed(1)} ms); ` +
-        'raise --budget-ms or lower --input',
+        'raise --budget-ms or lower --input (or, if the machine was busy when the reference was timed, delete calibration.json in the output folder)',
     );
   }
 }
