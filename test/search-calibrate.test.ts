@@ -71,12 +71,12 @@ test('a reference far slower than predicted is flagged, and a target under the n
     const logs: string[] = [];
     const fine = await calibrate(join(dir, 'a.json'), supernet, 33, macs, async (spec) => 1.12 * specMs(spec, macs), (l) => logs.push(l));
     assert.equal(logs.length, 0);
-    assertReachable(fine, macs, 2);
+    assertReachable(fine, macs);
     // A loaded machine: the reference ran 17× its prediction, so 33 ms became ~1.9 ms predicted, under the
     // narrowest network's 2 + 1.35 · 8 = 12.8 ms.
     const busy = await calibrate(join(dir, 'b.json'), supernet, 33, macs, async (spec) => 17 * specMs(spec, macs), (l) => logs.push(l));
     assert.match(logs.join('\n'), /ran 17\.00× its predicted time; is the machine busy\?/);
-    assert.throws(() => assertReachable(busy, macs, 2), /a 33 ms budget is out of reach here: the narrowest network of the search space \(C 8, no blocks\) is predicted at 12\.80 ms, and the budget became 1\.94 ms predicted/);
+    assert.throws(() => assertReachable(busy, macs), /a 33 ms budget is out of reach here: the narrowest network of the search space \(C 8, no blocks\) is predicted at 12\.80 ms, and the budget became 1\.94 ms predicted/);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -62,8 +62,8 @@ export async function calibrate(path: string, supernet: WdsrSpec, budgetMs: numb
 
 /** Throws, before any training, when even the narrowest network of the space — C = MIN_CHANNELS and every
  *  block skipped — is predicted over the calibrated target: the search could only end over the budget. */
-export function assertReachable(cal: Calibration, p: LatencyPredictor, scale: number): void {
-  const smallest: WdsrSpec = { arch: 'wdsr-b', scale, channels: MIN_CHANNELS, blocks: [] };
+export function assertReachable(cal: Calibration, p: LatencyPredictor): void {
+  const smallest: WdsrSpec = { ...cal.reference, channels: MIN_CHANNELS, blocks: [] };
   const ms = specMs(smallest, p);
   if (ms > cal.target_ms) {
     throw new Error(

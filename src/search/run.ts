@@ -147,7 +147,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   };
   const cal = await calibrate(join(run.outDir, 'calibration.json'), uncalibrated.supernet, run.budgetMs, predictor, timeReference, run.log);
   run.log(`calibration: ${cal.reference.blocks.length} blocks × C ${cal.reference.channels} predicted ${cal.predicted_ms.toFixed(1)} ms, measured ${cal.measured_ms.toFixed(1)} ms: target ${cal.target_ms.toFixed(1)} ms predicted for the ${run.budgetMs} ms budget`);
-  assertReachable(cal, predictor, run.scale);
+  assertReachable(cal, predictor);
   const cfg: SearchConfig = { ...uncalibrated, targetMs: cal.target_ms };
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, run.scale);
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);
