@@ -86,7 +86,10 @@ test('the target moves linearly from where the last stage left it over the ramp,
 });
 
 test('with the width gradient, the search drives the derived network under the budget', async () => {
-  const ours = await runSearch({ ...base, gamma: 5 }, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), quiet: true });
+  const stages: [string, unknown][] = [];
+  const onStage = (s: string, derived?: unknown) => stages.push([s, derived]);
+  const ours = await runSearch({ ...base, gamma: 5 }, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), quiet: true, onStage });
+  assert.deepEqual(stages, [['pretrain', undefined], ['width', undefined], ['joint', undefined], ['finetune', { spec: ours.model!.spec, predictedMs: ours.predictedMs }]], 'each stage announced; the fine-tune with what was derived');
   assert.ok(ours.supernetMs > 1.9 * base.targetMs, `supernet ${ours.supernetMs} ms`);
   assert.ok(ours.predictedMs <= base.targetMs * 1.05, `derived network predicted at ${ours.predictedMs} ms, budget ${base.targetMs}`);
   assert.ok(ours.model, 'fine-tuned model');

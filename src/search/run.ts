@@ -156,7 +156,8 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const result = await runSearch(cfg, predictor, join(run.outDir, 'stages'), {
     data,
     validate: cfg.valEvery ? validate : undefined,
-    onStage: (s) => run.log(`stage: ${s}`),
+    // A long search's log says what it derived as soon as it knows, not only in the report at the end.
+    onStage: (s, derived) => run.log(derived ? `stage: ${s} of ${JSON.stringify(derived.spec)}, predicted ${derived.predictedMs.toFixed(1)} ms` : `stage: ${s}`),
   });
   // Stage time counts every process that worked on a stage (a resumed search adds up), the rest only this one.
   const earlierSeconds = Object.values(result.stageSeconds).reduce((a, b) => a + b, 0) - (performance.now() - tSearch) / 1000;

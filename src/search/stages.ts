@@ -68,7 +68,8 @@ export interface SearchDeps {
   validate?: (model: Model) => Promise<number>;
   /** Stops the search after a checkpoint when true (tests simulate a kill with it). */
   shouldStop?: (stage: Stage, step: number) => boolean;
-  onStage?: (stage: Stage) => void;
+  /** Called as a stage starts; for the fine-tune stage with the derived network and its predicted time. */
+  onStage?: (stage: Stage, derived?: { spec: Model['spec']; predictedMs: number }) => void;
   quiet?: boolean;
 }
 
@@ -165,7 +166,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
   const filled = fillToBudget(net, predictor, cfg.targetMs);
   const model = net.derive();
   const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
-  deps.onStage?.('finetune');
+  deps.onStage?.('finetune', { spec: model.spec, predictedMs: predicted });
   const ft = await trainModel(
     model,
     { steps: cfg.steps.finetune, lr: cfg.lr, ...SCHEDULE, valEvery: cfg.valEvery, checkpointEvery: cfg.checkpointEvery, batch: cfg.batch, patch: cfg.patch, seed: cfg.seed },
