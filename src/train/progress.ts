@@ -1,37 +1,54 @@
 // A one-line progress bar on stderr (loss, lr, it/s, ETA). On a terminal it redraws in place; otherwise
-// (CI, logs) it prints a line at every 5 % so logs stay short.
+// (CI, logs) it prints a line at every 5 % so logs stay short, and at least once a minute, so a slow stage's log
+// (5 % of a 3-hour search can be 10 minutes) still shows it is alive.
+export const SILENT_SECONDS = 60;
+
+export interface ProgressSink {
+  tty: boolean;
+  write(s: string): void;
+  now(): number; // ms
+}
+
+const stderrSink: ProgressSink = { tty: !!process.stderr.isTTY, write: (s) => process.stderr.write(s), now: () => performance.now() };
+
 export class Progress {
-  private readonly t0 = performance.now();
+  private readonly t0: number;
   private startStep: number | null = null;
-  private lastPrinted = -1;
+  private lastPct = -1;
+  private lastAt = -Infinity;
 
   constructor(
     private readonly total: number,
     private readonly quiet: boolean,
-  ) {}
+    private readonly sink: ProgressSink = stderrSink,
+  ) {
+    this.t0 = sink.now();
+  }
 
   update(step: number, loss: number, lr: number, valPsnr: number | null): void {
     if (this.quiet) return;
     this.startStep ??= step - 1;
-    const secs = (performance.now() - this.t0) / 1000;
+    const now = this.sink.now();
+    const secs = (now - this.t0) / 1000;
     const rate = (step - this.startStep) / Math.max(secs, 1e-9);
     const eta = (this.total - step) / Math.max(rate, 1e-9);
     const frac = step / this.total;
     const bar = '#'.repeat(Math.round(frac * 24)).padEnd(24, '.');
     const val = valPsnr === null ? '' : ` val ${valPsnr.toFixed(2)} dB`;
     const line = `[${bar}] ${step}/${this.total} loss ${loss.toFixed(4)} lr ${lr.toExponential(1)} ${rate.toFixed(1)} it/s ETA ${fmtTime(eta)}${val}`;
-    if (process.stderr.isTTY) process.stderr.write(`\r${line}\x1b[K`);
+    if (this.sink.tty) this.sink.write(`\r${line}\x1b[K`);
     else {
       const pct = Math.floor(frac * 20);
-      if (pct !== this.lastPrinted) {
-        this.lastPrinted = pct;
-        process.stderr.write(line + '\n');
+      if (pct !== this.lastPct || now - this.lastAt >= SILENT_SECONDS * 1000) {
+        this.lastPct = pct;
+        this.lastAt = now;
+        this.sink.write(line + '\n');
       }
     }
   }
 
   done(): void {
-    if (!this.quiet && process.stderr.isTTY) process.stderr.write('\n');
+    if (!this.quiet && this.sink.tty) this.sink.write('\n');
   }
 }
 
