@@ -141,8 +141,9 @@ test('under the budget after the joint stage, dead channels are turned on, highe
   const before = net.selection();
   const gatesBefore = net.widthGates().map((g) => Float32Array.from(g.data));
   const budget = ms() + 0.6;
-  const filled = fillToBudget(net, flopsModel, budget);
+  const { blocks, channels: filled } = fillToBudget(net, flopsModel, budget);
   const after = net.selection();
+  assert.equal(blocks, 0, 'the skipped block costs more than the 0.6 ms left');
   assert.ok(filled > 0 && ms() <= budget, `${filled} filled, ${ms()} ms for ${budget}`);
   const kept = [0, 2];
   const added = width(after.c) - width(before.c) + kept.reduce((a, i) => a + width(after.blocks[i].m1) - width(before.blocks[i].m1) + width(after.blocks[i].m2) - width(before.blocks[i].m2), 0);
@@ -165,7 +166,57 @@ test('under the budget after the joint stage, dead channels are turned on, highe
       g.data[i] = v;
     });
   }
-  assert.equal(fillToBudget(net, flopsModel, budget), 0, 'full: nothing more');
+  assert.deepEqual(fillToBudget(net, flopsModel, budget), { blocks: 0, channels: 0 }, 'full: nothing more');
+});
+
+test('under the budget after the joint stage, dead channels come before a skipped block that would fit', () => {
+  const net = Supernet.init(supernet, 8);
+  for (const g of net.widthGates()) g.data.fill(1);
+  const [b0, b1] = net.gates.blocks;
+  b0.m1.data.fill(0.2, 62); // 10 dead M1 channels in a kept block
+  [b1.skip.data[0], b1.keep.data[0]] = [0.6, 0.5];
+  const ms = () => predictedMs(net, flopsModel, { depth: true, widthGradient: false }).data[0];
+  const t0 = ms();
+  const channel = 1e-3 * (12 + 10); // one M1 channel at C 12, M2 10
+  const block = (12 * 72 + 72 * 10 + 9 * 10 * 12) * 1e-3;
+  const budget = t0 + block + 0.5 * channel; // room for the block alone, or for the 10 channels, not both
+  assert.deepEqual(fillToBudget(net, flopsModel, budget), { blocks: 0, channels: 10 });
+  assert.ok(!net.selection().blocks[1].keep);
+  assert.ok(Math.abs(ms() - (t0 + 10 * channel)) < 1e-4);
+});
+
+test('with every kept layer full, skipped blocks come back, the closest to kept first, at their gated widths', () => {
+  const net = Supernet.init(supernet, 9);
+  for (const g of net.widthGates()) g.data.fill(1);
+  const [b0, b1, b2] = net.gates.blocks;
+  b1.m1.data.fill(0.2, 20); // block 1 is the cheaper one (M1 20 of 72) ...
+  [b0.skip.data[0], b0.keep.data[0]] = [0.1, 0.9];
+  [b1.skip.data[0], b1.keep.data[0]] = [0.9, 0.1]; // ... but the search was surer to skip it
+  [b2.skip.data[0], b2.keep.data[0]] = [0.6, 0.5];
+  const ms = () => predictedMs(net, flopsModel, { depth: true, widthGradient: false }).data[0];
+  const withOnly = (on: typeof b0[]) => {
+    const saved = [b1, b2].map((b) => [b.skip.data[0], b.keep.data[0]]);
+    for (const b of on) [b.skip.data[0], b.keep.data[0]] = [0, 1];
+    const t = ms();
+    [b1, b2].forEach((b, i) => ([b.skip.data[0], b.keep.data[0]] = saved[i]));
+    return t;
+  };
+  const block1 = withOnly([b1]) - ms();
+  assert.ok(block1 < withOnly([b2]) - ms(), 'the test needs block 1 cheaper');
+  const budget = withOnly([b2]) + 0.5 * block1; // room for block 2, then not for block 1
+  assert.deepEqual(fillToBudget(net, flopsModel, budget), { blocks: 1, channels: 0 });
+  assert.deepEqual(net.selection().blocks.map((b) => b.keep), [true, false, true]);
+  assert.ok(ms() <= budget);
+  assert.ok(b2.keep.data[0] === 0.5 && b2.skip.data[0] < 0.5, `block 2 kept by moving its skip gate under keep: ${b2.skip.data[0]}`);
+  assert.deepEqual([b1.skip.data[0], b1.keep.data[0]], [Math.fround(0.9), Math.fround(0.1)], 'block 1 left as it was');
+
+  const budget2 = withOnly([b1, b2]) + 0.01;
+  assert.deepEqual(fillToBudget(net, flopsModel, budget2), { blocks: 1, channels: 0 });
+  const sel = net.selection().blocks[1];
+  assert.ok(sel.keep && sel.m1.filter(Boolean).length === 20, 'block 1 back at its gated M1 of 20');
+  assert.ok(Math.abs(ms() - withOnly([])) < 1e-4 && ms() <= budget2);
+  // Block 1's 52 dead M1 channels cost more than the 0.01 ms left; with room for them they follow the block.
+  assert.deepEqual(fillToBudget(net, flopsModel, ms() + 52 * 1e-3 * (12 + 10) + 1e-3), { blocks: 0, channels: 52 });
 });
 
 test("the seed's variant: the latency term reaches the depth gates but no width gate", () => {

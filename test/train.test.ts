@@ -62,6 +62,15 @@ test('a run killed mid-way and resumed ends with the same parameters as an unint
   assert.deepEqual(log.map((l) => l.step), [100, 120], 'no duplicated or missing log lines after the resume');
 });
 
+test('resuming from a checkpoint of another network says which, before touching anything', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'rtsr-other-'));
+  await train(spec, { ...opts, steps: 20 }, out, { data: synthetic(2, 6), quiet: true });
+  const wider = parseArch('{"arch":"wdsr-b","channels":5,"blocks":[{"m1":8,"m2":3}]}', 2);
+  await assert.rejects(train(wider, { ...opts, steps: 40 }, out, { data: synthetic(2, 6), quiet: true }, true), (e: Error) =>
+    e.message.includes('"channels":4') && e.message.includes('"channels":5') && e.message.includes(`delete ${out}`));
+  assert.equal(checkpointRun(join(out, CHECKPOINT)).step, 20, 'the checkpoint is as it was');
+});
+
 test('a NaN loss stops training with a message and keeps the last good checkpoint', async () => {
   const out = mkdtempSync(join(tmpdir(), 'rtsr-nan-'));
   await assert.rejects(

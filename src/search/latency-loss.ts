@@ -83,24 +83,51 @@ export function trimToBudget(net: Supernet, p: LatencyPredictor, budgetMs: numbe
   }
 }
 
-/** The other side: a joint stage that ends under the budget leaves time unspent (depth moves in steps of a
- *  whole block, and the pull up from below is the weaker side), so dead channels of C and the kept blocks are
- *  turned on, highest gate first (the ones the search came closest to keeping), each only if the network
- *  still meets the budget. Skipped blocks stay skipped. Returns the number of channels turned on. */
-export function fillToBudget(net: Supernet, p: LatencyPredictor, budgetMs: number): number {
+/** Turns something on if the selected network still meets the budget after it, else turns it back off. */
+function keptIfFits(net: Supernet, p: LatencyPredictor, budgetMs: number, turnOn: () => () => void): boolean {
+  const undo = turnOn();
+  if (selectedMs(net, p) <= budgetMs) return true;
+  undo();
+  return false;
+}
+
+/** Dead channels of C and the kept blocks turned on, highest gate first (the ones the search came closest to
+ *  keeping), each while the network still meets the budget. */
+function fillChannels(net: Supernet, p: LatencyPredictor, budgetMs: number): number {
   const layers = keptLayers(net);
   // A layer held at MIN_CHANNELS by its largest gates (some under 0.5) keeps the same channels with them
   // at 0.5, and a dead channel turned on then adds to it instead of displacing one.
   for (const [gates, live] of layers) live.forEach((on, i) => on && gates[i] < GATE_THRESHOLD && (gates[i] = GATE_THRESHOLD));
   const dead = layers.flatMap(([gates, live]) => live.flatMap((on, i) => (on ? [] : [{ gates, i, g: gates[i] }])));
   dead.sort((a, b) => b.g - a.g);
-  let filled = 0;
-  for (const d of dead) {
+  return dead.filter((d) => keptIfFits(net, p, budgetMs, () => {
     d.gates[d.i] = GATE_THRESHOLD;
-    if (selectedMs(net, p) <= budgetMs) filled++;
-    else d.gates[d.i] = d.g;
-  }
-  return filled;
+    return () => (d.gates[d.i] = d.g);
+  })).length;
+}
+
+/** Skipped blocks turned back on at the widths their gates select, the one closest to kept first (keep − skip
+ *  highest), each while the network still meets the budget. */
+function restoreBlocks(net: Supernet, p: LatencyPredictor, budgetMs: number): number {
+  const sel = net.selection();
+  const skipped = net.gates.blocks.filter((_, i) => !sel.blocks[i].keep);
+  skipped.sort((a, b) => b.keep.data[0] - b.skip.data[0] - (a.keep.data[0] - a.skip.data[0]));
+  return skipped.filter((b) => keptIfFits(net, p, budgetMs, () => {
+    const [skip, keep] = [b.skip.data[0], b.keep.data[0]];
+    [b.skip.data[0], b.keep.data[0]] = [Math.max(0, keep - 1e-4), Math.max(keep, 1e-4)]; // skip < keep: kept
+    return () => ([b.skip.data[0], b.keep.data[0]] = [skip, keep]);
+  })).length;
+}
+
+/** The other side: a joint stage that ends under the budget leaves time unspent (depth moves in steps of a
+ *  whole block, and the pull up from below is the weaker side). Dead channels are turned on first, as the
+ *  search's finer choice; only where every kept layer is full and a whole block still fits do skipped blocks
+ *  come back, and then their dead channels too. Returns how many of each were turned on. */
+export function fillToBudget(net: Supernet, p: LatencyPredictor, budgetMs: number): { blocks: number; channels: number } {
+  let channels = fillChannels(net, p, budgetMs);
+  const blocks = restoreBlocks(net, p, budgetMs);
+  if (blocks > 0) channels += fillChannels(net, p, budgetMs);
+  return { blocks, channels };
 }
 
 /** γ·(max(0, T − target) + below·max(0, target − T))/span, span = T_supernet − the stage's final target; below 0

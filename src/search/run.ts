@@ -57,7 +57,8 @@ export interface SearchReport {
   calibration: Calibration;
   /** Channels the joint stage's last selection had over the budget, turned off before fine-tuning. */
   trimmed_channels: number;
-  /** Dead channels turned on where the joint stage's selection left room under the target. */
+  /** Skipped blocks, then dead channels, turned on where the joint stage's selection left room under the target. */
+  filled_blocks: number;
   filled_channels: number;
   metrics: Record<string, { psnr: number; ssim: number }>;
   search_seconds: number;
@@ -174,6 +175,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     supernet_predicted_ms: result.supernetMs,
     calibration: cal,
     trimmed_channels: result.trimmedChannels ?? 0,
+    filled_blocks: result.filledBlocks ?? 0,
     filled_channels: result.filledChannels ?? 0,
     metrics: psnrSsim(scores.sets),
     search_seconds: (performance.now() - t0) / 1000 + earlierSeconds,
@@ -214,7 +216,7 @@ function reportMarkdown(r: SearchReport): string {
     `# Search result (×${r.architecture.scale}, ${r.input}, budget ${r.budget_ms} ms)`,
     '',
     `- architecture: \`${JSON.stringify(r.architecture)}\``,
-    `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the target, ${r.filled_channels} turned on where it left room), measured ${r.measured_ms.toFixed(1)} ms`,
+    `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the target, ${r.filled_blocks} skipped blocks and ${r.filled_channels} channels turned on where it left room), measured ${r.measured_ms.toFixed(1)} ms`,
     `- target ${r.calibration.target_ms.toFixed(1)} ms predicted: a reference \`${JSON.stringify(r.calibration.reference)}\` was predicted at ${r.calibration.predicted_ms.toFixed(1)} ms and measured ${r.calibration.measured_ms.toFixed(1)} ms before the search`,
     `- latency gradient to the widths: ${r.width_gradient ? 'yes (rtsr)' : "no (the seed's release)"}; what a channel is worth: ${r.gate_worth === 'taylor' ? 'Taylor (rtsr)' : "straight-through (the seed's)"}`,
     `- search time: ${(r.search_seconds / 60).toFixed(1)} min; speed model: ${r.speed_model}`,

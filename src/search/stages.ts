@@ -82,7 +82,8 @@ export interface SearchResult {
   predictedMs: number;
   /** Channels turned off after the joint stage to meet the budget (trimToBudget). */
   trimmedChannels?: number;
-  /** Dead channels turned on after the joint stage where the budget left room (fillToBudget). */
+  /** Skipped blocks and dead channels turned on after the joint stage where the budget left room (fillToBudget). */
+  filledBlocks?: number;
   filledChannels?: number;
   interrupted: boolean;
   /** Training seconds of each stage, summed over every process that worked on it. */
@@ -174,5 +175,5 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     { data: deps.data, validate: deps.validate, shouldStop: deps.shouldStop && ((s) => deps.shouldStop!('finetune', s)), quiet: deps.quiet },
     existsSync(join(outDir, 'finetune', CHECKPOINT)),
   );
-  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, filledChannels: filled, interrupted: ft.interrupted, stageSeconds: seconds() };
+  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, filledBlocks: filled.blocks, filledChannels: filled.channels, interrupted: ft.interrupted, stageSeconds: seconds() };
 }

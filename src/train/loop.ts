@@ -4,6 +4,7 @@
 // stopped at any checkpoint and resumed ends with the same tensors as one that never stopped.
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { Adam } from '../engine/optim.js';
 import { multiStep } from '../engine/schedule.js';
 import type { Tensor } from '../engine/tensor.js';
@@ -79,6 +80,9 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
   let log: LogLine[] = [];
   if (resume && existsSync(ckptPath)) {
     const ck = loadCheckpoint<O>(ckptPath);
+    // A checkpoint of another network (or stage) would fail later on a tensor's size; say which run it is.
+    if (!isDeepStrictEqual(ck.subject, JSON.parse(JSON.stringify(meta.subject))))
+      throw new Error(`${ckptPath}: the checkpoint is of ${JSON.stringify(ck.subject)}, this run of ${JSON.stringify(meta.subject)}; resume it with what made it, or delete ${outDir} to start again`);
     restoreState(ckptPath, ck.state, task.state);
     for (const [name, adam] of adams) {
       const s = ck.adam.get(name);
