@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Progress, SILENT_SECONDS, type ProgressSink } from '../src/train/progress.js';
+import { Progress, RATE_WINDOW_SECONDS, SILENT_SECONDS, type ProgressSink } from '../src/train/progress.js';
 
 // Runs `total` steps of `secondsPerStep` each through a log (non-terminal) progress bar; returns the printed steps
 // with the clock at each.
@@ -33,4 +33,21 @@ test('a slow stage logs at every 5 % and at least once a minute between them', (
     assert.ok(gap <= SILENT_SECONDS + 7, `${gap} s without a line before step ${printed[i].step}`);
   }
   assert.ok(printed.length < 1000 / 8, `${printed.length} lines: not one per step`);
+});
+
+test('it/s and the ETA follow the present speed within two windows after a pause, not the average since the start', () => {
+  let clock = 0;
+  const lines: string[] = [];
+  const p = new Progress(10_000, false, { tty: true, now: () => clock * 1000, write: (s) => lines.push(s) });
+  const rate = () => Number(/ ([\d.]+) it\/s/.exec(lines[lines.length - 1])![1]);
+  for (let step = 1; step <= 4000; step++) {
+    if (step === 2001) clock += 3600; // stopped for an hour
+    clock += 0.5;
+    p.update(step, 0.1, 1e-3, null);
+    if (step === 1) assert.equal(rate(), 2, 'the first step is timed from the start');
+    if (step === 2000) assert.equal(rate(), 2);
+    if (step === 2001) assert.ok(rate() < 0.5, `just after the pause the window holds it: ${rate()}`);
+  }
+  assert.equal(rate(), 2, `back to the present speed (windows of ${RATE_WINDOW_SECONDS} s)`);
+  assert.match(lines[lines.length - 1], /ETA 50m00s/, '6 000 steps at 2 it/s');
 });

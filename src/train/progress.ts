@@ -2,6 +2,9 @@
 // (CI, logs) it prints a line at every 5 % so logs stay short, and at least once a minute, so a slow stage's log
 // (5 % of a 3-hour search can be 10 minutes) still shows it is alive.
 export const SILENT_SECONDS = 60;
+/** it/s and ETA are measured over the last one to two windows, so a run paused (Ctrl-Z, SIGSTOP) or slowed by
+ *  another job reads its present speed again within two minutes, not an average since it began. */
+export const RATE_WINDOW_SECONDS = 60;
 
 export interface ProgressSink {
   tty: boolean;
@@ -13,7 +16,8 @@ const stderrSink: ProgressSink = { tty: !!process.stderr.isTTY, write: (s) => pr
 
 export class Progress {
   private readonly t0: number;
-  private startStep: number | null = null;
+  private prev: { at: number; step: number } | null = null;
+  private mark: { at: number; step: number } | null = null;
   private lastPct = -1;
   private lastAt = -Infinity;
 
@@ -27,10 +31,11 @@ export class Progress {
 
   update(step: number, loss: number, lr: number, valPsnr: number | null): void {
     if (this.quiet) return;
-    this.startStep ??= step - 1;
     const now = this.sink.now();
-    const secs = (now - this.t0) / 1000;
-    const rate = (step - this.startStep) / Math.max(secs, 1e-9);
+    this.mark ??= { at: this.t0, step: step - 1 }; // the first step's time counts from construction
+    this.prev ??= this.mark;
+    if (now - this.mark.at >= RATE_WINDOW_SECONDS * 1000) [this.prev, this.mark] = [this.mark, { at: now, step }];
+    const rate = (step - this.prev.step) / Math.max((now - this.prev.at) / 1000, 1e-9);
     const eta = (this.total - step) / Math.max(rate, 1e-9);
     const frac = step / this.total;
     const bar = '#'.repeat(Math.round(frac * 24)).padEnd(24, '.');
