@@ -39,11 +39,11 @@ function conv2d(x: Float32Array, w: Float32Array, b: Float32Array | null, s: Con
   return y;
 }
 
-function conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape): Float32Array {
-  const { n, h, w: wd, cin, cout, k } = s;
+/** Calls `f` for every (output pixel, tap) pair of a same-padded k×k conv whose input pixel lies in the image,
+ *  with the output pixel's and the input pixel's flat indices (pixels, not values) and the tap's. */
+function forEachTap(s: ConvShape, f: (out: number, inp: number, tap: number) => void): void {
+  const { n, h, w: wd, k } = s;
   const p = (k - 1) >> 1;
-  const dx = new Float32Array(n * h * wd * cin);
-  // Scatter form of the forward sum: every (output pixel, tap) pair sends its gradient back to one input pixel.
   for (let b0 = 0; b0 < n; b0++)
     for (let yy = 0; yy < h; yy++)
       for (let xx = 0; xx < wd; xx++)
@@ -52,38 +52,34 @@ function conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape): Float
           if (iy < 0 || iy >= h) continue;
           for (let kx = 0; kx < k; kx++) {
             const ix = xx + kx - p;
-            if (ix < 0 || ix >= wd) continue;
-            for (let i = 0; i < cin; i++) {
-              let acc = 0;
-              for (let o = 0; o < cout; o++)
-                acc += dy[((b0 * h + yy) * wd + xx) * cout + o] * w[((ky * k + kx) * cin + i) * cout + o];
-              dx[((b0 * h + iy) * wd + ix) * cin + i] += acc;
-            }
+            if (ix >= 0 && ix < wd) f((b0 * h + yy) * wd + xx, (b0 * h + iy) * wd + ix, ky * k + kx);
           }
         }
+}
+
+function conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape): Float32Array {
+  const { n, h, w: wd, cin, cout } = s;
+  const dx = new Float32Array(n * h * wd * cin);
+  // Scatter form of the forward sum: every (output pixel, tap) pair sends its gradient back to one input pixel.
+  forEachTap(s, (out, inp, tap) => {
+    for (let i = 0; i < cin; i++) {
+      let acc = 0;
+      for (let o = 0; o < cout; o++) acc += dy[out * cout + o] * w[(tap * cin + i) * cout + o];
+      dx[inp * cin + i] += acc;
+    }
+  });
   return dx;
 }
 
 function conv2dGradWeight(x: Float32Array, dy: Float32Array, s: ConvShape): Float32Array {
-  const { n, h, w: wd, cin, cout, k } = s;
-  const p = (k - 1) >> 1;
+  const { cin, cout, k } = s;
   const dw = new Float64Array(k * k * cin * cout);
-  for (let b0 = 0; b0 < n; b0++)
-    for (let yy = 0; yy < h; yy++)
-      for (let xx = 0; xx < wd; xx++)
-        for (let ky = 0; ky < k; ky++) {
-          const iy = yy + ky - p;
-          if (iy < 0 || iy >= h) continue;
-          for (let kx = 0; kx < k; kx++) {
-            const ix = xx + kx - p;
-            if (ix < 0 || ix >= wd) continue;
-            for (let i = 0; i < cin; i++) {
-              const xv = x[((b0 * h + iy) * wd + ix) * cin + i];
-              for (let o = 0; o < cout; o++)
-                dw[((ky * k + kx) * cin + i) * cout + o] += xv * dy[((b0 * h + yy) * wd + xx) * cout + o];
-            }
-          }
-        }
+  forEachTap(s, (out, inp, tap) => {
+    for (let i = 0; i < cin; i++) {
+      const xv = x[inp * cin + i];
+      for (let o = 0; o < cout; o++) dw[(tap * cin + i) * cout + o] += xv * dy[out * cout + o];
+    }
+  });
   return Float32Array.from(dw);
 }
 
