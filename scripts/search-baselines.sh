@@ -24,6 +24,7 @@ ARCH2[fsrcnn-d2s-34-12-4]='{"arch":"fsrcnn-d2s","d":34,"s":12,"m":4}'
 # ×4 at 320×180: 5 × 21 read 32.5–32.8 ms, 3 × 25 32.8, 4 × 22 31.9 (4 × 23 and 3 × 26 34.5: over).
 ARCH4[wdsr-b-5x21]=wdsr-b-5x21
 ARCH4[wdsr-b-3x25]=wdsr-b-3x25
+declare -p "ARCH$SCALE" >/dev/null 2>&1 || { echo "no ×$SCALE baselines sized yet (scales: 2, 4)" >&2; exit 2; }
 declare -n ARCH="ARCH$SCALE"
 
 names=("$@")

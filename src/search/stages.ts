@@ -94,7 +94,7 @@ export interface SearchResult {
 const SCHEDULE = { milestones: [0.5, 0.9], gamma: 0.3 };
 
 /** Every tensor the gated stages change, by name: weights and gates alike (pretraining leaves gates as they are). */
-function supernetState(net: Supernet): Map<string, Tensor> {
+export function supernetState(net: Supernet): Map<string, Tensor> {
   const state = new Map(net.model.params);
   state.set('gate.c', net.gates.c);
   net.gates.blocks.forEach((b, i) => {
@@ -104,6 +104,14 @@ function supernetState(net: Supernet): Map<string, Tensor> {
     state.set(`gate.${i}.keep`, b.keep);
   });
   return state;
+}
+
+/** The network the joint stage's gates select, trimmed or filled to the target: what the fine-tune stage trains. */
+export function deriveWithinBudget(net: Supernet, predictor: LatencyPredictor, targetMs: number) {
+  const trimmed = trimToBudget(net, predictor, targetMs);
+  const filled = fillToBudget(net, predictor, targetMs);
+  const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
+  return { model: net.derive(), predicted, trimmed, filled };
 }
 
 export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, outDir: string, deps: SearchDeps): Promise<SearchResult> {
@@ -163,10 +171,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     deps.onStage?.(stage);
     if ((await run()).interrupted) return { supernet: net, supernetMs: tSuper, predictedMs: NaN, interrupted: true, stageSeconds: seconds() };
   }
-  const trimmed = trimToBudget(net, predictor, cfg.targetMs);
-  const filled = fillToBudget(net, predictor, cfg.targetMs);
-  const model = net.derive();
-  const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
+  const { model, predicted, trimmed, filled } = deriveWithinBudget(net, predictor, cfg.targetMs);
   deps.onStage?.('finetune', { spec: model.spec, predictedMs: predicted });
   const ft = await trainModel(
     model,
