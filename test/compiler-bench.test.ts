@@ -26,8 +26,9 @@ test('bench --compare onnxruntime --json prints one object with the agreed field
   const r = rtsr('--arch', ARCH, '--input', '23x11', '--compare', 'onnxruntime', '--json', '--warmup', '1', '--repeats', '3');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(j), ['model', 'input', 'ms', 'gflops', 'onnxruntime_ms', 'speedup', 'max_abs_diff']);
+  assert.deepEqual(Object.keys(j), ['model', 'target', 'threads', 'input', 'ms', 'gflops', 'onnxruntime_ms', 'speedup', 'max_abs_diff']);
   assert.equal(j.model, ARCH);
+  assert.equal(j.target, 'native');
   assert.equal(j.input, '23x11');
   assert.ok(j.ms > 0 && j.onnxruntime_ms > 0 && j.gflops > 0);
   assert.ok(Math.abs(j.speedup - j.onnxruntime_ms / j.ms) < 1e-9);
@@ -35,7 +36,7 @@ test('bench --compare onnxruntime --json prints one object with the agreed field
 });
 
 test('bench without --compare prints ours only; usage errors exit with status 2; bench train still parses', () => {
-  const r = rtsr('--arch', 'espcn', '--input', '9x7', '--warmup', '0', '--repeats', '1', '--backend', 'reference');
+  const r = rtsr('--arch', 'espcn', '--input', '9x7', '--warmup', '0', '--repeats', '1', '--target', 'reference');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^espcn ×2, 9x7 → 18x14, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\n$/);
   for (const [args, message] of [

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { buildGraph, wdsrGates, type WdsrGates } from '../src/compiler/build.js';
+import { referenceTarget } from '../src/targets/reference/index.js';
 import { compile, optimizedGraph } from '../src/compiler/compile.js';
 import { fuseStages, stagesOf } from '../src/compiler/fuse.js';
 import { interpret } from '../src/compiler/interpret.js';
@@ -101,7 +102,7 @@ function sampleGates(rng: Rng): WdsrGates {
   };
 }
 
-test('gates fold, zero channels go, a skipped block disappears; the result is the gated network', () => {
+test('gates fold, zero channels go, a skipped block disappears; the result is the gated network', async () => {
   const m = randomModel(WDSR_ODD, 2, 11);
   const gates = sampleGates(new Rng(4));
   const [h, w] = [8, 9];
@@ -126,10 +127,8 @@ test('gates fold, zero channels go, a skipped block disappears; the result is th
     tail: [4, 12],
     skip: [3, 12],
   });
-  for (const backend of ['reference'] as const) {
-    const d = maxAbsDiff(compile(m, { backend, gates: wdsrGates(m.spec as WdsrSpec, gates) }).run(x, h, w), want);
-    assert.ok(d <= 1e-5, `compile(${backend}) with gates: ${d}`);
-  }
+  const d = maxAbsDiff(await (await compile(m, { target: referenceTarget, gates: wdsrGates(m.spec as WdsrSpec, gates) })).run(x, h, w), want);
+  assert.ok(d <= 1e-5, `compile(reference) with gates: ${d}`);
 });
 
 test('a negative gate after a ReLU folds into the next conv instead (exact); unknown gate names are refused', () => {
@@ -200,18 +199,18 @@ test('tiles cover the frame exactly once, windows carry the receptive-field halo
   assert.throws(() => planTiles(10, 10, 3, 100, bytes), /memory budget of 100 bytes is too small/);
 });
 
-test('compile(reference): run equals Model.forward, tiled equals untiled, runImage rounds like fromFloat', () => {
+test('compile(reference): run equals Model.forward, tiled equals untiled, runImage rounds like fromFloat', async () => {
   const m = randomModel(WDSR_ODD, 3, 5);
   const [h, w] = [13, 17];
   const x = randomImage(new Rng(8), h, w);
-  const whole = compile(m, { backend: 'reference' });
-  const tiled = compile(m, { backend: 'reference', memoryBudgetBytes: 150_000 });
+  const whole = await compile(m, { target: referenceTarget });
+  const tiled = await compile(m, { target: referenceTarget, memoryBudgetBytes: 150_000 });
   assert.equal(whole.tiles(h, w).length, 1);
   assert.ok(tiled.tiles(h, w).length > 2);
-  const y = whole.run(x, h, w);
+  const y = await whole.run(x, h, w);
   assert.ok(maxAbsDiff(y, forward(m, x, h, w)) <= 1e-5);
-  assert.ok(maxAbsDiff(tiled.run(x, h, w), y) <= 1e-5);
+  assert.ok(maxAbsDiff(await tiled.run(x, h, w), y) <= 1e-5);
   const img = rgbImage(w, h, Uint8Array.from({ length: h * w * 3 }, (_, i) => (i * 97) & 255));
-  assert.deepEqual(tiled.runImage(img), fromFloat(whole.run(toFloat(img), h, w), w * 3, h * 3));
-  assert.throws(() => whole.run(x, h, w + 1), /a 18x13 RGB frame needs 702 floats, got 663/);
+  assert.deepEqual(await tiled.runImage(img), fromFloat(await whole.run(toFloat(img), h, w), w * 3, h * 3));
+  await assert.rejects(whole.run(x, h, w + 1), /a 18x13 RGB frame needs 702 floats, got 663/);
 });

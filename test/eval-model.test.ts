@@ -39,7 +39,7 @@ test('rtsr eval --model FILE scores the model, and --save-metrics stores the sco
   const path = join(mkdtempSync(join(tmpdir(), 'rtsr-evalm-')), 'nearest.rtsr');
   saveModel(path, nearestModel());
   const want = await evaluate({ name: 'nearest', scale: 2, upscale: nearest }, BUNDLED_DATA_DIR, ['Set5']);
-  const out = execFileSync(process.execPath, [join(PACKAGE_ROOT, 'dist/src/cli/main.js'), 'eval', '--model', path, '--sets', 'Set5', '--data', BUNDLED_DATA_DIR, '--backend', 'reference', '--json', '--save-metrics'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const out = execFileSync(process.execPath, [join(PACKAGE_ROOT, 'dist/src/cli/main.js'), 'eval', '--model', path, '--sets', 'Set5', '--data', BUNDLED_DATA_DIR, '--target', 'reference', '--json', '--save-metrics'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
   const got = JSON.parse(out);
   assert.equal(got.scale, 2);
   assert.equal(got.sets.Set5.images, 5);
@@ -47,7 +47,7 @@ test('rtsr eval --model FILE scores the model, and --save-metrics stores the sco
   assert.ok(Math.abs(got.sets.Set5.ssim - want.sets.Set5.ssim) < 1e-12);
   assert.deepEqual(loadModel(path).info.metrics, { Set5: got.sets.Set5 });
   // On native, eval runs the compiled model users deploy: same scores.
-  const compiled = JSON.parse(execFileSync(process.execPath, [join(PACKAGE_ROOT, 'dist/src/cli/main.js'), 'eval', '--model', path, '--sets', 'Set5', '--data', BUNDLED_DATA_DIR, '--backend', 'native', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  const compiled = JSON.parse(execFileSync(process.execPath, [join(PACKAGE_ROOT, 'dist/src/cli/main.js'), 'eval', '--model', path, '--sets', 'Set5', '--data', BUNDLED_DATA_DIR, '--target', 'native', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
   assert.ok(Math.abs(compiled.sets.Set5.psnr - want.sets.Set5.psnr) < 1e-9, `compiled ${compiled.sets.Set5.psnr} dB vs nearest ${want.sets.Set5.psnr} dB`);
   assert.throws(
     () => execFileSync(process.execPath, [join(PACKAGE_ROOT, 'dist/src/cli/main.js'), 'eval', '--model', path, '--scale', '3'], { stdio: 'pipe' }),

@@ -9,7 +9,7 @@ import { SpeedModel, type SpeedModelData } from '../src/latency/speed-model.js';
 
 const model = new SpeedModel({
   format: 'rtsr-speed-model', version: 2, profile: 'synthetic', split: { holdout: 0.2, seed: 1 }, align: 1, alignValidation: {},
-  setup: { backend: 'native', scale: 2, input: { w: 64, h: 36 } }, device: {} as SpeedModelData['device'],
+  setup: { target: 'native', scale: 2, input: { w: 64, h: 36 } }, device: {} as SpeedModelData['device'],
   block: [0.3, 2e-3, 3e-3, 4e-3, 0.01, 0.02, 0.03], head: [[1, 0.13], [32, 1.06]], tail: [[1, 0.28], [32, 2.76]], networkFactor: 0.97, blockOffsetMs: -0.05, flopsMsPerMac: 1e-3,
 });
 
@@ -23,19 +23,19 @@ test('random architectures lie in the search space, with every width at least 8'
   assert.deepEqual(randomArchitectures(5, 3), archs.slice(0, 5), 'seeded');
 });
 
-test('errors are (predicted − measured) / measured of the median over rounds', () => {
+test('errors are (predicted − measured) / measured of the median over rounds', async () => {
   let clock = 0;
   let calls = 0;
   const runner: BlockRunner = {
-    info: { runner: 'fake', backend: 'native', compiler: 'none', threads: 1 },
-    prepare: () => {},
-    run(p: Part) {
+    info: { runner: 'fake', target: 'native', compiler: 'none', threads: 1 },
+    prepare: async () => undefined,
+    async run(p: Part) {
       if (p.kind !== 'model') throw new Error('whole models only');
       const ms = model.specMs({ arch: 'wdsr-b', scale: 2, channels: p.c, blocks: p.blocks.map((b) => ({ ...b })) });
       // 5 % slower than predicted; every third call an outlier that the median must ignore.
       clock += ms * 1.05 * (++calls % 3 === 0 ? 3 : 1);
     },
   };
-  const rows = checkWholeModels(runner, model, randomArchitectures(4, 1), 7, 2, () => clock);
+  const rows = await checkWholeModels(runner, model, randomArchitectures(4, 1), 7, 2, () => clock);
   for (const r of rows) assert.ok(Math.abs(r.error - (1 / 1.05 - 1)) < 1e-9, `error ${r.error}`);
 });

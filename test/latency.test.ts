@@ -48,12 +48,12 @@ interface Fake extends BlockRunner {
 }
 
 /** Runs advance a virtual clock by the true latency times `slowdown(clock)` (a co-runner); it throws on run number `failAt`. */
-function fakeRunner(clock: { t: number }, o: { failAt?: number; slowdown?: (t: number) => number; backend?: string } = {}): Fake {
+function fakeRunner(clock: { t: number }, o: { failAt?: number; slowdown?: (t: number) => number; target?: string } = {}): Fake {
   const fake: Fake = {
-    info: { runner: 'fake', backend: o.backend ?? 'native', compiler: 'none', threads: 1 },
+    info: { runner: 'fake', target: o.target ?? 'native', compiler: 'none', threads: 1 },
     runs: [],
-    prepare() {},
-    run(p) {
+    prepare: async () => undefined,
+    async run(p) {
       if (fake.runs.length === o.failAt) throw new Error('device lost');
       fake.runs.push(partKey(p));
       clock.t += truth(p) * (o.slowdown?.(clock.t) ?? 1);
@@ -68,18 +68,18 @@ function options(out: string, clock: { t: number }, extra: Partial<ProfileOption
 
 /** One synthetic profile shared by the fitting tests (exact times: the clock is virtual). */
 let shared: { path: string; profile: Profile } | null = null;
-function syntheticProfile(): { path: string; profile: Profile } {
+async function syntheticProfile(): Promise<{ path: string; profile: Profile }> {
   if (!shared) {
     const clock = { t: 0 };
     const path = join(tmp(), 'p.json');
-    shared = { path, profile: runProfile(fakeRunner(clock), options(path, clock)) };
+    shared = { path, profile: await runProfile(fakeRunner(clock), options(path, clock)) };
   }
   return shared;
 }
 
 let sharedModel: SpeedModel | null = null;
-function syntheticModel(): SpeedModel {
-  const { path, profile } = syntheticProfile();
+async function syntheticModel(): Promise<SpeedModel> {
+  const { path, profile } = await syntheticProfile();
   sharedModel ??= fitSpeedModel(profile, path, { holdout: 0.25, seed: 1, steps: 1500 });
   return sharedModel;
 }
@@ -93,8 +93,8 @@ test('sampling covers every C of the search space, small and odd widths, and ext
   assert.deepEqual(planParts(20, 1).map(partKey).slice(0, small.length), small);
 });
 
-test('profile file: round trip, and validation errors name the field', () => {
-  const { path, profile } = syntheticProfile();
+test('profile file: round trip, and validation errors name the field', async () => {
+  const { path, profile } = await syntheticProfile();
   assert.deepEqual(readProfile(path), profile);
   assert.deepEqual(validateProfile(JSON.parse(formatProfile(profile)), 'x'), profile);
   assert.equal(profile.measurements.length, planParts(150, 3).length);
@@ -114,34 +114,34 @@ test('profile file: round trip, and validation errors name the field', () => {
   assert.throws(broken((p) => (p.load = ['high'])), /'load' must be an array/);
 });
 
-test('a profile of another backend, scale or input is refused with a clear message', () => {
-  const { path, profile } = syntheticProfile();
-  const setup = { backend: profile.device.backend, scale: profile.scale, input: profile.input };
+test('a profile of another target, scale or input is refused with a clear message', async () => {
+  const { path, profile } = await syntheticProfile();
+  const setup = { target: profile.device.target, scale: profile.scale, input: profile.input };
   assert.throws(() => checkSetup(setup, { scale: 3 }, path), /measured for scale ×2, not ×3: its times do not apply here/);
-  assert.throws(() => checkSetup(setup, { backend: 'reference', input: { w: 640, h: 360 } }, path), /backend 'native', not 'reference', input 64x36, not 640x360/);
-  checkSetup(setup, { backend: 'native', scale: 2 }, path);
+  assert.throws(() => checkSetup(setup, { target: 'reference', input: { w: 640, h: 360 } }, path), /target 'native', not 'reference', input 64x36, not 640x360/);
+  checkSetup(setup, { target: 'native', scale: 2 }, path);
   // Resuming into it with another setup is refused before anything runs.
   const clock = { t: 0 };
-  const other = fakeRunner(clock, { backend: 'reference' });
-  assert.throws(() => runProfile(other, options(path, clock)), /backend 'native', not 'reference'/);
-  assert.throws(() => runProfile(fakeRunner(clock), options(path, clock, { scale: 3 })), /scale ×2, not ×3/);
-  assert.throws(() => runProfile(fakeRunner(clock), options(path, clock, { repeats: 5 })), /--repeats 3/);
+  const other = fakeRunner(clock, { target: 'reference' });
+  await assert.rejects(runProfile(other, options(path, clock)), /target 'native', not 'reference'/);
+  await assert.rejects(runProfile(fakeRunner(clock), options(path, clock, { scale: 3 })), /scale ×2, not ×3/);
+  await assert.rejects(runProfile(fakeRunner(clock), options(path, clock, { repeats: 5 })), /--repeats 3/);
   assert.equal(other.runs.length, 0);
 });
 
-test('an interrupted profile resumes: finished samples are kept, finished parts are not run again', () => {
+test('an interrupted profile resumes: finished samples are kept, finished parts are not run again', async () => {
   const out = join(tmp(), 'p.json');
   const clock = { t: 0 };
   const o = options(out, clock, { samples: 40 });
   const n = planParts(40, 3).length;
   // One warm-up round and three timed rounds over all parts: it dies in the second timed round.
-  assert.throws(() => runProfile(fakeRunner(clock, { failAt: 2 * n + 10 }), o), /device lost/);
+  await assert.rejects(runProfile(fakeRunner(clock, { failAt: 2 * n + 10 }), o), /device lost/);
   const partial = readProfile(out);
   assert.equal(partial.load.length, 1);
   assert.equal(partial.measurements.length, n);
   assert.ok(partial.measurements.every((m) => m.samples.length === 1));
   const resumed = fakeRunner(clock);
-  const full = runProfile(resumed, o);
+  const full = await runProfile(resumed, o);
   assert.equal(resumed.runs.length, 3 * n, 'a warm-up round and the two missing rounds');
   full.measurements.forEach((m, i) => {
     assert.equal(m.samples.length, 3);
@@ -149,32 +149,32 @@ test('an interrupted profile resumes: finished samples are kept, finished parts 
   });
   // More --samples later: only the new parts run.
   const extended = fakeRunner(clock);
-  const more = runProfile(extended, { ...o, samples: 50 });
+  const more = await runProfile(extended, { ...o, samples: 50 });
   const old = new Set(full.measurements.map((m) => partKey(m.part)));
   assert.ok(extended.runs.length > 0 && extended.runs.every((k) => !old.has(k)), 'a finished part ran again');
   assert.deepEqual(more.measurements.map((m) => partKey(m.part)).sort(), planParts(50, 3).map(partKey).sort());
   const idle = fakeRunner(clock);
-  runProfile(idle, { ...o, samples: 50 });
+  await runProfile(idle, { ...o, samples: 50 });
   assert.equal(idle.runs.length, 0, 'a complete profile runs nothing');
 });
 
-test('interleaved rounds: a machine that slows down over the profile slows every part alike', () => {
+test('interleaved rounds: a machine that slows down over the profile slows every part alike', async () => {
   const clock = { t: 0 };
   const out = join(tmp(), 'p.json');
   // The same profile on a steady machine gives the duration of the whole profile.
   const probe = { t: 0 };
-  runProfile(fakeRunner(probe), options(join(tmp(), 'probe.json'), probe, { samples: 60, repeats: 5 }));
+  await runProfile(fakeRunner(probe), options(join(tmp(), 'probe.json'), probe, { samples: 60, repeats: 5 }));
   const total = probe.t;
   // Runs get up to 50 % slower from the first run to the last.
-  const p = runProfile(fakeRunner(clock, { slowdown: (t) => 1 + (0.5 * t) / total }), options(out, clock, { samples: 60, repeats: 5 }));
+  const p = await runProfile(fakeRunner(clock, { slowdown: (t) => 1 + (0.5 * t) / total }), options(out, clock, { samples: 60, repeats: 5 }));
   const ratios = p.measurements.map((m) => m.ms / truth(m.part));
   const [lo, hi] = [Math.min(...ratios), Math.max(...ratios)];
   assert.ok(hi / lo < 1.12, `measured/true from ${lo.toFixed(3)} to ${hi.toFixed(3)}`);
 });
 
-test('fitting recovers synthetic latencies: held-out blocks within 5 %, alignment found, whole models right', () => {
-  const { profile } = syntheticProfile();
-  const model = syntheticModel();
+test('fitting recovers synthetic latencies: held-out blocks within 5 %, alignment found, whole models right', async () => {
+  const { profile } = await syntheticProfile();
+  const model = await syntheticModel();
   assert.equal(model.data.align, 8, JSON.stringify(model.data.alignValidation));
   const r = evaluate(model, profile);
   assert.ok(r.heldOut >= 25);
@@ -192,8 +192,8 @@ test('fitting recovers synthetic latencies: held-out blocks within 5 %, alignmen
   assert.ok(Math.abs(at(model.tailMs, 40) / tailTruth(40) - 1) < 1e-5, 'a linear tail extends along its line');
 });
 
-test('the predictor is differentiable in the widths: gradients match finite differences', () => {
-  const model = syntheticModel();
+test('the predictor is differentiable in the widths: gradients match finite differences', async () => {
+  const model = await syntheticModel();
   // Off half-integers, where alignment steps sit; two blocks share C, one with a keep gate. Scalars of shape
   // [], as a search's width = Σ of hard gates gives them.
   const w = (v: number) => new Tensor(Float32Array.of(v), [], true);
@@ -214,8 +214,8 @@ test('the predictor is differentiable in the widths: gradients match finite diff
   assert.ok(at(17) - at(16) > 5 * (at(16) - at(15)), `steps: ${at(15)}, ${at(16)}, ${at(17)}`);
 });
 
-test('CLI: fit, eval --json, predict --json, and refusals', () => {
-  const { path } = syntheticProfile();
+test('CLI: fit, eval --json, predict --json, and refusals', async () => {
+  const { path } = await syntheticProfile();
   const dir = tmp();
   const model = join(dir, 'm.model.json');
   const cli = (...args: string[]) => execFileSync(process.execPath, [MAIN, 'speed-model', ...args], { encoding: 'utf8' });

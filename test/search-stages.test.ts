@@ -229,7 +229,7 @@ test("the seed's variant: the latency term reaches the depth gates but no width 
 test('through the fitted speed model, the gated supernet is predicted exactly as its derived network', () => {
   const model = new SpeedModel({
     format: 'rtsr-speed-model', version: 2, profile: 'synthetic', split: { holdout: 0.2, seed: 1 }, align: 16, alignValidation: {},
-    setup: { backend: 'native', scale: 2, input: { w: 64, h: 36 } },
+    setup: { target: 'native', scale: 2, input: { w: 64, h: 36 } },
     device: {} as SpeedModelData['device'],
     block: [0.3, 2e-3, 3e-3, 4e-3, 0.01, 0.02, 0.03], head: [[1, 0.13], [32, 1.06]], tail: [[1, 0.28], [32, 2.76]], networkFactor: 0.97, blockOffsetMs: -0.05, flopsMsPerMac: 1e-3,
   });

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expandGlob } from '../src/cli/upscale.js';
+import { getTarget } from '../src/targets/registry.js';
 import { compile } from '../src/compiler/compile.js';
 import { rgbImage } from '../src/image/image.js';
 import { readImage, writePng } from '../src/image/io.js';
@@ -50,10 +51,10 @@ test('a file, a folder and a glob upscale to PNGs holding exactly runImage’s p
   await image('in/a.png', 17, 9, 1);
   await image('in/b.png', 5, 3, 2);
   await image('in/sub/c.png', 12, 10, 3);
-  const compiled = compile(model, { backend: 'native', tune: false, cacheDir: env.RTSR_CACHE_DIR });
+  const compiled = await compile(model, { target: await getTarget('native'), tune: false, cacheDir: env.RTSR_CACHE_DIR });
   const expect = async (src: string, out: string) => {
     const got = await readImage(join(dir, out));
-    assert.deepEqual(got, compiled.runImage(await readImage(join(dir, src))), `${src} → ${out}`);
+    assert.deepEqual(got, await compiled.runImage(await readImage(join(dir, src))), `${src} → ${out}`);
   };
 
   let r = rtsr('in/a.png', 'a2x.png', '--model', modelPath);
@@ -66,7 +67,7 @@ test('a file, a folder and a glob upscale to PNGs holding exactly runImage’s p
   assert.deepEqual(readdirSync(join(dir, 'out')).sort(), ['a.png', 'b.png']);
   await expect('in/b.png', 'out/b.png');
 
-  r = rtsr('in/**/*.png', 'globbed', '--model', modelPath, '--backend', 'reference');
+  r = rtsr('in/**/*.png', 'globbed', '--model', modelPath, '--target', 'reference');
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(readdirSync(join(dir, 'globbed')).sort(), ['a.png', 'b.png', 'c.png']);
   await expect('in/sub/c.png', 'globbed/c.png');
@@ -81,7 +82,7 @@ test('usage errors say what is wrong and exit with status 2', async () => {
     [['in/*.jpg', 'x', '--model', modelPath], /in\/\*\.jpg: the pattern matches no image files/],
     [['in/a.png', 'x.jpg', '--model', modelPath], /x\.jpg: the output must be a \.png file or a folder/],
     [['clash', 'x', '--model', modelPath], /clash\/a\.bmp and clash\/a\.png would both be written to x\/a\.png/],
-    [['in', 'x', '--model', modelPath, '--backend', 'gpu'], /--backend must be native or reference, got 'gpu'/],
+    [['in', 'x', '--model', modelPath, '--target', 'gpu'], /--target: unknown target 'gpu' \(known: native, reference/],
     [['in', 'x', '--model', 'no-such-model'], /no model file 'no-such-model' and no zoo model of that name/],
   ];
   for (const [args, message] of cases) {

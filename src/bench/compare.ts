@@ -3,11 +3,12 @@
 // elsewhere hits them alike; the figure is each model's median over the rounds.
 import { compile } from '../compiler/compile.js';
 import type { Model } from '../models/model.js';
+import type { Target } from '../targets/target.js';
 import { Rng } from '../util/random.js';
 import { idle, median, timeOnce } from './infer-bench.js';
 
 export interface CompareOptions {
-  readonly backend: 'native' | 'reference';
+  readonly target: Target;
   readonly threads: number;
   readonly warmup: number;
   readonly repeats: number;
@@ -17,15 +18,16 @@ export interface CompareOptions {
 export async function timeModels(models: readonly Model[], w: number, h: number, opts: CompareOptions): Promise<number[]> {
   const rng = new Rng(0);
   const x = rng.fill(new Float32Array(h * w * 3), () => rng.next());
-  const compiled = models.map((m) => compile(m, { backend: opts.backend, threads: opts.threads }));
-  // The first run of each compiles and tunes it; the warm-up runs are not timed either.
-  for (let i = 0; i < 1 + opts.warmup; i++) for (const c of compiled) timeOnce(c, x, h, w);
+  const compiled = await Promise.all(models.map((m) => compile(m, { target: opts.target, threads: opts.threads })));
+  // The first run of each tunes it; the warm-up runs are not timed either.
+  for (let i = 0; i < 1 + opts.warmup; i++) for (const c of compiled) await timeOnce(c, x, h, w);
   const times: number[][] = models.map(() => []);
   for (let r = 0; r < opts.repeats; r++) {
     for (const i of rng.shuffled([...models.keys()])) {
       await idle();
-      times[i].push(timeOnce(compiled[i], x, h, w).ms);
+      times[i].push((await timeOnce(compiled[i], x, h, w)).ms);
     }
   }
+  await Promise.all(compiled.map((c) => c.dispose()));
   return times.map(median);
 }

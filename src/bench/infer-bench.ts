@@ -20,6 +20,8 @@ export interface InferBenchOptions extends CompareOptions {
 
 export interface InferBenchResult {
   model: string;
+  target: string;
+  threads: number;
   /** LR input, WxH. */
   input: string;
   ms: number;
@@ -42,22 +44,22 @@ export function median(xs: readonly number[]): number {
 const IDLE_GAP_MS = 50;
 export const idle = () => new Promise((resolve) => setTimeout(resolve, IDLE_GAP_MS));
 
-export function timeOnce(c: CompiledModel, x: Float32Array, h: number, w: number): { ms: number; out: Float32Array } {
+export async function timeOnce(c: CompiledModel, x: Float32Array, h: number, w: number): Promise<{ ms: number; out: Float32Array }> {
   const t0 = performance.now();
-  const out = c.run(x, h, w);
+  const out = await c.run(x, h, w);
   return { ms: performance.now() - t0, out };
 }
 
 export async function benchInfer(name: string, model: Model, w: number, h: number, opts: InferBenchOptions): Promise<InferBenchResult> {
   const rng = new Rng(0);
   const x = rng.fill(new Float32Array(h * w * 3), () => rng.next());
-  const compiled = compile(model, { backend: opts.backend, threads: opts.threads });
+  const compiled = await compile(model, { target: opts.target, threads: opts.threads });
   const session = opts.compare ? await ortSession(exportOnnx(model), 2) : null;
   const input = new Tensor(x, [1, h, w, 3]);
   try {
     // One run each outside the warm-up count: ours compiles and tunes on its first frame.
     for (let i = 0; i < 1 + opts.warmup; i++) {
-      timeOnce(compiled, x, h, w);
+      await timeOnce(compiled, x, h, w);
       if (session) await ortTime(session, input, { warmup: 0, repeats: 1 });
     }
     const ours: number[] = [];
@@ -66,7 +68,7 @@ export async function benchInfer(name: string, model: Model, w: number, h: numbe
     let ortOut: Tensor | null = null;
     for (let i = 0; i < opts.repeats; i++) {
       await idle();
-      const r = timeOnce(compiled, x, h, w);
+      const r = await timeOnce(compiled, x, h, w);
       ours.push(r.ms);
       out = r.out;
       if (session) {
@@ -86,6 +88,8 @@ export async function benchInfer(name: string, model: Model, w: number, h: numbe
     const ortMs = session ? median(theirs) : null;
     return {
       model: name,
+      target: opts.target.name,
+      threads: opts.threads,
       input: `${w}x${h}`,
       ms,
       gflops: (2 * model.macs(h, w)) / (ms * 1e6),
@@ -95,5 +99,6 @@ export async function benchInfer(name: string, model: Model, w: number, h: numbe
     };
   } finally {
     await session?.release();
+    await compiled.dispose();
   }
 }

@@ -13,11 +13,12 @@ import { parseArch } from '../models/registry.js';
 import { findModel } from '../models/zoo.js';
 import { CliError, intOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
+import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
 
 const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
 const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH
-                  [--compare onnxruntime] [--backend native|reference] [--threads N] [--warmup N] [--repeats N] [--json]
-       rtsr bench --model NAME|FILE … --arch SPEC … --input WxH [--budget-ms MS] [--backend …] [--threads N] [--json]
+                  [--compare onnxruntime] [--target ${TARGET_NAMES_HELP}] [--threads N] [--warmup N] [--repeats N] [--json]
+       rtsr bench --model NAME|FILE … --arch SPEC … --input WxH [--budget-ms MS] [--target …] [--threads N] [--json]
                   (several models or untrained architectures timed side by side, with their stored metrics)`;
 
 export async function run(argv: string[]): Promise<void> {
@@ -58,7 +59,7 @@ async function runInfer(argv: string[]): Promise<void> {
     seed: { type: 'string' },
     input: { type: 'string' },
     compare: { type: 'string' },
-    backend: { type: 'string' },
+    ...TARGET_OPTION,
     threads: { type: 'string' },
     warmup: { type: 'string' },
     repeats: { type: 'string' },
@@ -66,13 +67,12 @@ async function runInfer(argv: string[]): Promise<void> {
   });
   const names = [...(values.model ?? []), ...(values.arch ?? [])];
   if (names.length === 0 || values.input === undefined) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
-  const backend = values.backend ?? (await selectBackend()).name;
-  if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
+  const target = await resolveTarget(values.target);
   if (values.arch === undefined && (values.scale !== undefined || values.seed !== undefined)) throw new CliError('--scale and --seed only go with --arch');
   const { w, h } = parseSize(values.input, 'input');
   const timing: CompareOptions = {
-    backend,
-    threads: intOption('threads', values.threads, ompThreads()),
+    target,
+    threads: intOption('threads', values.threads, target.defaultThreads()),
     warmup: intOption('warmup', values.warmup, 3, 0),
     repeats: intOption('repeats', values.repeats, 15),
   };
@@ -103,7 +103,7 @@ async function runInfer(argv: string[]): Promise<void> {
   }
   const s = model.scale;
   const threads = timing.threads;
-  const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${backend} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
+  const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${target.name} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
   if (r.onnxruntime_ms !== null)
     lines.push(`onnxruntime (2 threads): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − onnxruntime| ${r.max_abs_diff!.toExponential(1)}`);
   process.stdout.write(lines.join('\n') + '\n');
@@ -131,9 +131,9 @@ async function runModels(names: string[], entries: Entry[], budgetText: string |
   }));
   if (json) return void process.stdout.write(JSON.stringify(rows) + '\n');
   const sets = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
-  const { backend, threads, repeats } = timing;
+  const { target, threads, repeats } = timing;
   const lines = [
-    `${w}x${h} input, ${backend} (${threads} thread${threads > 1 ? 's' : ''}), median of ${repeats} interleaved rounds${budget === null ? '' : `, budget ${budget} ms`}`,
+    `${w}x${h} input, ${target.name} (${threads} thread${threads > 1 ? 's' : ''}), median of ${repeats} interleaved rounds${budget === null ? '' : `, budget ${budget} ms`}`,
     `| model | ms | GFLOP/s |${budget === null ? '' : ' meets budget |'}${sets.map((s) => ` ${s} |`).join('')}`,
     `| --- | ---: | ---: |${budget === null ? '' : ' --- |'}${sets.map(() => ' ---: |').join('')}`,
     ...rows.map(

@@ -5,17 +5,16 @@ import { resolveDataDir } from '../data/datadir.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import { KNOWN_MODELS, resolveModel } from '../eval/models.js';
 import type { Upscaler } from '../eval/upscaler.js';
-import { selectBackend } from '../backends/index.js';
-import { useBackend } from '../engine/tensor.js';
 import { saveModel } from '../models/model-file.js';
 import { findModel } from '../models/zoo.js';
 import { CliError, intOption, parseCli } from './args.js';
+import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
 
 const USAGE = `usage: rtsr eval --model NAME|FILE [--scale 2|3|4] [--sets ${BENCHMARK_SETS.join(',')}] [--data DIR] [--json]
 
   --model NAME   a built-in (${KNOWN_MODELS.join(', ')}), a zoo name (see rtsr zoo) or a model file
   --scale S      upscaling factor (required for built-ins; a trained model has its own)
-  --backend B    native or reference (default: native where a C compiler exists)
+  --target T     where a trained model runs: ${TARGET_NAMES_HELP} (default: native where a C compiler exists)
   --save-metrics store the measured PSNR/SSIM in the model file (trained models only)
   --sets LIST    comma-separated set names (default: those of ${BENCHMARK_SETS.join(', ')} in the data folder)
   --data DIR     data folder holding <Set>/HR/* (default: $RTSR_DATA, else the bundled data/)
@@ -29,7 +28,7 @@ export async function run(argv: string[]): Promise<void> {
     sets: { type: 'string' },
     data: { type: 'string' },
     json: { type: 'boolean', default: false },
-    backend: { type: 'string' },
+    ...TARGET_OPTION,
     'save-metrics': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
   });
@@ -54,10 +53,10 @@ export async function run(argv: string[]): Promise<void> {
     throw new CliError(`${what} in ${dataDir}; sets there: ${present.length ? present.join(', ') : '(none)'}`);
   }
 
+  const target = await resolveTarget(values.target);
   let model: Upscaler;
   try {
-    useBackend(await selectBackend(values.backend));
-    model = await resolveModel(values.model, scale);
+    model = await resolveModel(values.model, scale, target);
   } catch (err) {
     throw new CliError((err as Error).message);
   }

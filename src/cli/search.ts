@@ -4,10 +4,11 @@ import { resolveDataDir } from '../data/datadir.js';
 import { BENCHMARK_SETS, listSets } from '../data/datasets.js';
 import { useBackend } from '../engine/tensor.js';
 import { search } from '../search/run.js';
+import { resolveTarget, TARGET_OPTION } from './target-option.js';
 import { CliError, intOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
 
-const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--backend native|reference] [--data DIR]
+const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--target native|wasm|…] [--backend native|reference] [--data DIR]
                    [--out DIR] [--quick] [--no-width-gradient] [--gate-worth straight-through|taylor] [--seed 0]
                    [--baseline MODEL …]`;
 const WORTH = ['straight-through', 'taylor'] as const;
@@ -18,6 +19,7 @@ export async function run(argv: string[]): Promise<void> {
     'budget-ms': { type: 'string' },
     input: { type: 'string' },
     backend: { type: 'string' },
+    ...TARGET_OPTION,
     data: { type: 'string' },
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -34,8 +36,8 @@ export async function run(argv: string[]): Promise<void> {
   if (!gateWorth) throw new CliError(`--gate-worth must be ${WORTH.join(' or ')}, not '${values['gate-worth']}'\n${USAGE}`);
   const scale = intOption('scale', values.scale as string, 2, 2);
   const input = values.input ? parseSize(values.input as string, 'input') : { w: Math.round(1280 / scale), h: Math.round(720 / scale) };
-  const backend = await selectBackend(values.backend as string | undefined);
-  useBackend(backend);
+  useBackend(await selectBackend(values.backend as string | undefined));
+  const target = await resolveTarget(values.target as string | undefined);
   const dataDir = resolveDataDir(values.data as string | undefined);
   const present = await listSets(dataDir);
   const trainSets = ['T91', 'BSD200'].filter((s) => present.includes(s));
@@ -43,7 +45,7 @@ export async function run(argv: string[]): Promise<void> {
   if (trainSets.length === 0 || evalSets.length === 0) throw new CliError(`${dataDir} needs T91 or BSD200 to train and Set5 to evaluate (sets there: ${present.join(', ') || 'none'})`);
   const outDir = (values.out as string | undefined) ?? `runs/search-x${scale}-${budgetMs}ms${values.quick ? '-quick' : ''}`;
   const report = await search({
-    scale, budgetMs, input, backend, dataDir, trainSets, evalSets, outDir,
+    scale, budgetMs, input, target, dataDir, trainSets, evalSets, outDir,
     quick: values.quick as boolean,
     baselines: values.baseline as string[],
     widthGradient: !values['no-width-gradient'],

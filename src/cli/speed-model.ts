@@ -7,21 +7,21 @@ import { checkSetup, defaultProfilePath, profileSetup, readProfile } from '../la
 import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
 import { findModel } from '../models/zoo.js';
 import { parseArch, type ArchSpec } from '../models/registry.js';
-import { selectBackend } from '../backends/index.js';
 import { checkWholeModels } from '../latency/check.js';
 import { createRunner } from '../latency/runner.js';
 import { randomArchitectures } from '../latency/sampling.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CliError, intOption, parseCli } from './args.js';
 import { parseSetup, SETUP_OPTIONS } from './profile.js';
+import { resolveTarget } from './target-option.js';
 
 const USAGE = `usage: rtsr speed-model fit [--profile FILE] [--out MODEL] [--holdout 0.2] [--seed 1] [--steps 2000]
        rtsr speed-model eval [--model MODEL] [--profile FILE] [--svg OUT.svg] [--json]
        rtsr speed-model predict --arch PRESET|JSON|FILE|MODEL [--model MODEL] [--json]
        rtsr speed-model check [--model MODEL] [--models 20] [--rounds 15] [--seed 7] [--json]  (compiles and times
          random whole networks of the search space here, against the model's predictions)
-   every subcommand: [--backend native] [--scale 2] [--input WxH] pick the default files
-   (profiles/<backend>-x<scale>-<WxH>.json and .model.json) and are checked against the files given`;
+   every subcommand: [--target native|wasm|…] [--scale 2] [--input WxH] pick the default files
+   (profiles/<target>-x<scale>-<WxH>.json and .model.json) and are checked against the files given`;
 
 type Values = Record<string, string | boolean | undefined>;
 
@@ -63,8 +63,8 @@ async function evalCmd(argv: string[]): Promise<void> {
   checkSetup(profileSetup(profile), model.data.setup, profilePath);
   const r = evaluate(model, profile);
   const svg = (values.svg as string | undefined) ?? path.replace(/(\.model)?\.json$/, '') + '.eval.svg';
-  const { backend, scale, input } = model.data.setup;
-  writeFileAtomic(svg, evaluationSvg(r, `${r.heldOut} held-out blocks, ${backend} ×${scale} ${input.w}x${input.h}, ${model.data.device.cpu}`));
+  const { target, scale, input } = model.data.setup;
+  writeFileAtomic(svg, evaluationSvg(r, `${r.heldOut} held-out blocks, ${target} ×${scale} ${input.w}x${input.h}, ${model.data.device.cpu}`));
   if (values.json) {
     process.stdout.write(JSON.stringify(r.result) + '\n');
     return;
@@ -110,17 +110,17 @@ async function predict(argv: string[]): Promise<void> {
     process.stdout.write(JSON.stringify({ ms }) + '\n');
     return;
   }
-  const { backend, input } = model.data.setup;
-  process.stdout.write(`wdsr-b C=${spec.channels}, ${spec.blocks.length} blocks, ×${spec.scale} at ${input.w}x${input.h} (${backend}, ${model.data.device.cpu}): ${ms.toFixed(1)} ms\n`);
+  const { target, input } = model.data.setup;
+  process.stdout.write(`wdsr-b C=${spec.channels}, ${spec.blocks.length} blocks, ×${spec.scale} at ${input.w}x${input.h} (${target}, ${model.data.device.cpu}): ${ms.toFixed(1)} ms\n`);
 }
 
 async function check(argv: string[]): Promise<void> {
   const { values } = parseCli(argv, { ...SETUP_OPTIONS, model: { type: 'string' }, models: { type: 'string' }, rounds: { type: 'string' }, seed: { type: 'string' }, json: { type: 'boolean', default: false } });
   const { model, path } = loadModel(values);
-  const { backend, scale, input } = model.data.setup;
-  const runner = await createRunner({ backend: await selectBackend(backend), scale, h: input.h, w: input.w });
+  const { target, scale, input } = model.data.setup;
+  const runner = await createRunner({ target: await resolveTarget(target), scale, h: input.h, w: input.w });
   const archs = randomArchitectures(intOption('models', values.models as string | undefined, 20), intOption('seed', values.seed as string | undefined, 7, 0));
-  const rows = checkWholeModels(runner, model, archs, intOption('rounds', values.rounds as string | undefined, 15), scale);
+  const rows = await checkWholeModels(runner, model, archs, intOption('rounds', values.rounds as string | undefined, 15), scale);
   const within10 = rows.filter((r) => Math.abs(r.error) <= 0.1).length / rows.length;
   const worst = Math.max(...rows.map((r) => Math.abs(r.error)));
   if (values.json) {

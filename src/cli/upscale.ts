@@ -4,15 +4,15 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { selectBackend } from '../backends/index.js';
 import { compile } from '../compiler/compile.js';
 import { readImage, writePng } from '../image/io.js';
 import { findModel } from '../models/zoo.js';
 import { CliError, intOption, parseCli } from './args.js';
+import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
 
-const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--backend native|reference] [--threads N]
+const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--target ${TARGET_NAMES_HELP}] [--threads N]
 
-  --backend   default: native where a C compiler exists
+  --target    where the model runs; default: native where a C compiler exists, else the portable one
 
   IN      an image file, a folder (its .png, .jpg, .jpeg and .bmp files) or a glob ('frames/*.png', 'a/**/*.jpg')
   OUT     a .png file for a single image, else a folder (created; one <name>.png per input)`;
@@ -105,7 +105,7 @@ function progress(done: number, total: number, name: string): void {
 export async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseCli(
     argv,
-    { model: { type: 'string' }, backend: { type: 'string' }, threads: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    { model: { type: 'string' }, ...TARGET_OPTION, threads: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
     true,
   );
   if (values.help) {
@@ -113,29 +113,29 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   if (positionals.length !== 2 || values.model === undefined) throw new CliError(USAGE);
-  const backend = values.backend ?? (await selectBackend()).name;
-  if (backend !== 'native' && backend !== 'reference') throw new CliError(`--backend must be native or reference, got '${backend}'`);
+  const target = await resolveTarget(values.target);
   const [input, out] = positionals;
   const { files, single } = inputsOf(input);
   const outs = outputsFor(files, single, out);
   let name: string;
-  let compiled: ReturnType<typeof compile>;
+  let compiled: Awaited<ReturnType<typeof compile>>;
   try {
     const found = findModel(values.model);
     name = basename(found.path, extname(found.path));
-    compiled = compile(found.model, { backend, threads: values.threads === undefined ? undefined : intOption('threads', values.threads, 1) });
+    compiled = await compile(found.model, { target, threads: values.threads === undefined ? undefined : intOption('threads', values.threads, 1) });
   } catch (err) {
     throw new CliError((err as Error).message);
   }
   const t0 = performance.now();
   for (const [i, f] of files.entries()) {
     progress(i, files.length, basename(f));
-    const sr = compiled.runImage(await readImage(f));
+    const sr = await compiled.runImage(await readImage(f));
     await mkdir(dirname(outs[i]), { recursive: true });
     await writePng(outs[i], sr);
   }
+  await compiled.dispose();
   progress(files.length, files.length, '');
   if (process.stderr.isTTY && files.length > 1) process.stderr.write('\n');
   const where = single ? outs[0] : relative('.', out) || '.';
-  process.stderr.write(`${files.length} image${files.length > 1 ? 's' : ''} upscaled ×${compiled.scale} with ${name} (${backend}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${where}\n`);
+  process.stderr.write(`${files.length} image${files.length > 1 ? 's' : ''} upscaled ×${compiled.scale} with ${name} (${target.name}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${where}\n`);
 }

@@ -75,6 +75,6 @@ function fuseOnce(g: Graph): Graph | null {
 /** The stages of a fully fused graph, or an error naming the first node the native backend cannot run. */
 export function stagesOf(g: Graph): StageNode[] {
   const bad = g.nodes.find((n) => n.op !== 'stage');
-  if (bad) throw new Error(`native backend: ${describe(bad)} does not fuse into a stage (only convs, sums, a final depth-to-space and foldable affine maps and gates compile)`);
+  if (bad) throw new Error(`compiler: ${describe(bad)} does not fuse into a stage (only convs, sums, a final depth-to-space and foldable affine maps and gates compile)`);
   return g.nodes as StageNode[];
 }

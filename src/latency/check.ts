@@ -15,14 +15,15 @@ export interface ModelCheckRow {
 }
 
 /** `now` gives milliseconds; tests pass a virtual clock. */
-export function checkWholeModels(
+export async function checkWholeModels(
   runner: BlockRunner, model: SpeedModel, archs: Extract<Part, { kind: 'model' }>[], rounds: number, scale: number,
   now: () => number = () => performance.now(),
-): ModelCheckRow[] {
-  runner.prepare(archs);
+): Promise<ModelCheckRow[]> {
+  await runner.prepare(archs);
   const rng = new Rng(5);
-  timeRound(runner, archs, rng, now); // warm-up
-  const times = Array.from({ length: rounds }, () => timeRound(runner, archs, rng, now));
+  await timeRound(runner, archs, rng, now); // warm-up
+  const times: number[][] = [];
+  for (let r = 0; r < rounds; r++) times.push(await timeRound(runner, archs, rng, now));
   return archs.map((part, i) => {
     const t = summarize(times.map((r) => r[i]));
     const predictedMs = model.specMs({ arch: 'wdsr-b', scale, channels: part.c, blocks: part.blocks.map((b) => ({ ...b })) });

@@ -1,35 +1,12 @@
-// The stand-in runner: each part runs unfused through the engine's ops (one kernel per conv, a separate add,
-// fresh output tensors), on whichever backend it is given. Weights and inputs are views of shared random
-// pools: their values do not change the time, and an input for every C in 1..32 at 640×360 would take ~0.5 GB.
-import { findCompiler, type KernelSpec, type NativeBackend, ompThreads } from '../backends/native/index.js';
+// The stand-in runner of a target without compiled stages (reference): each part runs unfused through the
+// engine's ops on the reference kernels (one kernel per conv, a separate add, fresh output tensors). Weights and
+// inputs are views of shared random pools: their values do not change the time, and an input for every C in
+// 1..32 at 640×360 would take ~0.5 GB.
+import { referenceBackend } from '../backends/reference.js';
 import * as ops from '../engine/ops.js';
 import { Tensor, useBackend } from '../engine/tensor.js';
 import { Rng } from '../util/random.js';
 import type { BlockRunner, Part, RunnerOptions } from './runner.js';
-
-interface Conv {
-  k: number;
-  cin: number;
-  cout: number;
-}
-
-/** The convolutions a part runs (its KernelSpecs for the batch compile). */
-function partConvs(p: Part, scale: number): Conv[] {
-  const out = 3 * scale * scale;
-  const head: Conv = { k: 3, cin: 3, cout: p.c };
-  const tail: Conv[] = [{ k: 3, cin: p.c, cout: out }, { k: 5, cin: 3, cout: out }];
-  const block = (m1: number, m2: number): Conv[] => [{ k: 1, cin: p.c, cout: m1 }, { k: 1, cin: m1, cout: m2 }, { k: 3, cin: m2, cout: p.c }];
-  switch (p.kind) {
-    case 'head':
-      return [head];
-    case 'tail':
-      return tail;
-    case 'block':
-      return block(p.m1, p.m2);
-    case 'model':
-      return [head, ...p.blocks.flatMap((b) => block(b.m1, b.m2)), ...tail];
-  }
-}
 
 /** Views of one growing array of random values: any number of tensors of any size, one allocation. */
 function randomPool(seed: number, lo: number, hi: number): (n: number) => Float32Array {
@@ -41,14 +18,8 @@ function randomPool(seed: number, lo: number, hi: number): (n: number) => Float3
   };
 }
 
-export function createEngineRunner({ backend, scale, h, w }: RunnerOptions): BlockRunner {
-  const native = backend.name === 'native' ? (backend as NativeBackend) : null;
-  const info = {
-    runner: 'engine-unfused',
-    backend: backend.name,
-    compiler: native ? (findCompiler()?.version ?? 'unknown') : 'none (JavaScript reference kernels)',
-    threads: native ? ompThreads() : 1,
-  };
+export function createEngineRunner({ target, scale, h, w }: RunnerOptions): BlockRunner {
+  const info = { runner: 'engine-unfused', target: target.name, compiler: 'none (JavaScript reference kernels)', threads: 1 };
   const activations = randomPool(1, 0, 1);
   // Small weights keep activations in range through a residual stack (no overflow, no denormals).
   const weights = randomPool(2, -0.05, 0.05);
@@ -69,13 +40,9 @@ export function createEngineRunner({ backend, scale, h, w }: RunnerOptions): Blo
 
   return {
     info,
-    prepare(parts) {
-      if (!native) return;
-      const specs: KernelSpec[] = parts.flatMap((p) => partConvs(p, scale).map((c): KernelSpec => ({ op: 'conv', shape: { h, w, ...c } })));
-      native.precompile([...specs, { op: 'shuffle', c: 3, s: scale }]);
-    },
-    run(p) {
-      useBackend(backend);
+    prepare: async () => undefined,
+    async run(p) {
+      useBackend(referenceBackend);
       switch (p.kind) {
         case 'head':
           head(ops.affine(image(3), 1, -0.5), p.c);

@@ -27,11 +27,11 @@ export function summarize(samples: readonly number[]): Timing {
 }
 
 /** One round: every (prepared) part once, in random order. Returns each part's time in ms, in the order given. */
-export function timeRound(runner: BlockRunner, parts: readonly Part[], rng: Rng, now: () => number): number[] {
+export async function timeRound(runner: BlockRunner, parts: readonly Part[], rng: Rng, now: () => number): Promise<number[]> {
   const times = new Array<number>(parts.length);
   for (const i of rng.shuffled([...parts.keys()])) {
     const t0 = now();
-    runner.run(parts[i]);
+    await runner.run(parts[i]);
     times[i] = now() - t0;
   }
   return times;

@@ -1,5 +1,5 @@
 // The latency profile file (docs/speed-model.md): a device fingerprint, the setup every time in it belongs to
-// (backend, scale, input size, timing protocol) and one measurement per part. Anything that can produce the
+// (target, scale, input size, timing protocol) and one measurement per part. Anything that can produce the
 // same JSON — a browser, another machine — can feed the speed model.
 import { readFileSync } from 'node:fs';
 import { cpus, platform, arch } from 'node:os';
@@ -23,7 +23,7 @@ export interface DeviceFingerprint extends RunnerInfo {
 
 /** What every time in a profile is a time of: a speed model only ever mixes profiles that agree on it. */
 export interface ProfileSetup {
-  readonly backend: string;
+  readonly target: string;
   readonly scale: number;
   readonly input: { readonly w: number; readonly h: number };
 }
@@ -66,7 +66,7 @@ export function deviceFingerprint(info: RunnerInfo): DeviceFingerprint {
     node: process.version,
     rtsr: rtsrVersion(),
     runner: info.runner,
-    backend: info.backend,
+    target: info.target,
     compiler: info.compiler,
     threads: info.threads,
   };
@@ -115,7 +115,7 @@ export function validateProfile(raw: unknown, source: string): Profile {
   if (raw.version !== PROFILE_VERSION) bad(`profile version ${JSON.stringify(raw.version)}; this rtsr reads version ${PROFILE_VERSION}`);
   const d = raw.device;
   if (!isObj(d)) return bad("'device' must be an object");
-  for (const k of ['cpu', 'os', 'node', 'rtsr', 'runner', 'backend', 'compiler'])
+  for (const k of ['cpu', 'os', 'node', 'rtsr', 'runner', 'target', 'compiler'])
     if (typeof d[k] !== 'string') bad(`'device.${k}' must be a string`);
   for (const k of ['cores', 'threads']) if (!isInt(d[k])) bad(`'device.${k}' must be an integer ≥ 1`);
   if (!isInt(raw.scale, 2) || raw.scale > 4) bad(`'scale' must be 2, 3 or 4, got ${JSON.stringify(raw.scale)}`);
@@ -155,18 +155,18 @@ export function readProfile(path: string): Profile {
   return validateProfile(raw, path);
 }
 
-/** Refuses a profile (or a speed model fitted on one) that times another backend, scale or input size. */
+/** Refuses a profile (or a speed model fitted on one) that times another target, scale or input size. */
 export function checkSetup(have: ProfileSetup, want: Partial<ProfileSetup>, source: string): void {
   const size = (s: { w: number; h: number }) => `${s.w}x${s.h}`;
   const diffs: string[] = [];
-  if (want.backend !== undefined && have.backend !== want.backend) diffs.push(`backend '${have.backend}', not '${want.backend}'`);
+  if (want.target !== undefined && have.target !== want.target) diffs.push(`target '${have.target}', not '${want.target}'`);
   if (want.scale !== undefined && have.scale !== want.scale) diffs.push(`scale ×${have.scale}, not ×${want.scale}`);
   if (want.input !== undefined && size(have.input) !== size(want.input)) diffs.push(`input ${size(have.input)}, not ${size(want.input)}`);
   if (diffs.length) throw new Error(`${source} was measured for ${diffs.join(', ')}: its times do not apply here`);
 }
 
-/** Where `rtsr profile` writes and `rtsr speed-model fit` reads by default: profiles/<backend>-x<s>-<WxH>.json. */
-export const defaultProfilePath = (s: ProfileSetup) => join('profiles', `${s.backend}-x${s.scale}-${s.input.w}x${s.input.h}.json`);
+/** Where `rtsr profile` writes and `rtsr speed-model fit` reads by default: profiles/<target>-x<s>-<WxH>.json. */
+export const defaultProfilePath = (s: ProfileSetup) => join('profiles', `${s.target}-x${s.scale}-${s.input.w}x${s.input.h}.json`);
 
 /** The setup a profile's times belong to. */
-export const profileSetup = (p: Profile): ProfileSetup => ({ backend: p.device.backend, scale: p.scale, input: p.input });
+export const profileSetup = (p: Profile): ProfileSetup => ({ target: p.device.target, scale: p.scale, input: p.input });

@@ -59,7 +59,7 @@ function startingProfile(runner: BlockRunner, o: ProfileOptions): Profile {
   const protocol = { warmup: o.warmup, repeats: o.repeats };
   if (!existsSync(o.out)) return { format: PROFILE_FORMAT, version: PROFILE_VERSION, device, scale: o.scale, input: o.input, protocol, load: [], measurements: [] };
   const p = readProfile(o.out);
-  checkSetup({ backend: p.device.backend, scale: p.scale, input: p.input }, { backend: device.backend, scale: o.scale, input: o.input }, o.out);
+  checkSetup({ target: p.device.target, scale: p.scale, input: p.input }, { target: device.target, scale: o.scale, input: o.input }, o.out);
   sameDevice(p.device, device, o.out);
   if (p.protocol.warmup !== o.warmup || p.protocol.repeats !== o.repeats)
     throw new Error(`${o.out} was measured with --warmup ${p.protocol.warmup} --repeats ${p.protocol.repeats}: resume with those, or pass another --out`);
@@ -67,7 +67,7 @@ function startingProfile(runner: BlockRunner, o: ProfileOptions): Profile {
 }
 
 /** Measures what the profile at `o.out` lacks; returns the complete profile. */
-export function runProfile(runner: BlockRunner, o: ProfileOptions): Profile {
+export async function runProfile(runner: BlockRunner, o: ProfileOptions): Promise<Profile> {
   const log = o.log ?? (() => {});
   const now = o.now ?? (() => performance.now());
   let profile = startingProfile(runner, o);
@@ -81,16 +81,16 @@ export function runProfile(runner: BlockRunner, o: ProfileOptions): Profile {
   const parts = todo.map((s) => s.part);
   for (let b = 0; b * o.batch < parts.length; b++) {
     const t0 = now();
-    runner.prepare(parts.slice(b * o.batch, (b + 1) * o.batch));
+    await runner.prepare(parts.slice(b * o.batch, (b + 1) * o.batch));
     log(`compiled ${Math.min((b + 1) * o.batch, parts.length)}/${parts.length} parts (${((now() - t0) / 1e3).toFixed(1)} s)`);
   }
   const rng = new Rng(o.seed + profile.load.length);
-  for (let w = 0; w < o.warmup; w++) timeRound(runner, parts, rng, now);
+  for (let w = 0; w < o.warmup; w++) await timeRound(runner, parts, rng, now);
   for (let round = 1; ; round++) {
     const left = todo.filter((s) => s.times.length < o.repeats);
     if (left.length === 0) break;
     const t0 = now();
-    timeRound(runner, left.map((s) => s.part), rng, now).forEach((t, i) => left[i].times.push(t));
+    (await timeRound(runner, left.map((s) => s.part), rng, now)).forEach((t, i) => left[i].times.push(t));
     const load = Number(loadavg()[0].toFixed(2));
     profile = {
       ...profile,

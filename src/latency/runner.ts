@@ -2,7 +2,7 @@
 // of an adaptive WDSR-B network exactly as deployment runs them on one h×w input: whole-model time ≈ (head +
 // Σ blocks + tail) times a factor measured on whole models. `createRunner` is the one place that
 // decides which runner a profile uses.
-import type { Backend } from '../backends/backend.js';
+import type { Target } from '../targets/target.js';
 
 /** The widths of one adaptive block: 1×1 C→M1, ReLU, 1×1 M1→M2, 3×3 M2→C, + residual. */
 export interface BlockConfig {
@@ -37,7 +37,8 @@ export function partKey(p: Part): string {
 export interface RunnerInfo {
   /** Which implementation runs the parts, e.g. 'engine-unfused'. */
   readonly runner: string;
-  readonly backend: string;
+  /** The compile target whose code is timed (src/targets). */
+  readonly target: string;
   /** The compiler that built the kernels, with its version. */
   readonly compiler: string;
   /** Threads the kernels run on, as deployment runs them. */
@@ -47,21 +48,21 @@ export interface RunnerInfo {
 export interface BlockRunner {
   readonly info: RunnerInfo;
   /** Compiles every part not compiled yet, batched into as few compiler runs as the runner can. */
-  prepare(parts: readonly Part[]): void;
-  /** Runs one prepared part once, synchronously, on the runner's h×w input. */
-  run(part: Part): void;
+  prepare(parts: readonly Part[]): Promise<void>;
+  /** Runs one prepared part once on the runner's h×w input. */
+  run(part: Part): Promise<void>;
 }
 
 export interface RunnerOptions {
-  readonly backend: Backend;
+  readonly target: Target;
   readonly scale: number;
   readonly h: number;
   readonly w: number;
 }
 
-/** The runner profiles use: on `native`, the inference compiler's deployed kernels; on `reference` (which has
- *  no compiled code), the engine's unfused ops. */
+/** The runner profiles use: the target's deployed stage code where it compiles stages; on `reference` (which
+ *  has none), the engine's unfused ops on the reference kernels. */
 export async function createRunner(opts: RunnerOptions): Promise<BlockRunner> {
-  if (opts.backend.name === 'native') return (await import('./compiler-runner.js')).createCompilerRunner(opts);
+  if (opts.target.benchStages) return (await import('./compiler-runner.js')).createCompilerRunner(opts);
   return (await import('./engine-runner.js')).createEngineRunner(opts);
 }

@@ -1,23 +1,21 @@
-// A trained model as an Upscaler, the interface `rtsr eval` scores: uint8 LR in, uint8 SR out. On `native` it
-// runs what users deploy — the compiled, fused model — and on `reference` the engine's forward pass.
-import { compile } from '../compiler/compile.js';
-import { backend, Tensor } from '../engine/tensor.js';
+// A trained model as an Upscaler, the interface `rtsr eval` scores: uint8 LR in, uint8 SR out — compiled for a
+// target, so what is scored is what users deploy (the fused, folded model), not the training graph.
+import { compile, type CompiledModel } from '../compiler/compile.js';
 import type { Upscaler } from '../eval/upscaler.js';
-import { fromFloat, type RgbImage, toFloat } from '../image/image.js';
+import type { RgbImage } from '../image/image.js';
+import { defaultTarget } from '../targets/registry.js';
+import type { Target } from '../targets/target.js';
 import type { Model } from './model.js';
 
-export function modelUpscaler(model: Model, name: string): Upscaler {
-  const s = model.scale;
-  if (backend().name === 'native') {
-    const compiled = compile(model, { backend: 'native' });
-    return { name, scale: s, upscale: (lr: RgbImage) => compiled.runImage(lr) };
-  }
+/** Compiled on first use; on `target`, else the fastest one here. */
+export function modelUpscaler(model: Model, name: string, target?: Target): Upscaler {
+  let compiled: Promise<CompiledModel> | null = null;
   return {
     name,
-    scale: s,
-    upscale(lr: RgbImage): RgbImage {
-      const y = model.forward(new Tensor(toFloat(lr), [1, lr.height, lr.width, 3]));
-      return fromFloat(y.data, lr.width * s, lr.height * s);
+    scale: model.scale,
+    async upscale(lr: RgbImage): Promise<RgbImage> {
+      compiled ??= (async () => compile(model, { target: target ?? (await defaultTarget()) }))();
+      return (await compiled).runImage(lr);
     },
   };
 }

@@ -3,8 +3,6 @@
 // profile used, and reported (report.md, report.json, a PSNR-vs-latency plot).
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Backend } from '../backends/backend.js';
-import { ompThreads } from '../backends/native/compile.js';
 import type { GateWorth } from '../engine/ops.js';
 import { timeModels } from '../bench/compare.js';
 import { median } from '../bench/infer-bench.js';
@@ -19,6 +17,7 @@ import { saveModel } from '../models/model-file.js';
 import { Model } from '../models/model.js';
 import { type ArchSpec, parseArch } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
+import type { Target } from '../targets/target.js';
 import type { WdsrSpec } from '../models/wdsr.js';
 import { findModel, zooNames } from '../models/zoo.js';
 import { patchSource } from '../train/data.js';
@@ -33,7 +32,8 @@ export interface SearchRun {
   scale: number;
   budgetMs: number;
   input: { w: number; h: number };
-  backend: Backend;
+  /** Where the searched network will run: its speed is profiled, predicted and measured there. */
+  target: Target;
   dataDir: string;
   trainSets: string[];
   evalSets: string[];
@@ -100,13 +100,13 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
 }
 
 /** Fingerprint fields that decide whether a speed model describes this machine (not node or rtsr versions). */
-const SAME_DEVICE = ['cpu', 'cores', 'os', 'runner', 'backend', 'compiler', 'threads'] as const;
+const SAME_DEVICE = ['cpu', 'cores', 'os', 'runner', 'target', 'compiler', 'threads'] as const;
 
 /** The shipped speed model when it was measured on a device like this one, else one profiled and fitted into
  *  the output folder (a speed model from another machine would steer the search to the wrong widths). */
 async function speedModelFor(run: SearchRun): Promise<{ model: SpeedModel; path: string }> {
-  const setup = { backend: run.backend.name, scale: run.scale, input: run.input };
-  const runner = await createRunner({ backend: run.backend, scale: run.scale, h: run.input.h, w: run.input.w });
+  const setup = { target: run.target.name, scale: run.scale, input: run.input };
+  const runner = await createRunner({ target: run.target, scale: run.scale, h: run.input.h, w: run.input.w });
   const here = deviceFingerprint(runner.info);
   const shipped = join(PACKAGE_ROOT, modelPathFor(defaultProfilePath(setup)));
   const profilePath = join(run.outDir, 'profile.json');
@@ -118,8 +118,8 @@ async function speedModelFor(run: SearchRun): Promise<{ model: SpeedModel; path:
     if (differs.length === 0) return { model, path };
     run.log(`${path} was measured on another device (${differs.map((k) => `${k}: ${model.data.device[k]} vs ${here[k]}`).join('; ')})`);
   }
-  run.log(`no speed model for this device (${run.backend.name} ×${run.scale} at ${run.input.w}x${run.input.h}): profiling it (resumable)…`);
-  const profile = runProfile(runner, {
+  run.log(`no speed model for this device (${run.target.name} ×${run.scale} at ${run.input.w}x${run.input.h}): profiling it (resumable)…`);
+  const profile = await runProfile(runner, {
     out: profilePath, scale: run.scale, input: run.input, samples: run.quick ? 40 : 400, seed: 1,
     warmup: 1, repeats: run.quick ? 5 : 15, batch: 24, log: run.log,
   });
@@ -137,7 +137,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const speed = await speedModelFor(run);
   run.log(`speed model: ${speed.path}`);
   const predictor = speedModelPredictor(speed.model);
-  const timing = { backend: run.backend.name, threads: ompThreads(), warmup: 3, repeats: 15 };
+  const timing = { target: run.target, threads: run.target.defaultThreads(), warmup: 3, repeats: 15 };
   const uncalibrated = searchConfig(run);
   // The median of three windows' medians: the target follows this figure, and one window can be disturbed
   // (one here read 41.7 ms for a network that reads 34.8 quiet).
@@ -152,7 +152,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const cfg: SearchConfig = { ...uncalibrated, targetMs: cal.target_ms };
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, run.scale);
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);
-  const validate = async (m: Model) => (await evaluate(modelUpscaler(m, 'search'), run.dataDir, [run.evalSets[0]])).sets[run.evalSets[0]].psnr;
+  const validate = async (m: Model) => (await evaluate(modelUpscaler(m, 'search', run.target), run.dataDir, [run.evalSets[0]])).sets[run.evalSets[0]].psnr;
   const tSearch = performance.now();
   const result = await runSearch(cfg, predictor, join(run.outDir, 'stages'), {
     data,
@@ -164,7 +164,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const earlierSeconds = Object.values(result.stageSeconds).reduce((a, b) => a + b, 0) - (performance.now() - tSearch) / 1000;
   if (!result.model) throw new Error(`search interrupted; run the same command again to resume from ${run.outDir}`);
   const spec = result.model.spec as WdsrSpec;
-  const scores = await evaluate(modelUpscaler(result.model, 'searched'), run.dataDir, run.evalSets);
+  const scores = await evaluate(modelUpscaler(result.model, 'searched', run.target), run.dataDir, run.evalSets);
   // Timed side by side as `rtsr bench --model … --model …` does.
   const [measured, ...othersMs] = await timeModels([result.model, ...others.map((o) => o.model)], run.input.w, run.input.h, timing);
   const report: SearchReport = {
