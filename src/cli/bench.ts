@@ -9,7 +9,7 @@ import { benchTrain } from '../bench/train-bench.js';
 import { BENCH_NETS, type BenchNet } from '../bench/train-nets.js';
 import { useBackend } from '../engine/tensor.js';
 import { Model } from '../models/model.js';
-import { parseArch } from '../models/registry.js';
+import { parseArchArg } from './arch-arg.js';
 import { findModel } from '../models/zoo.js';
 import { CliError, intOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
@@ -85,7 +85,7 @@ async function runInfer(argv: string[]): Promise<void> {
         const f = findModel(m);
         return { model: f.model, metrics: f.info.metrics ?? {} };
       }),
-      ...(values.arch ?? []).map((a) => ({ model: Model.init(parseArch(a, scale), seed), metrics: {} })),
+      ...(values.arch ?? []).map((a) => ({ model: Model.init(parseArchArg(a, scale), seed), metrics: {} })),
     ];
   } catch (err) {
     if (err instanceof CliError) throw err;

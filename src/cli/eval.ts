@@ -7,7 +7,7 @@ import { KNOWN_MODELS, resolveModel } from '../eval/models.js';
 import type { Upscaler } from '../eval/upscaler.js';
 import { selectBackend } from '../backends/index.js';
 import { useBackend } from '../engine/tensor.js';
-import { saveModel } from '../models/model-file.js';
+import { saveModel } from '../models/model-io.js';
 import { findModel } from '../models/zoo.js';
 import { CliError, intOption, parseCli } from './args.js';
 

@@ -1,8 +1,8 @@
 // `rtsr info`: the size of an architecture or model file: its spec, parameters, and MACs for an input size.
 import { existsSync } from 'node:fs';
 import { Model } from '../models/model.js';
-import { loadModel } from '../models/model-file.js';
-import { parseArch } from '../models/registry.js';
+import { loadModel } from '../models/model-io.js';
+import { parseArchArg } from './arch-arg.js';
 import { CliError, intOption, parseCli } from './args.js';
 
 /** Parses "WxH" (e.g. 640x360). */
@@ -24,7 +24,7 @@ export async function run(argv: string[]): Promise<void> {
   if (existsSync(what) && !what.endsWith('.json')) model = loadModel(what).model;
   else {
     try {
-      model = Model.init(parseArch(what, intOption('scale', values.scale as string, 2)), 0);
+      model = Model.init(parseArchArg(what, intOption('scale', values.scale as string, 2)), 0);
     } catch (err) {
       throw new CliError((err as Error).message);
     }

@@ -8,8 +8,8 @@ import { listSets } from '../data/datasets.js';
 import { PatchSampler } from '../data/patches.js';
 import { backend, useBackend } from '../engine/tensor.js';
 import { evaluate } from '../eval/evaluate.js';
-import { saveModel } from '../models/model-file.js';
-import { parseArch } from '../models/registry.js';
+import { saveModel } from '../models/model-io.js';
+import { parseArchArg } from './arch-arg.js';
 import { modelUpscaler } from '../models/upscaler.js';
 import { patchSource } from '../train/data.js';
 import { CHECKPOINT, checkpointRun, CURVE, LOG, train, type TrainOptions } from '../train/trainer.js';
@@ -75,7 +75,7 @@ export async function run(argv: string[]): Promise<void> {
     if (!values.arch) throw new CliError(`train needs --arch\n${USAGE}`);
     const scale = intOption('scale', values.scale as string, 2);
     try {
-      spec = parseArch(values.arch as string, scale);
+      spec = parseArchArg(values.arch as string, scale);
     } catch (err) {
       throw new CliError((err as Error).message);
     }

@@ -15,7 +15,7 @@ import { defaultProfilePath, deviceFingerprint } from '../latency/profile-file.j
 import { runProfile } from '../latency/profiler.js';
 import { createRunner } from '../latency/runner.js';
 import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
-import { saveModel } from '../models/model-file.js';
+import { saveModel } from '../models/model-io.js';
 import { Model } from '../models/model.js';
 import { type ArchSpec, parseArch } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';

@@ -2,7 +2,8 @@
 // step, the run's options and what it trains, in one checksummed tensor file written atomically. With the
 // data order a pure function of (seed, step), this is all a resumed run needs to continue where it stopped.
 import type { AdamState } from '../engine/optim.js';
-import { encodeTensors, loadTensors } from '../engine/serialize.js';
+import { encodeTensors } from '../engine/serialize.js';
+import { loadTensors } from '../engine/tensor-file.js';
 import type { Tensor } from '../engine/tensor.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
