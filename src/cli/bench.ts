@@ -11,7 +11,7 @@ import { useBackend } from '../engine/tensor.js';
 import { Model } from '../models/model.js';
 import { parseArchArg } from './arch-arg.js';
 import { findModel } from '../models/zoo.js';
-import { CliError, intOption, parseCli } from './args.js';
+import { CliError, intOption, msOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
 
 const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
@@ -118,8 +118,7 @@ interface Entry {
 /** Several models timed side by side (src/bench/compare.ts), listed with their stored metrics. */
 async function runModels(names: string[], entries: Entry[], budgetText: string | undefined, compare: boolean, w: number, h: number, timing: CompareOptions, json: boolean): Promise<void> {
   if (compare) throw new CliError('--compare onnxruntime times one model; give a single --model or --arch');
-  const budget = budgetText === undefined ? null : Number(budgetText);
-  if (budget !== null && !(budget > 0)) throw new CliError(`--budget-ms must be a positive number of milliseconds, got '${budgetText}'`);
+  const budget = budgetText === undefined ? null : msOption('budget-ms', budgetText);
   const ms = await timeModels(entries.map((e) => e.model), w, h, timing);
   const rows = entries.map((e, i) => ({
     model: names[i],
