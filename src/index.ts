@@ -6,5 +6,6 @@ export { Tensor, useBackend, backend } from './engine/tensor.js';
 export * as ops from './engine/ops.js';
 export { Adam, type AdamOptions, type AdamState } from './engine/optim.js';
 export { multiStep, cosine, type Schedule } from './engine/schedule.js';
-export { saveTensors, loadTensors, encodeTensors, decodeTensors, type TensorFile } from './engine/serialize.js';
+export { encodeTensors, decodeTensors, type TensorFile } from './engine/serialize.js';
+export { saveTensors, loadTensors } from './engine/tensor-file.js';
 export { Rng } from './util/random.js';

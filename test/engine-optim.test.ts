@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Adam } from '../src/engine/optim.js';
 import { cosine, multiStep } from '../src/engine/schedule.js';
-import { loadTensors, saveTensors } from '../src/engine/serialize.js';
+import { loadTensors, saveTensors } from '../src/engine/tensor-file.js';
 import { Tensor } from '../src/engine/tensor.js';
 
 const close = (a: number, b: number, tol: number, what: string) => assert.ok(Math.abs(a - b) <= tol, `${what}: ${a} vs ${b}`);

@@ -11,7 +11,7 @@ import { BUNDLED_DATA_DIR } from '../src/data/datadir.js';
 import { evaluate } from '../src/eval/evaluate.js';
 import { rgbImage, type RgbImage } from '../src/image/image.js';
 import { Model } from '../src/models/model.js';
-import { loadModel, saveModel } from '../src/models/model-file.js';
+import { loadModel, saveModel } from '../src/models/model-io.js';
 import { parseArch } from '../src/models/registry.js';
 import { PACKAGE_ROOT } from '../src/util/package-root.js';
 

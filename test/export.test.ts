@@ -15,7 +15,7 @@ import { exportOnnx, OPSET, onnxOpCounts } from '../src/export/onnx.js';
 import { ortRun, ortSession, ortTime } from '../src/export/ort.js';
 import { traceForward } from '../src/compiler/trace.js';
 import { Model, convs } from '../src/models/model.js';
-import { saveModel } from '../src/models/model-file.js';
+import { saveModel } from '../src/models/model-io.js';
 import { parseArch } from '../src/models/registry.js';
 import { Rng } from '../src/util/random.js';
 import { randTensor } from './support/gradcheck.js';

@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { Model } from '../src/models/model.js';
-import { loadModel, saveModel } from '../src/models/model-file.js';
+import { loadModel, saveModel } from '../src/models/model-io.js';
 import { parseArch, validateSpec } from '../src/models/registry.js';
 import { Rng } from '../src/util/random.js';
 import { checkGrad, randTensor } from './support/gradcheck.js';

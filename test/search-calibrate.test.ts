@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import * as ops from '../src/engine/ops.js';
 import { parseArch } from '../src/models/registry.js';
 import type { WdsrSpec } from '../src/models/wdsr.js';
-import { assertReachable, calibrate, referenceSpec } from '../src/search/calibrate.js';
+import { assertBelowSupernet, assertReachable, type Calibration, calibrate, referenceSpec } from '../src/search/calibrate.js';
 import { type LatencyPredictor, specMs } from '../src/search/latency-loss.js';
 
 /** MACs-proportional, as the fitted model is here: 1 ms per 100 MACs per pixel, plus 2 ms. */
@@ -80,4 +80,15 @@ test('a reference far slower than predicted is flagged, and a target under the n
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('a budget the whole space fits is refused before training, saying what the largest network costs', () => {
+  const ms = specMs(supernet, macs);
+  // The reference ran 1.12× its prediction, so a budget of b ms is a target of b / 1.12 predicted.
+  const cal = (budget: number): Calibration => ({ budget_ms: budget, reference: supernet, predicted_ms: 10, measured_ms: 11.2, target_ms: budget / 1.12 });
+  assert.throws(
+    () => assertBelowSupernet(cal(1000), supernet, macs),
+    new RegExp(`a 1000 ms budget exceeds the whole search space: its largest network, the supernet \\(8 blocks, C 24\\), is predicted at ${ms.toFixed(1)} ms \\(≈ ${(ms * 1.12).toFixed(1)} ms measured here\\).*lower --budget-ms`),
+  );
+  assertBelowSupernet(cal(ms * 1.12 * 0.99), supernet, macs);
 });

@@ -9,31 +9,8 @@ import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { parseArch } from '../src/models/registry.js';
 import { runLoop } from '../src/train/loop.js';
-import { type BatchSource, CHECKPOINT, checkpointRun, CURVE, DivergedError, LOG, train, type TrainOptions } from '../src/train/trainer.js';
-import { Rng } from '../src/util/random.js';
-
-/** LR patches of smooth random colour ramps; HR is their nearest-neighbour ×2 upscale, a learnable target. */
-function synthetic(n: number, p: number, poison?: number): BatchSource {
-  return {
-    batch(step) {
-      const rng = new Rng(1000 + step);
-      const lr = new Float32Array(n * p * p * 3);
-      const hr = new Float32Array(n * 4 * p * p * 3);
-      for (let b = 0; b < n; b++) {
-        const a = [0, 1, 2].map(() => [rng.next(), rng.uniform(-0.05, 0.05), rng.uniform(-0.05, 0.05)]);
-        for (let y = 0; y < 2 * p; y++)
-          for (let x = 0; x < 2 * p; x++)
-            for (let c = 0; c < 3; c++) {
-              const v = a[c][0] + a[c][1] * (x >> 1) + a[c][2] * (y >> 1);
-              hr[((b * 2 * p + y) * 2 * p + x) * 3 + c] = v;
-              if (y % 2 === 0 && x % 2 === 0) lr[((b * p + y / 2) * p + x / 2) * 3 + c] = v;
-            }
-      }
-      if (step === poison) hr[0] = NaN;
-      return { lr: new Tensor(lr, [n, p, p, 3]), hr: new Tensor(hr, [n, 2 * p, 2 * p, 3]) };
-    },
-  };
-}
+import { CHECKPOINT, checkpointRun, CURVE, DivergedError, LOG, train, type TrainOptions } from '../src/train/trainer.js';
+import { synthetic } from './support/synthetic.js';
 
 const spec = parseArch('{"arch":"wdsr-b","channels":4,"blocks":[{"m1":8,"m2":3}]}', 2);
 const opts: TrainOptions = { steps: 200, batch: 2, patch: 6, lr: 3e-3, milestones: [0.5, 0.9], gamma: 0.5, seed: 3, valEvery: 0, checkpointEvery: 50 };

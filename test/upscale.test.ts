@@ -12,7 +12,7 @@ import { getTarget } from '../src/targets/registry.js';
 import { compile } from '../src/compiler/compile.js';
 import { rgbImage } from '../src/image/image.js';
 import { readImage, writePng } from '../src/image/io.js';
-import { saveModel } from '../src/models/model-file.js';
+import { saveModel } from '../src/models/model-io.js';
 import { randomModel } from './compiler-support.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));

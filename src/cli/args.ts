@@ -14,10 +14,17 @@ export function parseCli<T extends OptionSpec>(argv: string[], options: T, allow
   }
 }
 
-/** Parses `--flag VALUE` as an integer ≥ min (default: positive), naming the flag on error. */
-export function intOption(name: string, value: string | undefined, fallback: number, min = 1): number {
+/** Parses `--flag VALUE` as an integer in [min, max] (default: positive), naming the flag on error. */
+export function intOption(name: string, value: string | undefined, fallback: number, min = 1, max = Infinity): number {
   if (value === undefined) return fallback;
   const n = Number(value);
-  if (!Number.isInteger(n) || n < min) throw new CliError(`--${name} must be an integer ≥ ${min}, got '${value}'`);
+  if (!Number.isInteger(n) || n < min || n > max) throw new CliError(`--${name} must be an integer ${max === Infinity ? `≥ ${min}` : `in [${min}, ${max}]`}, got '${value}'`);
+  return n;
+}
+
+/** Parses `--flag VALUE` as a finite positive number of milliseconds ('Infinity' is no budget). */
+export function msOption(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new CliError(`--${name} must be a positive number of milliseconds, got '${value}'`);
   return n;
 }

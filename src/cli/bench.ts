@@ -9,9 +9,9 @@ import { benchTrain } from '../bench/train-bench.js';
 import { BENCH_NETS, type BenchNet } from '../bench/train-nets.js';
 import { useBackend } from '../engine/tensor.js';
 import { Model } from '../models/model.js';
-import { parseArch } from '../models/registry.js';
+import { parseArchArg } from './arch-arg.js';
 import { findModel } from '../models/zoo.js';
-import { CliError, intOption, parseCli } from './args.js';
+import { CliError, intOption, msOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
 import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
 
@@ -85,7 +85,7 @@ async function runInfer(argv: string[]): Promise<void> {
         const f = findModel(m);
         return { model: f.model, metrics: f.info.metrics ?? {} };
       }),
-      ...(values.arch ?? []).map((a) => ({ model: Model.init(parseArch(a, scale), seed), metrics: {} })),
+      ...(values.arch ?? []).map((a) => ({ model: Model.init(parseArchArg(a, scale), seed), metrics: {} })),
     ];
   } catch (err) {
     if (err instanceof CliError) throw err;
@@ -118,8 +118,7 @@ interface Entry {
 /** Several models timed side by side (src/bench/compare.ts), listed with their stored metrics. */
 async function runModels(names: string[], entries: Entry[], budgetText: string | undefined, compare: boolean, w: number, h: number, timing: CompareOptions, json: boolean): Promise<void> {
   if (compare) throw new CliError('--compare onnxruntime times one model; give a single --model or --arch');
-  const budget = budgetText === undefined ? null : Number(budgetText);
-  if (budget !== null && !(budget > 0)) throw new CliError(`--budget-ms must be a positive number of milliseconds, got '${budgetText}'`);
+  const budget = budgetText === undefined ? null : msOption('budget-ms', budgetText);
   const ms = await timeModels(entries.map((e) => e.model), w, h, timing);
   const rows = entries.map((e, i) => ({
     model: names[i],

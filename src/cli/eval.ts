@@ -5,7 +5,7 @@ import { resolveDataDir } from '../data/datadir.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import { KNOWN_MODELS, resolveModel } from '../eval/models.js';
 import type { Upscaler } from '../eval/upscaler.js';
-import { saveModel } from '../models/model-file.js';
+import { saveModel } from '../models/model-io.js';
 import { findModel } from '../models/zoo.js';
 import { CliError, intOption, parseCli } from './args.js';
 import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';

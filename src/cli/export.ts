@@ -1,7 +1,7 @@
 // `rtsr export`: a trained model (zoo name or file), or a randomly initialised architecture, as an ONNX file.
 import { exportOnnx, onnxOpCounts } from '../export/onnx.js';
 import { Model } from '../models/model.js';
-import { parseArch } from '../models/registry.js';
+import { parseArchArg } from './arch-arg.js';
 import { findModel } from '../models/zoo.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { CliError, intOption, parseCli } from './args.js';
@@ -25,7 +25,7 @@ export async function run(argv: string[]): Promise<void> {
   try {
     if (arch) {
       const seed = intOption('seed', values.seed as string | undefined, 0, 0);
-      model = Model.init(parseArch(arch, intOption('scale', values.scale as string | undefined, 2)), seed);
+      model = Model.init(parseArchArg(arch, intOption('scale', values.scale as string | undefined, 2)), seed);
       source = `${arch} (random weights, seed ${seed})`;
     } else {
       const found = findModel(positionals[0]);

@@ -1,15 +1,20 @@
 // `rtsr info`: the size of an architecture or model file: its spec, parameters, and MACs for an input size.
 import { existsSync } from 'node:fs';
 import { Model } from '../models/model.js';
-import { loadModel } from '../models/model-file.js';
-import { parseArch } from '../models/registry.js';
+import { loadModel } from '../models/model-io.js';
+import { parseArchArg } from './arch-arg.js';
 import { CliError, intOption, parseCli } from './args.js';
 
 /** Parses "WxH" (e.g. 640x360). */
+/** The largest input side: 8K video fits; beyond it the arrays of even a small network outgrow memory. */
+export const MAX_SIDE = 8192;
+
 export function parseSize(text: string, flag: string): { w: number; h: number } {
   const m = /^(\d+)x(\d+)$/.exec(text);
   if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) throw new CliError(`--${flag} must be WIDTHxHEIGHT (e.g. 640x360), got '${text}'`);
-  return { w: Number(m[1]), h: Number(m[2]) };
+  const [w, h] = [Number(m[1]), Number(m[2])];
+  if (w > MAX_SIDE || h > MAX_SIDE) throw new CliError(`--${flag} ${text}: at most ${MAX_SIDE} pixels a side`);
+  return { w, h };
 }
 
 export async function run(argv: string[]): Promise<void> {
@@ -24,7 +29,7 @@ export async function run(argv: string[]): Promise<void> {
   if (existsSync(what) && !what.endsWith('.json')) model = loadModel(what).model;
   else {
     try {
-      model = Model.init(parseArch(what, intOption('scale', values.scale as string, 2)), 0);
+      model = Model.init(parseArchArg(what, intOption('scale', values.scale as string, 2)), 0);
     } catch (err) {
       throw new CliError((err as Error).message);
     }

@@ -5,7 +5,7 @@ import { BENCHMARK_SETS, listSets } from '../data/datasets.js';
 import { useBackend } from '../engine/tensor.js';
 import { search } from '../search/run.js';
 import { resolveTarget, TARGET_OPTION } from './target-option.js';
-import { CliError, intOption, parseCli } from './args.js';
+import { CliError, intOption, msOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
 
 const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--target native|wasm|…] [--backend native|reference] [--data DIR]
@@ -30,11 +30,13 @@ export async function run(argv: string[]): Promise<void> {
     help: { type: 'boolean', default: false },
   });
   if (values.help) return void process.stdout.write(USAGE + '\n');
-  const budgetMs = Number(values['budget-ms']);
-  if (!(budgetMs > 0)) throw new CliError(`--budget-ms must be a positive number of milliseconds\n${USAGE}`);
+  // Every argument is checked here, before profiling or training can take minutes.
+  if (values['budget-ms'] === undefined) throw new CliError(`search needs --budget-ms\n${USAGE}`);
+  const budgetMs = msOption('budget-ms', values['budget-ms'] as string);
   const gateWorth = WORTH.find((w) => w === values['gate-worth']);
   if (!gateWorth) throw new CliError(`--gate-worth must be ${WORTH.join(' or ')}, not '${values['gate-worth']}'\n${USAGE}`);
-  const scale = intOption('scale', values.scale as string, 2, 2);
+  const scale = intOption('scale', values.scale as string, 2, 2, 4);
+  const seed = intOption('seed', values.seed as string | undefined, 0, 0);
   const input = values.input ? parseSize(values.input as string, 'input') : { w: Math.round(1280 / scale), h: Math.round(720 / scale) };
   useBackend(await selectBackend(values.backend as string | undefined));
   const target = await resolveTarget(values.target as string | undefined);
@@ -50,7 +52,7 @@ export async function run(argv: string[]): Promise<void> {
     baselines: values.baseline as string[],
     widthGradient: !values['no-width-gradient'],
     gateWorth,
-    seed: intOption('seed', values.seed as string | undefined, 0, 0),
+    seed,
     log: (line) => process.stderr.write(line + '\n'),
   });
   const set = evalSets[0];

@@ -6,7 +6,8 @@ import { DEFAULT_FIT, fitSpeedModel } from '../latency/fit.js';
 import { checkSetup, defaultProfilePath, profileSetup, readProfile } from '../latency/profile-file.js';
 import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
 import { findModel } from '../models/zoo.js';
-import { parseArch, type ArchSpec } from '../models/registry.js';
+import type { ArchSpec } from '../models/registry.js';
+import { parseArchArg } from './arch-arg.js';
 import { checkWholeModels } from '../latency/check.js';
 import { createRunner } from '../latency/runner.js';
 import { randomArchitectures } from '../latency/sampling.js';
@@ -84,11 +85,11 @@ async function evalCmd(argv: string[]): Promise<void> {
   process.stdout.write(lines.join('\n') + '\n');
 }
 
-/** --arch: a preset, JSON or JSON file (parseArch), else a model file or zoo name (findModel). */
+/** --arch: a preset, JSON or JSON file (parseArchArg), else a model file or zoo name (findModel). */
 function archOf(text: string, scale: number): ArchSpec {
   if (existsSync(text) && !text.endsWith('.json')) return findModel(text).model.spec;
   try {
-    return parseArch(text, scale);
+    return parseArchArg(text, scale);
   } catch (err) {
     try {
       return findModel(text).model.spec;

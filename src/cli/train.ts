@@ -2,27 +2,82 @@
 // JSONL log, a curve plot, and a model file carrying its measured metrics at the end.
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { selectBackend } from '../backends/index.js';
 import { resolveDataDir } from '../data/datadir.js';
 import { listSets } from '../data/datasets.js';
 import { PatchSampler } from '../data/patches.js';
 import { backend, useBackend } from '../engine/tensor.js';
 import { evaluate } from '../eval/evaluate.js';
-import { saveModel } from '../models/model-file.js';
-import { parseArch } from '../models/registry.js';
+import { saveModel } from '../models/model-io.js';
+import type { ArchSpec } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
 import { patchSource } from '../train/data.js';
 import { CHECKPOINT, checkpointRun, CURVE, LOG, train, type TrainOptions } from '../train/trainer.js';
+import { parseArchArg } from './arch-arg.js';
 import { CliError, intOption, parseCli } from './args.js';
 
 const USAGE = `usage: rtsr train --arch PRESET|JSON|FILE [--scale 2|3|4] [--data DIR] [--train-sets T91,BSD200] [--steps N]
                   [--batch 16] [--patch 48] [--lr 1e-3] [--milestones 0.5,0.75,0.9] [--gamma 0.5] [--seed 0]
-                  [--val-set Set5] [--val-every 1000] [--checkpoint-every 500] [--out DIR] [--resume] [--backend native|reference]`;
+                  [--val-set Set5] [--val-every 1000 (0: at the end only)] [--checkpoint-every 500] [--out DIR]
+                  [--resume [--steps N] [--val-every N] [--checkpoint-every N]] [--backend native|reference]`;
 
 interface RunConfig {
   dataDir: string;
   trainSets: string[];
   valSet: string;
+}
+
+type LoopFlags = Omit<TrainOptions, 'run'>;
+type Values = Record<string, string | boolean | string[] | undefined>;
+
+const DEFAULTS: LoopFlags = { steps: 20000, batch: 16, patch: 48, lr: 1e-3, milestones: [0.5, 0.75, 0.9], gamma: 0.5, seed: 0, valEvery: 1000, checkpointEvery: 500 };
+const FLAG: Record<keyof LoopFlags, string> = {
+  steps: 'steps', batch: 'batch', patch: 'patch', lr: 'lr', milestones: 'milestones', gamma: 'gamma', seed: 'seed', valEvery: 'val-every', checkpointEvery: 'checkpoint-every',
+};
+/** What a resumed run may change: how long it runs and how often it reports, not what a step computes. */
+const CHANGEABLE = new Set<keyof LoopFlags>(['steps', 'valEvery', 'checkpointEvery']);
+
+/** The loop's options from the flags given, each absent flag taking its value from `base`. */
+function loopFlags(values: Values, base: LoopFlags): LoopFlags {
+  const str = (k: keyof LoopFlags) => values[FLAG[k]] as string | undefined;
+  return {
+    steps: intOption('steps', str('steps'), base.steps),
+    batch: intOption('batch', str('batch'), base.batch),
+    patch: intOption('patch', str('patch'), base.patch),
+    lr: num('lr', str('lr'), base.lr),
+    milestones: str('milestones')?.split(',').map((f) => num('milestones', f, 0.5)) ?? base.milestones,
+    gamma: num('gamma', str('gamma'), base.gamma),
+    seed: intOption('seed', str('seed'), base.seed, 0),
+    valEvery: intOption('val-every', str('valEvery'), base.valEvery, 0),
+    checkpointEvery: intOption('checkpoint-every', str('checkpointEvery'), base.checkpointEvery),
+  };
+}
+
+/** The checkpoint's run, with the flags that may change applied; any other flag must match the checkpoint. */
+function resumed(values: Values, ckptPath: string): { spec: ArchSpec; opts: TrainOptions } {
+  const ck = checkpointRun(ckptPath);
+  const run = ck.options.run as unknown as RunConfig;
+  const refuse = (flag: string, given: unknown, saved: unknown) => {
+    throw new CliError(`train --resume: --${flag} ${given} differs from the checkpoint's ${saved} (${ckptPath}); a resumed run keeps what decides its steps — start a new run (another --out) to change it`);
+  };
+  const asked = loopFlags(values, ck.options);
+  for (const k of Object.keys(FLAG) as (keyof LoopFlags)[])
+    if (!CHANGEABLE.has(k) && !isDeepStrictEqual(asked[k], ck.options[k])) refuse(FLAG[k], values[FLAG[k]], ck.options[k]);
+  const scale = values.scale === undefined ? ck.spec.scale : intOption('scale', values.scale as string, 2);
+  if (scale !== ck.spec.scale) refuse('scale', scale, ck.spec.scale);
+  if (values.arch !== undefined && !isDeepStrictEqual(parseArchArg(values.arch as string, scale), ck.spec)) refuse('arch', values.arch, JSON.stringify(ck.spec));
+  if (values.data !== undefined && resolve(values.data as string) !== run.dataDir) refuse('data', resolve(values.data as string), run.dataDir);
+  if (values['train-sets'] !== undefined && values['train-sets'] !== run.trainSets.join(',')) refuse('train-sets', values['train-sets'], run.trainSets.join(','));
+  if (values['val-set'] !== undefined && values['val-set'] !== run.valSet) refuse('val-set', values['val-set'], run.valSet);
+  if (asked.steps < ck.step) throw new CliError(`train --resume: --steps ${asked.steps} is below the checkpoint's step ${ck.step} (${ckptPath})`);
+  process.stderr.write(`resuming ${ck.spec.arch} ×${ck.spec.scale} at step ${ck.step}/${asked.steps} from ${ckptPath}\n`);
+  if (asked.steps !== ck.options.steps) {
+    // The milestones are fractions of --steps: say where they move, and the learning rate's jump if any.
+    const at = (steps: number) => asked.milestones.map((f) => Math.round(f * steps)).join(', ');
+    process.stderr.write(`--steps ${asked.steps} instead of ${ck.options.steps}: the lr milestones move from steps ${at(ck.options.steps)} to ${at(asked.steps)}; the run is no longer the same as one started with --steps ${asked.steps}\n`);
+  }
+  return { spec: ck.spec, opts: { ...asked, run: ck.options.run } };
 }
 
 function num(name: string, v: string | undefined, fallback: number): number {
@@ -35,7 +90,7 @@ function num(name: string, v: string | undefined, fallback: number): number {
 export async function run(argv: string[]): Promise<void> {
   const { values } = parseCli(argv, {
     arch: { type: 'string' },
-    scale: { type: 'string', default: '2' },
+    scale: { type: 'string' },
     data: { type: 'string' },
     'train-sets': { type: 'string' },
     steps: { type: 'string' },
@@ -45,7 +100,7 @@ export async function run(argv: string[]): Promise<void> {
     milestones: { type: 'string' },
     gamma: { type: 'string' },
     seed: { type: 'string' },
-    'val-set': { type: 'string', default: 'Set5' },
+    'val-set': { type: 'string' },
     'val-every': { type: 'string' },
     'checkpoint-every': { type: 'string' },
     out: { type: 'string' },
@@ -59,7 +114,7 @@ export async function run(argv: string[]): Promise<void> {
   }
   useBackend(await selectBackend(values.backend as string | undefined));
   const outFlag = values.out as string | undefined;
-  let spec;
+  let spec: ArchSpec;
   let opts: TrainOptions;
   let outDir: string;
   if (values.resume) {
@@ -67,15 +122,12 @@ export async function run(argv: string[]): Promise<void> {
     outDir = resolve(outFlag);
     const ckptPath = join(outDir, CHECKPOINT);
     if (!existsSync(ckptPath)) throw new CliError(`train --resume: no checkpoint at ${ckptPath}`);
-    const ck = checkpointRun(ckptPath);
-    spec = ck.spec;
-    opts = ck.options;
-    process.stderr.write(`resuming ${spec.arch} ×${spec.scale} at step ${ck.step}/${opts.steps} from ${ckptPath}\n`);
+    ({ spec, opts } = resumed(values, ckptPath));
   } else {
     if (!values.arch) throw new CliError(`train needs --arch\n${USAGE}`);
-    const scale = intOption('scale', values.scale as string, 2);
+    const scale = intOption('scale', values.scale as string | undefined, 2);
     try {
-      spec = parseArch(values.arch as string, scale);
+      spec = parseArchArg(values.arch as string, scale);
     } catch (err) {
       throw new CliError((err as Error).message);
     }
@@ -83,19 +135,8 @@ export async function run(argv: string[]): Promise<void> {
     const present = await listSets(dataDir);
     const trainSets = values['train-sets'] ? (values['train-sets'] as string).split(',') : ['T91', 'BSD200'].filter((s) => present.includes(s));
     if (trainSets.length === 0) throw new CliError(`no training sets: ${dataDir} has neither T91 nor BSD200 (sets there: ${present.join(', ') || 'none'}); use --train-sets`);
-    const run: RunConfig = { dataDir, trainSets, valSet: values['val-set'] as string };
-    opts = {
-      steps: intOption('steps', values.steps as string | undefined, 20000),
-      batch: intOption('batch', values.batch as string | undefined, 16),
-      patch: intOption('patch', values.patch as string | undefined, 48),
-      lr: num('lr', values.lr as string | undefined, 1e-3),
-      milestones: ((values.milestones as string | undefined) ?? '0.5,0.75,0.9').split(',').map((f) => num('milestones', f, 0.5)),
-      gamma: num('gamma', values.gamma as string | undefined, 0.5),
-      seed: intOption('seed', values.seed as string | undefined, 0, 0),
-      valEvery: intOption('val-every', values['val-every'] as string | undefined, 1000),
-      checkpointEvery: intOption('checkpoint-every', values['checkpoint-every'] as string | undefined, 500),
-      run: { ...run },
-    };
+    const run: RunConfig = { dataDir, trainSets, valSet: (values['val-set'] as string | undefined) ?? 'Set5' };
+    opts = { ...loopFlags(values, DEFAULTS), run: { ...run } };
     outDir = resolve(outFlag ?? join('runs', `${spec.arch}-x${spec.scale}`));
     if (existsSync(join(outDir, CHECKPOINT))) throw new CliError(`${outDir} already holds a run: add --resume to continue it, or choose another --out`);
   }

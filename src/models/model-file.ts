@@ -1,8 +1,8 @@
 // Model files: the tensor-file container (checksummed, nothing executed on load) with a header that carries
-// the format version, the architecture spec, training metadata and measured metrics.
+// the format version, the architecture spec, training metadata and measured metrics. No node imports: a browser
+// decodes model bytes with this module (reading and writing files is in model-io.ts).
 import { Tensor } from '../engine/tensor.js';
-import { decodeTensors, encodeTensors, loadTensors } from '../engine/serialize.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { decodeTensors, encodeTensors, type TensorFile } from '../engine/serialize.js';
 import { Model } from './model.js';
 import { validateSpec } from './registry.js';
 
@@ -27,19 +27,11 @@ export function encodeModel(model: Model, info: ModelInfo = {}): Uint8Array[] {
   return encodeTensors(tensors, { format: MODEL_FORMAT, version: MODEL_VERSION, spec: model.spec, ...info });
 }
 
-export function saveModel(path: string, model: Model, info: ModelInfo = {}): void {
-  writeFileAtomic(path, encodeModel(model, info));
-}
-
-export function loadModel(path: string, requiresGrad = false): { model: Model; info: ModelInfo } {
-  return modelFromFile(loadTensors(path), path, requiresGrad);
-}
-
 export function decodeModel(buf: Uint8Array, source: string, requiresGrad = false): { model: Model; info: ModelInfo } {
   return modelFromFile(decodeTensors(buf, source), source, requiresGrad);
 }
 
-function modelFromFile(file: ReturnType<typeof decodeTensors>, source: string, requiresGrad: boolean) {
+export function modelFromFile(file: TensorFile, source: string, requiresGrad = false): { model: Model; info: ModelInfo } {
   const { meta } = file;
   if (meta.format !== MODEL_FORMAT) throw new Error(`${source}: not an rtsr model file (format ${JSON.stringify(meta.format)})`);
   if (meta.version !== MODEL_VERSION) throw new Error(`${source}: model format version ${JSON.stringify(meta.version)}, this rtsr reads version ${MODEL_VERSION}`);

@@ -14,6 +14,13 @@ export interface WdsrSpec {
 }
 
 const MAX_WIDTH = 1024;
+/** 16× the seed's supernet: far beyond any real-time network, and a typo's 100 000 blocks fail here, not in memory. */
+export const MAX_BLOCKS = 256;
+
+const blockCount = (n: number) => {
+  if (n > MAX_BLOCKS) throw new Error(`wdsr-b spec: at most ${MAX_BLOCKS} blocks, got ${n}`);
+  return n;
+};
 
 export const wdsrB: Architecture<WdsrSpec> = {
   name: 'wdsr-b',
@@ -21,6 +28,7 @@ export const wdsrB: Architecture<WdsrSpec> = {
   validate(raw) {
     const channels = intField(raw, 'wdsr-b', 'channels', 1, MAX_WIDTH);
     if (!Array.isArray(raw.blocks)) throw new Error(`wdsr-b spec: 'blocks' must be an array of {"m1", "m2"}, got ${JSON.stringify(raw.blocks)}`);
+    blockCount(raw.blocks.length);
     const blocks = raw.blocks.map((b: unknown, i: number) => {
       if (typeof b !== 'object' || b === null) throw new Error(`wdsr-b spec: blocks[${i}] must be {"m1", "m2"}, got ${JSON.stringify(b)}`);
       const r = b as Record<string, unknown>;
@@ -77,5 +85,5 @@ export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: 
 /** The seed's uniform block: M1 = 6C, M2 = ⌊0.84·C⌋. */
 export function uniformWdsr(scale: number, blocks: number, channels: number): WdsrSpec {
   const m2 = Math.max(1, Math.floor(0.84 * channels));
-  return { arch: 'wdsr-b', scale, channels, blocks: Array.from({ length: blocks }, () => ({ m1: 6 * channels, m2 })) };
+  return { arch: 'wdsr-b', scale, channels, blocks: Array.from({ length: blockCount(blocks) }, () => ({ m1: 6 * channels, m2 })) };
 }

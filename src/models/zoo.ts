@@ -4,7 +4,8 @@ import { existsSync, readdirSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import type { Model } from './model.js';
-import { loadModel, type ModelInfo } from './model-file.js';
+import type { ModelInfo } from './model-file.js';
+import { loadModel } from './model-io.js';
 
 export const ZOO_DIR = join(PACKAGE_ROOT, 'zoo');
 

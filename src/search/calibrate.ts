@@ -73,3 +73,16 @@ export function assertReachable(cal: Calibration, p: LatencyPredictor): void {
     );
   }
 }
+
+/** Throws, before any training, when the whole space fits the budget: the supernet itself is predicted under the
+ *  calibrated target, so the search has nothing to choose and could only hand back the supernet. */
+export function assertBelowSupernet(cal: Calibration, supernet: WdsrSpec, p: LatencyPredictor): void {
+  const ms = specMs(supernet, p);
+  if (ms > cal.target_ms) return;
+  const measured = (ms * cal.measured_ms) / cal.predicted_ms;
+  throw new Error(
+    `a ${cal.budget_ms} ms budget exceeds the whole search space: its largest network, the supernet (${supernet.blocks.length} blocks, C ${supernet.channels}), ` +
+      `is predicted at ${ms.toFixed(1)} ms (≈ ${measured.toFixed(1)} ms measured here), under the ${cal.target_ms.toFixed(1)} ms predicted the budget became; ` +
+      `there is nothing to search: lower --budget-ms under ≈ ${measured.toFixed(1)} ms, or train that network directly (rtsr train --arch '${JSON.stringify(supernet)}')`,
+  );
+}

@@ -13,7 +13,7 @@ import { defaultProfilePath, deviceFingerprint } from '../latency/profile-file.j
 import { runProfile } from '../latency/profiler.js';
 import { createRunner } from '../latency/runner.js';
 import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
-import { saveModel } from '../models/model-file.js';
+import { saveModel } from '../models/model-io.js';
 import { Model } from '../models/model.js';
 import { type ArchSpec, parseArch } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
@@ -24,7 +24,7 @@ import { patchSource } from '../train/data.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import { svgPlot } from '../util/svg-plot.js';
-import { assertReachable, type Calibration, calibrate } from './calibrate.js';
+import { assertBelowSupernet, assertReachable, type Calibration, calibrate } from './calibrate.js';
 import { speedModelPredictor } from './latency-loss.js';
 import { runSearch, type SearchConfig, type Stage } from './stages.js';
 
@@ -130,6 +130,8 @@ async function speedModelFor(run: SearchRun): Promise<{ model: SpeedModel; path:
 
 export async function search(run: SearchRun): Promise<SearchReport> {
   const t0 = performance.now();
+  // Checks the scale (the supernet's spec) before anything is profiled.
+  const uncalibrated = searchConfig(run);
   // Zoo models of this scale and the given baselines, timed beside the searched one at the end; read (and
   // checked) now, not after hours of search.
   const others = [...zooNames().map((name) => ({ name, ...findModel(name) })).filter((z) => z.model.scale === run.scale), ...run.baselines.map((path) => ({ name: path, ...findModel(path) }))];
@@ -138,7 +140,6 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   run.log(`speed model: ${speed.path}`);
   const predictor = speedModelPredictor(speed.model);
   const timing = { target: run.target, threads: run.target.defaultThreads(), warmup: 3, repeats: 15 };
-  const uncalibrated = searchConfig(run);
   // The median of three windows' medians: the target follows this figure, and one window can be disturbed
   // (one here read 41.7 ms for a network that reads 34.8 quiet).
   const timeReference = async (spec: WdsrSpec) => {
@@ -149,6 +150,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const cal = await calibrate(join(run.outDir, 'calibration.json'), uncalibrated.supernet, run.budgetMs, predictor, timeReference, run.log);
   run.log(`calibration: ${cal.reference.blocks.length} blocks × C ${cal.reference.channels} predicted ${cal.predicted_ms.toFixed(1)} ms, measured ${cal.measured_ms.toFixed(1)} ms: target ${cal.target_ms.toFixed(1)} ms predicted for the ${run.budgetMs} ms budget`);
   assertReachable(cal, predictor);
+  assertBelowSupernet(cal, uncalibrated.supernet, predictor);
   const cfg: SearchConfig = { ...uncalibrated, targetMs: cal.target_ms };
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, run.scale);
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);

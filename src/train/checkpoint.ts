@@ -2,7 +2,8 @@
 // step, the run's options and what it trains, in one checksummed tensor file written atomically. With the
 // data order a pure function of (seed, step), this is all a resumed run needs to continue where it stopped.
 import type { AdamState } from '../engine/optim.js';
-import { encodeTensors, loadTensors } from '../engine/serialize.js';
+import { encodeTensors } from '../engine/serialize.js';
+import { loadTensors } from '../engine/tensor-file.js';
 import type { Tensor } from '../engine/tensor.js';
 import { writeFileAtomic } from '../util/atomic.js';
 
@@ -15,6 +16,11 @@ export interface CheckpointMeta<O> {
   options: O;
   /** What is trained (e.g. the architecture spec), for the caller to rebuild it. */
   subject: unknown;
+  /** Training seconds up to `step`, over every process that worked on the run. */
+  seconds?: number;
+  /** The log window not yet logged: its step count and the sums of its loss terms, so a resumed run logs the
+   *  mean over the same steps as one that never stopped. */
+  window?: { steps: number; sums: Record<string, number> };
 }
 
 export function saveCheckpoint<O>(path: string, meta: CheckpointMeta<O>, state: Map<string, Tensor>, adam: Map<string, AdamState>): void {
@@ -50,7 +56,7 @@ export function loadCheckpoint<O>(path: string): LoadedCheckpoint<O> {
       (parts[2] === 'm' ? s.m : s.v)[Number(parts[3])] = t.data;
     }
   }
-  return { step: meta.step as number, options: meta.options as O, subject: meta.subject, state, adam };
+  return { step: meta.step as number, options: meta.options as O, subject: meta.subject, seconds: meta.seconds as number | undefined, window: meta.window as CheckpointMeta<O>['window'], state, adam };
 }
 
 /** Copies checkpointed values into live tensors, refusing a checkpoint of another shape. */

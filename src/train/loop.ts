@@ -8,7 +8,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { Adam } from '../engine/optim.js';
 import { multiStep } from '../engine/schedule.js';
 import type { Tensor } from '../engine/tensor.js';
-import { writeFileAtomic } from '../util/atomic.js';
+import { removeStaleTemps, writeFileAtomic } from '../util/atomic.js';
 import { svgPlot } from '../util/svg-plot.js';
 import { type CheckpointMeta, loadCheckpoint, restoreState, saveCheckpoint } from './checkpoint.js';
 import { Progress } from './progress.js';
@@ -78,6 +78,11 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
   const adams = new Map(task.groups.map((g) => [g.name, new Adam(g.params, { sharedScale: g.sharedScale })]));
   let start = 0;
   let log: LogLine[] = [];
+  let secondsBefore = 0;
+  const acc = new Map<string, number>();
+  let accN = 0;
+  // Temp files of writes a killed run left behind (curve, log, checkpoint): nothing will ever rename them.
+  removeStaleTemps(outDir, [CHECKPOINT, LOG, CURVE]);
   if (resume && existsSync(ckptPath)) {
     const ck = loadCheckpoint<O>(ckptPath);
     // A checkpoint of another network (or stage) would fail later on a tensor's size; say which run it is.
@@ -92,14 +97,17 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
     start = ck.step;
     // Lines logged after the checkpoint belong to steps that will run again.
     log = readLog(join(outDir, LOG)).filter((l) => l.step <= start);
+    secondsBefore = ck.seconds ?? log.at(-1)?.seconds ?? 0;
+    for (const [k, v] of Object.entries(ck.window?.sums ?? {})) acc.set(k, v);
+    accN = ck.window?.steps ?? 0;
   }
   const schedule = multiStep(opts.lr, opts.milestones.map((f) => Math.round(f * opts.steps)), opts.gamma);
-  const secondsBefore = log.length ? log[log.length - 1].seconds : 0;
   const t0 = performance.now();
   const elapsed = () => secondsBefore + (performance.now() - t0) / 1000;
   let step = start;
   const save = () => {
-    saveCheckpoint(ckptPath, { ...meta, step }, task.state, new Map([...adams].map(([n, a]) => [n, a.saveState()])));
+    const window = { steps: accN, sums: Object.fromEntries(acc) };
+    saveCheckpoint(ckptPath, { ...meta, step, seconds: elapsed(), window }, task.state, new Map([...adams].map(([n, a]) => [n, a.saveState()])));
     writeFileAtomic(join(outDir, LOG), log.map((l) => JSON.stringify(l)).join('\n') + '\n');
     writeFileAtomic(join(outDir, CURVE), curve(log));
   };
@@ -111,8 +119,6 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
   process.on('SIGTERM', onSignal);
   const progress = new Progress(opts.steps, deps.quiet ?? false);
   let lastVal: number | null = [...log].reverse().find((l) => l.val_psnr !== undefined)?.val_psnr ?? null;
-  const acc = new Map<string, number>();
-  let accN = 0;
   try {
     while (step < opts.steps) {
       const lr = schedule(step);

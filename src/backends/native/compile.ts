@@ -1,8 +1,10 @@
 // C source → loaded N-API module: find the compiler, cache the shared object on disk under a hash of
-// everything that determines its bytes, compile atomically, load it with process.dlopen.
-import { execFileSync } from 'node:child_process';
+// everything that determines its bytes, compile atomically, and load it with process.dlopen only after its
+// recorded size and sha256 match: dlopen of a truncated module dies of SIGBUS, and a flipped bit computes
+// wrong numbers, so an unverified module is rebuilt, never trusted.
+import { spawnSync, type SpawnSyncOptionsWithStringEncoding } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { availableParallelism, constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -28,11 +30,22 @@ export interface NativeModule {
 /** Compiles run by this process (a cache hit adds nothing): lets tests and benchmarks see the cache work. */
 export const compileStats = { compiles: 0, compileMs: 0 };
 
-const toolchains = new Map<string, Toolchain | null>();
+/** Each compiler name probed in this process: its toolchain, or why it is unusable. */
+const probes = new Map<string, Toolchain | string>();
 
+/** Runs the compiler in its own process group: Ctrl-C at the terminal reaches rtsr, whose handler (e.g.
+ *  train's save-and-stop) runs once the compile ends, but not the compiler, which would otherwise die mid-file. */
 function run(cmd: string, args: readonly string[]): string {
-  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  // spawnSync honours `detached` (a new process group) though neither node's docs nor its types list it.
+  const options: SpawnSyncOptionsWithStringEncoding & { detached: boolean } = { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], detached: true };
+  const r = spawnSync(cmd, args, options);
+  if (r.error) throw r.error;
+  if (r.status !== 0) throw Object.assign(new Error(`${cmd} exited with ${r.status ?? r.signal}`), { stderr: r.stderr });
+  return r.stdout;
 }
+
+/** The order README promises when CC is unset. */
+const DEFAULT_COMPILERS = ['cc', 'gcc', 'clang'];
 
 function targetOf(macros: string): Target {
   const has = (m: string) => new RegExp(`#define ${m} `).test(macros);
@@ -41,26 +54,48 @@ function targetOf(macros: string): Target {
   return { vw: 4, nreg: has('__aarch64__') ? 32 : 16 };
 }
 
-/** The C compiler (`$CC`, else `cc`) if it runs and supports OpenMP; probed once per process. */
-export function findToolchain(cc: string = process.env.CC || 'cc'): Toolchain | null {
-  if (toolchains.has(cc)) return toolchains.get(cc)!;
-  let tc: Toolchain | null = null;
-  try {
-    const version = run(cc, ['--version']).split('\n')[0].trim();
-    const targetMacros = run(cc, ['-march=native', '-fopenmp', '-dM', '-E', '-x', 'c', '/dev/null']);
-    if (/#define _OPENMP /.test(targetMacros)) {
-      const include = join(dirname(createRequire(import.meta.url).resolve('node-api-headers/package.json')), 'include');
-      const flags = ['-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=gnu11', '-fvisibility=hidden',
-        // Safe: no errno from sqrt and no FP traps, so sqrt and compares vectorise; results are unchanged.
-        '-fno-math-errno', '-fno-trapping-math', `-I${include}`,
-        ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [])];
-      tc = { cc, version, flags, targetMacros, target: targetOf(targetMacros) };
-    }
-  } catch {
-    tc = null;
+/** The C compiler: `cc` if given, else `$CC`, else the first of cc, gcc, clang that runs and supports OpenMP;
+ *  null when none does. A set `$CC` that does not work is an error naming it, not a quiet fallback to another
+ *  compiler or to the slow reference backend. Probed once per compiler and process. */
+export function findToolchain(cc?: string): Toolchain | null {
+  if (cc !== undefined) return usable(probe(cc));
+  const env = process.env.CC;
+  if (env) {
+    const p = probe(env);
+    if (typeof p === 'string') throw new Error(`CC='${env}' ${p}; fix CC or unset it (rtsr then tries ${DEFAULT_COMPILERS.join(', ')})`);
+    return p;
   }
-  toolchains.set(cc, tc);
-  return tc;
+  for (const name of DEFAULT_COMPILERS) {
+    const tc = usable(probe(name));
+    if (tc) return tc;
+  }
+  return null;
+}
+
+const usable = (p: Toolchain | string) => (typeof p === 'string' ? null : p);
+
+function probe(cc: string): Toolchain | string {
+  if (!probes.has(cc)) probes.set(cc, probeUncached(cc));
+  return probes.get(cc)!;
+}
+
+function probeUncached(cc: string): Toolchain | string {
+  let version: string;
+  let targetMacros: string;
+  try {
+    version = run(cc, ['--version']).split('\n')[0].trim();
+    targetMacros = run(cc, ['-march=native', '-fopenmp', '-dM', '-E', '-x', 'c', '/dev/null']);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException & { stderr?: string };
+    return e.code === 'ENOENT' ? 'is not a command on PATH' : `does not run as a C compiler (${(e.stderr || e.message).trim().split('\n')[0]})`;
+  }
+  if (!/#define _OPENMP /.test(targetMacros)) return 'does not support OpenMP (-fopenmp)';
+  const include = join(dirname(createRequire(import.meta.url).resolve('node-api-headers/package.json')), 'include');
+  const flags = ['-O3', '-march=native', '-fopenmp', '-fPIC', '-shared', '-std=gnu11', '-fvisibility=hidden',
+    // Safe: no errno from sqrt and no FP traps, so sqrt and compares vectorise; results are unchanged.
+    '-fno-math-errno', '-fno-trapping-math', `-I${include}`,
+    ...(process.platform === 'darwin' ? ['-undefined', 'dynamic_lookup'] : [])];
+  return { cc, version, flags, targetMacros, target: targetOf(targetMacros) };
 }
 
 /** OpenMP's thread count for our kernels: `$OMP_NUM_THREADS`, else every core. */
@@ -98,6 +133,23 @@ function dlopen(path: string): NativeModule {
   return { call: m.exports.call, path };
 }
 
+const sumPath = (module: string) => module.replace(/\.node$/, '.sum');
+
+/** A module file's size and sha256, as recorded beside it in `<hash>.sum`. */
+function fileSum(path: string): string {
+  const bytes = readFileSync(path);
+  return `${bytes.length} ${createHash('sha256').update(bytes).digest('hex')}\n`;
+}
+
+/** Whether the module at `path` is byte for byte the one compiled there (false for a module without a sum). */
+function verified(path: string): boolean {
+  try {
+    return readFileSync(sumPath(path), 'utf8') === fileSum(path);
+  } catch {
+    return false;
+  }
+}
+
 function compile(source: string, tc: Toolchain, out: string): void {
   const cPath = out.replace(/\.node$/, '.c');
   writeFileAtomic(cPath, source);
@@ -105,8 +157,18 @@ function compile(source: string, tc: Toolchain, out: string): void {
   const tmp = `${out}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
   const t0 = performance.now();
   try {
-    execFileSync(tc.cc, [...tc.flags, '-o', tmp, cPath], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    run(tc.cc, [...tc.flags, '-o', tmp, cPath]);
+    // On disk before it has a name, and its checksum recorded only once it has: a crash leaves no module
+    // that passes verification without being whole.
+    const fd = openSync(tmp, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    const sum = fileSum(tmp);
     renameSync(tmp, out);
+    writeFileAtomic(sumPath(out), sum);
   } catch (err) {
     rmSync(tmp, { force: true });
     const e = err as { stderr?: string; message: string };
@@ -121,7 +183,7 @@ export function cacheLimitBytes(): number {
   return (Number(process.env.RTSR_CACHE_MAX_MB) || 512) * 2 ** 20;
 }
 
-/** Deletes the least recently used modules (with their .c) until the cache holds at most `limitBytes`, and
+/** Deletes the least recently used modules (with their .c and .sum) until the cache holds at most `limitBytes`, and
  *  compiler temp files over an hour old (a killed compile's). A module's mtime is its last use: loadModule
  *  refreshes it. Deleting a module another process has loaded is safe (its mapping stays); one about to
  *  load it sees it fail and rebuilds it. Returns the modules removed. */
@@ -136,7 +198,7 @@ export function pruneCache(cacheDir: string, limitBytes: number): number {
       if (now - st.mtimeMs > 3600e3) rmSync(path, { force: true });
       continue;
     }
-    const m = /^([0-9a-f]{64})\.(node|c)$/.exec(name);
+    const m = /^([0-9a-f]{64})\.(node|c|sum)$/.exec(name);
     if (!m) continue;
     const entry = modules.get(m[1]) ?? { used: 0, bytes: 0 };
     entry.bytes += st.size;
@@ -147,7 +209,7 @@ export function pruneCache(cacheDir: string, limitBytes: number): number {
   let removed = 0;
   for (const [hash, e] of [...modules].sort((a, b) => a[1].used - b[1].used)) {
     if (total <= limitBytes) break;
-    for (const ext of ['node', 'c']) rmSync(join(cacheDir, `${hash}.${ext}`), { force: true });
+    for (const ext of ['node', 'c', 'sum']) rmSync(join(cacheDir, `${hash}.${ext}`), { force: true });
     total -= e.bytes;
     removed++;
   }
@@ -157,8 +219,8 @@ export function pruneCache(cacheDir: string, limitBytes: number): number {
 /** Cache folders this process has pruned: once each, at its first compile there. */
 const pruned = new Set<string>();
 
-/** Loads the module for `source`, compiling it first unless the cache holds it; a cached file that does not
- *  load (truncated, foreign, corrupt) is rebuilt once. The generated .c stays beside the module. */
+/** Loads the module for `source`, compiling it first unless the cache holds it; a cached file that fails its
+ *  recorded size and sha256, has none, or does not load is rebuilt over. The generated .c stays beside it. */
 export function loadModule(source: string, tc: Toolchain, cacheDir: string = defaultCacheDir()): NativeModule {
   mkdirSync(cacheDir, { recursive: true });
   const path = modulePath(source, tc, cacheDir);
@@ -169,10 +231,12 @@ export function loadModule(source: string, tc: Toolchain, cacheDir: string = def
     } catch {
       // A read-only shared cache still serves its modules; only their pruning order goes stale.
     }
-    try {
-      return dlopen(path);
-    } catch {
-      rmSync(path, { force: true });
+    if (verified(path)) {
+      try {
+        return dlopen(path);
+      } catch {
+        // Whole but not loadable here (another node ABI, say): rebuilt below.
+      }
     }
   }
   if (!pruned.has(cacheDir)) {

@@ -11,7 +11,7 @@ export type { KernelSpec } from './kernels.js';
 export type { Target } from './glue.js';
 
 export interface NativeOptions {
-  /** The C compiler; default `$CC`, else `cc`. */
+  /** The C compiler; default `$CC`, else the first of cc, gcc, clang that works (see findToolchain). */
   readonly cc?: string;
   /** Module cache; default `defaultCacheDir()` at first compile (RTSR_CACHE_DIR, XDG_CACHE_HOME, ~/.cache). */
   readonly cacheDir?: string;
