@@ -1,15 +1,20 @@
 // Durable file writes: a temp file in the same folder, fsync, then rename, so a reader (or a killed run)
 // sees either the old file or the new one, never half of one.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** `.<name>.<pid>.<8 hex>.tmp`: the pid tells a later run whether the writer is gone. */
+const TEMP = /^\..*\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+const tempName = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 
 export function writeFileAtomic(path: string, chunks: readonly Uint8Array[] | Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  makeFolder(dirname(path));
+  removeStaleTemps(dirname(path));
+  const tmp = tempName(path);
   const parts = typeof chunks === 'string' ? [Buffer.from(chunks)] : chunks instanceof Uint8Array ? [chunks] : chunks;
   try {
-    const fd = openSync(tmp, 'w');
+    const fd = openSync(tmp, 'wx');
     try {
       for (const c of parts) writeSync(fd, c);
       fsyncSync(fd);
@@ -20,6 +25,58 @@ export function writeFileAtomic(path: string, chunks: readonly Uint8Array[] | Ui
   } catch (err) {
     rmSync(tmp, { force: true });
     throw err;
+  }
+}
+
+/** Creates `dir` and its missing parents one level at a time. `mkdir -p` in node loops forever where mkdir
+ *  answers ENOENT although the parent exists (under /proc); here that error reaches the caller. */
+export function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !exists(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/** Proves that files can be created in `dir` (permissions, read-only or pseudo file systems) before any
+ *  work is spent on what would be written there. */
+export function checkWritable(dir: string): void {
+  const probe = tempName(join(dir, 'rtsr-probe'));
+  closeSync(openSync(probe, 'wx'));
+  rmSync(probe);
+}
+
+const swept = new Set<string>();
+
+/** Deletes the temp files of writers that were killed (their process is gone), once per folder and run. */
+export function removeStaleTemps(dir: string): void {
+  if (swept.has(resolve(dir))) return;
+  swept.add(resolve(dir));
+  for (const name of readdirSync(dir)) {
+    const pid = TEMP.exec(name)?.[1];
+    if (pid !== undefined && !alive(Number(pid))) rmSync(join(dir, name), { force: true });
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+function exists(path: string): boolean {
+  try {
+    statSync(path);
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -1,0 +1,31 @@
+// writeFileAtomic: folders created without node's `mkdir -p` (which spins forever under /proc), temp files
+// of killed writers removed by the next write into their folder.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { checkWritable, makeFolder, writeFileAtomic } from '../src/util/atomic.js';
+
+test('a write removes the temp files that killed writers left in its folder, not those of live ones', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtsr-atomic-'));
+  const gone = spawnSync(process.execPath, ['-e', '']).pid!;
+  const stale = `.a.png.${gone}.0123abcd.tmp`;
+  const live = `.b.png.${process.pid}.89abcdef.tmp`;
+  const other = '.notes.tmp';
+  for (const f of [stale, live, other]) writeFileSync(join(dir, f), 'partial');
+  writeFileAtomic(join(dir, 'c.txt'), 'new');
+  assert.deepEqual(readdirSync(dir).sort(), [live, other, 'c.txt'].sort());
+  assert.equal(readFileSync(join(dir, 'c.txt'), 'utf8'), 'new');
+});
+
+test('makeFolder creates missing parents and reports a folder the file system refuses, at once', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtsr-atomic-'));
+  makeFolder(join(dir, 'a', 'b', 'c'));
+  checkWritable(join(dir, 'a', 'b', 'c'));
+  assert.deepEqual(readdirSync(join(dir, 'a', 'b', 'c')), [], 'the probe leaves nothing behind');
+  // mkdir answers ENOENT under /proc although /proc exists; `mkdir -p` retried that forever.
+  assert.throws(() => makeFolder('/proc/rtsr-no/sub'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path === '/proc/rtsr-no');
+  assert.throws(() => checkWritable('/proc'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+});
