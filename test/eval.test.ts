@@ -122,11 +122,11 @@ test('rtsr eval: user errors exit 2, naming the problem and the choices', async 
   }
 });
 
-test('rtsr eval: a corrupt image fails, naming the file', async () => {
+test('rtsr eval: a corrupt image is an input error (exit 2) naming the file', async () => {
   const dir = await flatData();
   await writeFile(join(dir, 'Flat', 'HR', 'c.png'), 'not a png');
   const r = await cli('--model', 'bicubic', '--scale', '2', '--data', dir, '--sets', 'Flat', '--json');
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.stderr, /cannot decode image .*Flat\/HR\/c\.png/);
   assert.equal(r.stdout, '');
 });

@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `rtsr <command> …`: each command lives in its own module, loaded only when asked for, so a slow import
 // (sharp, the native compiler) never delays another command.
+import { InputError } from '../util/errors.js';
 import { CliError } from './args.js';
 
 interface Command {
@@ -37,8 +38,9 @@ async function main(argv: string[]): Promise<void> {
   await (await cmd.load()).run(rest);
 }
 
+// Exit 2: the arguments or the input files are at fault; exit 1: anything else failed while running.
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof CliError) {
+  if (err instanceof CliError || err instanceof InputError) {
     process.stderr.write(`rtsr: ${err.message}\n`);
     process.exit(2);
   }
