@@ -146,3 +146,9 @@ test('rtsr eval: an image too small to score is an input error (exit 2) naming t
     assert.match(r.stderr, message);
   }
 });
+
+test('rtsr eval: --save-metrics with a built-in is refused before any image is scored', async () => {
+  const r = await cli('--model', 'bicubic', '--scale', '2', '--sets', 'Set5', '--save-metrics');
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, 'rtsr: --save-metrics needs a trained model file, not a built-in\n');
+});
