@@ -209,3 +209,21 @@ test('kill -9 while the output is written leaves the old file or a complete PNG,
   assert.deepEqual(readdirSync(join(dir, 'kill')), ['noise.png']);
   assert.deepEqual(dims(await readImage(join(dir, 'kill/noise.png'))), [2400, 1800]);
 });
+
+test('exit status: 2 when only inputs were at fault, 1 when a write failed during the run', async () => {
+  await image('status/a.png', 4, 3, 15);
+  await image('status/b.png', 4, 3, 16);
+  let r = rtsr('status/a.png', 'status-a.png', '--model', join(dir, 'status/a.png'));
+  assert.equal(r.status, 2, r.stderr);
+  writeFileSync(join(dir, 'status/bad.png'), 'not a png');
+  r = rtsr('status/bad.png', 'status-bad.png', '--model', modelPath);
+  assert.equal(r.status, 2, r.stderr);
+  assert.match(r.stderr, /^rtsr: cannot decode image status\/bad\.png: /);
+  rmSync(join(dir, 'status/bad.png'));
+  // A folder where an output goes: --overwrite replaces files, and renaming onto a folder fails.
+  mkdirSync(join(dir, 'status-out/a.png'), { recursive: true });
+  r = rtsr('status', 'status-out', '--model', modelPath, '--overwrite');
+  assert.equal(r.status, 1, r.stderr);
+  assert.match(r.stderr, /^rtsr: cannot write status-out\/a\.png: .*\n1 image upscaled .*\nrtsr: 1 of 2 images failed: status\/a\.png\n$/);
+  assert.deepEqual(dims(await readImage(join(dir, 'status-out/b.png'))), [8, 6]);
+});
