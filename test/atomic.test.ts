@@ -1,5 +1,5 @@
 // writeFileAtomic: folders created without node's `mkdir -p` (which spins forever under /proc), temp files
-// of killed writers removed by the next write into their folder.
+// of killed writers removed by the next write into their folder; file-system errors as one-line causes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -7,6 +7,7 @@ import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkWritable, makeFolder, writeFileAtomic } from '../src/util/atomic.js';
+import { fsCause } from '../src/util/errors.js';
 
 test('a write removes the temp files that killed writers left in its folder, not those of live ones', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtsr-atomic-'));
@@ -28,4 +29,13 @@ test('makeFolder creates missing parents and reports a folder the file system re
   // mkdir answers ENOENT under /proc although /proc exists; `mkdir -p` retried that forever.
   assert.throws(() => makeFolder('/proc/rtsr-no/sub'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT' && e.path === '/proc/rtsr-no');
   assert.throws(() => checkWritable('/proc'), (e: NodeJS.ErrnoException) => e.code === 'ENOENT');
+});
+
+test('fsCause: the cause in words with its code (a read-only file system is not reported as ENOENT)', () => {
+  const err = (code: string) => Object.assign(new Error(`${code}: something, mkdir '/x'`), { code });
+  assert.equal(fsCause(err('EROFS')), 'read-only file system (EROFS)');
+  assert.equal(fsCause(err('EACCES')), 'permission denied (EACCES)');
+  assert.equal(fsCause(err('ENOSPC')), 'no space left on device (ENOSPC)');
+  assert.equal(fsCause(err('EXDEV')), 'EXDEV');
+  assert.equal(fsCause(new Error('no code')), 'no code');
 });
