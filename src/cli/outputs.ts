@@ -36,9 +36,13 @@ export function checkDistinct(inputs: readonly string[], outs: readonly string[]
 export function checkNotExisting(outs: readonly string[]): void {
   const existing = outs.filter((o) => existsSync(o));
   if (existing.length === 0) return;
-  const shown = existing.slice(0, 5).join(', ') + (existing.length > 5 ? ', …' : '');
-  const what = existing.length === 1 ? `${existing[0]} already exists` : `${existing.length} of the ${outs.length} outputs already exist (${shown})`;
+  const what = existing.length === 1 ? `${existing[0]} already exists` : `${existing.length} of the ${outs.length} outputs already exist (${listFew(existing)})`;
   throw new CliError(`${what}; nothing was written (pass --overwrite to replace ${existing.length === 1 ? 'it' : 'them'})`);
+}
+
+/** The first five names, comma-separated, then '…' when there are more. */
+export function listFew(names: readonly string[]): string {
+  return names.slice(0, 5).join(', ') + (names.length > 5 ? ', …' : '');
 }
 
 /** Creates the output folders and proves each accepts files, failing in one line that names the path. */

@@ -4,12 +4,12 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, sep } from 'node:path';
 import { selectBackend } from '../backends/index.js';
-import { compile } from '../compiler/compile.js';
+import { compile, type CompiledModel } from '../compiler/compile.js';
 import { checkImageSize, readImageFile, writePng } from '../image/io.js';
 import { findModel } from '../models/zoo.js';
 import { InputError } from '../util/errors.js';
 import { CliError, intOption, parseCli } from './args.js';
-import { checkDistinct, checkNotExisting, prepareFolders } from './outputs.js';
+import { checkDistinct, checkNotExisting, listFew, prepareFolders } from './outputs.js';
 
 const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--backend native|reference] [--threads N] [--overwrite]
 
@@ -92,10 +92,8 @@ function outputsFor(files: string[], single: boolean, out: string): string[] {
   return toFile ? [out] : files.map((f) => join(out, `${basename(f, extname(f))}.png`));
 }
 
-type Compiled = ReturnType<typeof compile>;
-
 /** Upscales one file; true when its alpha channel was dropped. */
-async function upscaleFile(compiled: Compiled, file: string, out: string): Promise<boolean> {
+async function upscaleFile(compiled: CompiledModel, file: string, out: string): Promise<boolean> {
   const { image, alpha } = await readImageFile(file);
   checkImageSize(image.width * compiled.scale, image.height * compiled.scale, `${file} upscaled ×${compiled.scale}`);
   await writePng(out, compiled.runImage(image));
@@ -105,10 +103,6 @@ async function upscaleFile(compiled: Compiled, file: string, out: string): Promi
 /** A line on stderr, first clearing a progress bar. */
 function say(line: string): void {
   process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${line}\n`);
-}
-
-function list(names: readonly string[]): string {
-  return names.slice(0, 5).join(', ') + (names.length > 5 ? ', …' : '');
 }
 
 function progress(done: number, total: number, name: string): void {
@@ -161,12 +155,12 @@ export async function run(argv: string[]): Promise<void> {
   }
   progress(files.length, files.length, '');
   if (process.stderr.isTTY && files.length > 1) process.stderr.write('\n');
-  if (withAlpha.length > 0) say(`note: alpha channel dropped (outputs are RGB) from ${withAlpha.length === 1 ? withAlpha[0] : `${withAlpha.length} images: ${list(withAlpha)}`}`);
+  if (withAlpha.length > 0) say(`note: alpha channel dropped (outputs are RGB) from ${withAlpha.length === 1 ? withAlpha[0] : `${withAlpha.length} images: ${listFew(withAlpha)}`}`);
   const done = files.length - failed.length;
   const where = single ? outs[0] : relative('.', out) || '.';
   say(`${done} image${done === 1 ? '' : 's'} upscaled ×${compiled.scale} with ${name} (${backend}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${where}`);
   if (failed.length === 0) return;
   // Exit 2 when only the inputs were at fault, 1 when something else failed too.
   const Err = failed.every((f) => f.err instanceof InputError) ? InputError : Error;
-  throw new Err(`${failed.length} of ${files.length} images failed: ${list(failed.map((f) => f.file))}`);
+  throw new Err(`${failed.length} of ${files.length} images failed: ${listFew(failed.map((f) => f.file))}`);
 }
