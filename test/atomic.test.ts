@@ -21,6 +21,16 @@ test('a write removes the temp files that killed writers left in its folder, not
   assert.equal(readFileSync(join(dir, 'c.txt'), 'utf8'), 'new');
 });
 
+test('replace: false leaves an existing file as it was and fails with EEXIST; a new file is written', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtsr-atomic-'));
+  writeFileSync(join(dir, 'a.txt'), 'mine');
+  assert.throws(() => writeFileAtomic(join(dir, 'a.txt'), 'new', { replace: false }), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
+  assert.equal(readFileSync(join(dir, 'a.txt'), 'utf8'), 'mine');
+  writeFileAtomic(join(dir, 'b.txt'), 'new', { replace: false });
+  assert.equal(readFileSync(join(dir, 'b.txt'), 'utf8'), 'new');
+  assert.deepEqual(readdirSync(dir).sort(), ['a.txt', 'b.txt'], 'no temp file left');
+});
+
 test('makeFolder creates missing parents and reports a folder the file system refuses, at once', () => {
   const dir = mkdtempSync(join(tmpdir(), 'rtsr-atomic-'));
   makeFolder(join(dir, 'a', 'b', 'c'));

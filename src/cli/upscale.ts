@@ -93,10 +93,11 @@ function outputsFor(files: string[], single: boolean, out: string): string[] {
 }
 
 /** Upscales one file; true when its alpha channel was dropped. */
-async function upscaleFile(compiled: CompiledModel, file: string, out: string): Promise<boolean> {
+async function upscaleFile(compiled: CompiledModel, file: string, out: string, replace: boolean): Promise<boolean> {
   const { image, alpha } = await readImageFile(file);
   checkImageSize(image.width * compiled.scale, image.height * compiled.scale, `${file} upscaled ×${compiled.scale}`);
-  await writePng(out, compiled.runImage(image));
+  // Without --overwrite, a file that appeared since the check at the start is not replaced either.
+  await writePng(out, compiled.runImage(image), { replace });
   return alpha;
 }
 
@@ -146,7 +147,7 @@ export async function run(argv: string[]): Promise<void> {
   for (const [i, f] of files.entries()) {
     progress(i, files.length, basename(f));
     try {
-      if (await upscaleFile(compiled, f, outs[i])) withAlpha.push(f);
+      if (await upscaleFile(compiled, f, outs[i], values.overwrite)) withAlpha.push(f);
     } catch (err) {
       if (single) throw err;
       failed.push({ file: f, err: err as Error });

@@ -57,11 +57,12 @@ export function checkImageSize(width: number, height: number, what: string): voi
   throw new InputError(`${what}: ${width}x${height} (${Math.round((width * height) / 1e6)} megapixels) needs ${gb(bytes)} GB of RGB pixels, more than the ${gb(MAX_IMAGE_BYTES)} GB one image can hold`);
 }
 
-/** Writes `img` as an 8-bit RGB PNG, atomically: a killed run leaves the old file (or none), never half a PNG. */
-export async function writePng(path: string, img: RgbImage): Promise<void> {
+/** Writes `img` as an 8-bit RGB PNG, atomically: a killed run leaves the old file (or none), never half a PNG.
+ *  With `replace: false` an existing file is an error and stays as it was. */
+export async function writePng(path: string, img: RgbImage, { replace = true } = {}): Promise<void> {
   const png = await sharp(img.data, { raw: { width: img.width, height: img.height, channels: 3 }, limitInputPixels: false }).png().toBuffer();
   try {
-    writeFileAtomic(path, png);
+    writeFileAtomic(path, png, { replace });
   } catch (err) {
     throw new Error(`cannot write ${path}: ${fsCause(err)}`);
   }

@@ -1,14 +1,16 @@
 // Durable file writes: a temp file in the same folder, fsync, then rename, so a reader (or a killed run)
 // sees either the old file or the new one, never half of one.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** `.<name>.<pid>.<8 hex>.tmp`: the pid tells a later run whether the writer is gone. */
 const TEMP = /^\..*\.(\d+)\.[0-9a-f]{8}\.tmp$/;
 const tempName = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
 
-export function writeFileAtomic(path: string, chunks: readonly Uint8Array[] | Uint8Array | string): void {
+/** With `replace: false` an existing file at `path` is left alone and the write fails with EEXIST, decided
+ *  when the file is put in place (a hard link cannot replace), not by an earlier look that could be stale. */
+export function writeFileAtomic(path: string, chunks: readonly Uint8Array[] | Uint8Array | string, { replace = true } = {}): void {
   makeFolder(dirname(path));
   removeStaleTemps(dirname(path));
   const tmp = tempName(path);
@@ -21,10 +23,35 @@ export function writeFileAtomic(path: string, chunks: readonly Uint8Array[] | Ui
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
-  } catch (err) {
+    if (replace) renameSync(tmp, path);
+    else putNew(tmp, path);
+    fsyncFolder(dirname(path));
+  } finally {
     rmSync(tmp, { force: true });
-    throw err;
+  }
+}
+
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/** Puts `tmp` at `path` unless a file is there. Where the file system has no hard links (FAT, some network
+ *  shares), a look just before the rename has to do. */
+function putNew(tmp: string, path: string): void {
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    if (exists(path)) throw Object.assign(new Error(`EEXIST: file already exists, '${path}'`), { code: 'EEXIST', path });
+    renameSync(tmp, path);
+  }
+}
+
+/** Makes the new name itself durable: without it, a power cut after rename can bring back the old file. */
+function fsyncFolder(dir: string): void {
+  const fd = openSync(dir, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 
