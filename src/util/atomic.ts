@@ -1,7 +1,7 @@
 // Durable file writes: a temp file in the same folder, fsync, then rename, so a reader (or a killed run)
 // sees either the old file or the new one, never half of one.
 import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 
 /** `.<name>.<pid>.<8 hex>.tmp`: the pid tells a later run whether the writer is gone. */
@@ -40,18 +40,23 @@ function putNew(tmp: string, path: string): void {
     linkSync(tmp, path);
   } catch (err) {
     if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
-    if (exists(path)) throw Object.assign(new Error(`EEXIST: file already exists, '${path}'`), { code: 'EEXIST', path });
+    if (existsSync(path)) throw Object.assign(new Error(`EEXIST: file already exists, '${path}'`), { code: 'EEXIST', path });
     renameSync(tmp, path);
   }
 }
 
-/** Makes the new name itself durable: without it, a power cut after rename can bring back the old file. */
+/** Makes the new name itself durable: without it, a power cut after rename can bring back the old file.
+ *  Best effort: some file systems refuse fsync on a folder, and the file is in place either way. */
 function fsyncFolder(dir: string): void {
-  const fd = openSync(dir, 'r');
   try {
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // the write itself succeeded
   }
 }
 
@@ -59,7 +64,7 @@ function fsyncFolder(dir: string): void {
  *  answers ENOENT although the parent exists (under /proc); here that error reaches the caller. */
 export function makeFolder(dir: string): void {
   const missing: string[] = [];
-  for (let d = resolve(dir); !exists(d); d = dirname(d)) missing.unshift(d);
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) missing.unshift(d);
   for (const d of missing) {
     try {
       mkdirSync(d);
@@ -80,7 +85,7 @@ export function checkWritable(dir: string): void {
 const swept = new Set<string>();
 
 /** Deletes the temp files of writers that were killed (their process is gone), once per folder and run. */
-export function removeStaleTemps(dir: string): void {
+function removeStaleTemps(dir: string): void {
   if (swept.has(resolve(dir))) return;
   swept.add(resolve(dir));
   for (const name of readdirSync(dir)) {
@@ -95,15 +100,6 @@ function alive(pid: number): boolean {
     return true;
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-function exists(path: string): boolean {
-  try {
-    statSync(path);
-    return true;
-  } catch {
-    return false;
   }
 }
 
