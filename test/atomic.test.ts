@@ -1,16 +1,19 @@
 // writeFileAtomic: folders created without node's `mkdir -p` (which spins forever under /proc), temp files
 // of killed writers removed by the next write into their folder; file-system errors as one-line causes.
-import { test } from 'node:test';
+import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { checkWritable, makeFolder, writeFileAtomic } from '../src/util/atomic.js';
 import { fsCause } from '../src/util/errors.js';
 
+const root = mkdtempSync(join(tmpdir(), 'rtsr-atomic-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
 test('a write removes the temp files that killed writers left in its folder, not those of live ones', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rtsr-atomic-'));
+  const dir = mkdtempSync(join(root, 'case-'));
   const gone = spawnSync(process.execPath, ['-e', '']).pid!;
   const stale = `.a.png.${gone}.0123abcd.tmp`;
   const live = `.b.png.${process.pid}.89abcdef.tmp`;
@@ -22,7 +25,7 @@ test('a write removes the temp files that killed writers left in its folder, not
 });
 
 test('replace: false leaves an existing file as it was and fails with EEXIST; a new file is written', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rtsr-atomic-'));
+  const dir = mkdtempSync(join(root, 'case-'));
   writeFileSync(join(dir, 'a.txt'), 'mine');
   assert.throws(() => writeFileAtomic(join(dir, 'a.txt'), 'new', { replace: false }), (e: NodeJS.ErrnoException) => e.code === 'EEXIST');
   assert.equal(readFileSync(join(dir, 'a.txt'), 'utf8'), 'mine');
@@ -32,7 +35,7 @@ test('replace: false leaves an existing file as it was and fails with EEXIST; a 
 });
 
 test('makeFolder creates missing parents and reports a folder the file system refuses, at once', () => {
-  const dir = mkdtempSync(join(tmpdir(), 'rtsr-atomic-'));
+  const dir = mkdtempSync(join(root, 'case-'));
   makeFolder(join(dir, 'a', 'b', 'c'));
   checkWritable(join(dir, 'a', 'b', 'c'));
   assert.deepEqual(readdirSync(join(dir, 'a', 'b', 'c')), [], 'the probe leaves nothing behind');
