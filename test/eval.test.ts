@@ -122,11 +122,33 @@ test('rtsr eval: user errors exit 2, naming the problem and the choices', async 
   }
 });
 
-test('rtsr eval: a corrupt image fails, naming the file', async () => {
+test('rtsr eval: a corrupt image is an input error (exit 2) naming the file', async () => {
   const dir = await flatData();
   await writeFile(join(dir, 'Flat', 'HR', 'c.png'), 'not a png');
   const r = await cli('--model', 'bicubic', '--scale', '2', '--data', dir, '--sets', 'Flat', '--json');
-  assert.equal(r.code, 1);
+  assert.equal(r.code, 2);
   assert.match(r.stderr, /cannot decode image .*Flat\/HR\/c\.png/);
   assert.equal(r.stdout, '');
+});
+
+test('rtsr eval: an image too small to score is an input error (exit 2) naming the file and the size needed', async () => {
+  const cases: [number, string, RegExp][] = [
+    [4, '2', /Tiny\/HR\/t\.png: a 4x4 image \(cropped to a multiple of 2\) is too small to score at ×2: at least 15x15 is needed/],
+    [14, '2', /Tiny\/HR\/t\.png: a 14x14 image .* at least 15x15 is needed/],
+    [3, '4', /Tiny\/HR\/t\.png: a 3x3 image is smaller than the scale 4/],
+  ];
+  for (const [size, scale, message] of cases) {
+    const dir = await mkdtemp(join(tmpdir(), 'rtsr-eval-'));
+    await mkdir(join(dir, 'Tiny', 'HR'), { recursive: true });
+    await writePng(join(dir, 'Tiny', 'HR', 't.png'), flat(size, size, 90));
+    const r = await cli('--model', 'bicubic', '--scale', scale, '--data', dir, '--sets', 'Tiny');
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, message);
+  }
+});
+
+test('rtsr eval: --save-metrics with a built-in is refused before any image is scored', async () => {
+  const r = await cli('--model', 'bicubic', '--scale', '2', '--sets', 'Set5', '--save-metrics');
+  assert.equal(r.code, 2, r.stderr);
+  assert.equal(r.stderr, 'rtsr: --save-metrics needs a trained model file, not a built-in\n');
 });

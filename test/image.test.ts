@@ -1,13 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readdirSync, statSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { crc32, deflateSync } from 'node:zlib';
 import sharp from 'sharp';
 import { crop, fromFloat, modcrop, rgbImage, toFloat } from '../src/image/image.js';
-import { readImage, writePng } from '../src/image/io.js';
+import { readImage, readImageFile, writePng } from '../src/image/io.js';
 import { contributions, cubic, resizeFloat, resizeImage, type EdgeMode } from '../src/image/resize.js';
+import { InputError } from '../src/util/errors.js';
 
 // ---- Keys kernel and weight tables, against values worked out by hand ----
 
@@ -296,4 +298,46 @@ test('corrupt, truncated and missing files give errors naming the file', async (
   await assert.rejects(readImage(join(dir, 'cut.bmp')), (e: Error) => e.message.includes(join(dir, 'cut.bmp')) && /truncated BMP/.test(e.message));
   // A missing file's error also lists what the folder does hold.
   await assert.rejects(readImage(join(dir, 'nope.png')), (e: Error) => e.message.includes(join(dir, 'nope.png')) && /cut\.png, junk\.png/.test(e.message));
+});
+
+test('readImageFile says whether it dropped an alpha channel', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtsr-io-'));
+  await writeFile(join(dir, 'rgba.png'), handPng(1, 1, 6, [1, 2, 3, 4]));
+  await writeFile(join(dir, 'rgb.png'), handPng(1, 1, 2, [1, 2, 3]));
+  assert.equal((await readImageFile(join(dir, 'rgba.png'))).alpha, true);
+  assert.equal((await readImageFile(join(dir, 'rgb.png'))).alpha, false);
+});
+
+/** `png` with the size in its header changed (pixel data left as it is), its CRC fixed. */
+function withDeclaredSize(png: Buffer, width: number, height: number): Buffer {
+  const b = Buffer.from(png);
+  b.writeUInt32BE(width, 16);
+  b.writeUInt32BE(height, 20);
+  b.writeUInt32BE(crc32(b.subarray(12, 29)), 29);
+  return b;
+}
+
+test('sharp’s 268-megapixel limit does not apply; an image too large to hold is refused with its size', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtsr-io-'));
+  const png = handPng(1, 1, 2, [1, 2, 3]);
+  // 300 MP declared: decoding is attempted (and fails on the missing data), not refused for its size.
+  await writeFile(join(dir, 'big.png'), withDeclaredSize(png, 20000, 15000));
+  await assert.rejects(readImage(join(dir, 'big.png')), (e: Error) => e instanceof InputError && /^cannot decode image .*big\.png: (?!.*pixel limit)/.test(e.message));
+  await writeFile(join(dir, 'huge.png'), withDeclaredSize(png, 40000, 40000));
+  await assert.rejects(
+    readImage(join(dir, 'huge.png')),
+    (e: Error) => e instanceof InputError && /huge\.png: 40000x40000 \(1600 megapixels\) needs 4\.80 GB of RGB pixels, more than the 4\.29 GB one image can hold/.test(e.message),
+  );
+});
+
+test('writePng replaces a file through a renamed temp file and leaves no temp behind', async () => {
+  const dir = await mkdtemp(join(tmpdir(), 'rtsr-io-'));
+  const path = join(dir, 'x.png');
+  await writeFile(path, 'old');
+  const before = statSync(path).ino;
+  const img = randomImage(5, 4, 2);
+  await writePng(path, img);
+  assert.notEqual(statSync(path).ino, before, 'a new file renamed over the old one, not the old one rewritten');
+  assert.deepEqual((await readImage(path)).data, img.data);
+  assert.deepEqual(readdirSync(dir), ['x.png']);
 });

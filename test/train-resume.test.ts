@@ -39,7 +39,8 @@ test("temp files of a killed run's writes are removed when the run resumes; a li
   const dead = spawnSync(process.execPath, ['-e', '']).pid!;
   const stale = [CURVE, LOG, CHECKPOINT].map((n) => `.${n}.${dead}.0123abcd.tmp`);
   const live = `.${CURVE}.${process.pid}.89abcdef.tmp`;
-  const foreign = `.notes.txt.${dead}.0123abcd.tmp`;
+  // Only rtsr's temp names (`.<name>.<pid>.<8 hex>.tmp`) are its own to delete.
+  const foreign = `.notes.txt.${dead}.tmp`;
   for (const f of [...stale, live, foreign]) writeFileSync(join(out, f), 'partial');
   await train(spec, { ...opts, steps: 4 }, out, quiet, true);
   const left = readdirSync(out).filter((f) => f.endsWith('.tmp'));

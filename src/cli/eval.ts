@@ -38,6 +38,8 @@ export async function run(argv: string[]): Promise<void> {
   }
   if (values.model === undefined) throw new CliError(`--model is required\n\n${USAGE}`);
   const scale = values.scale === undefined ? undefined : intOption('scale', values.scale, 0);
+  // Before the evaluation, not after minutes of it.
+  if (values['save-metrics'] && KNOWN_MODELS.includes(values.model)) throw new CliError('--save-metrics needs a trained model file, not a built-in');
 
   let dataDir: string;
   try {
@@ -69,7 +71,6 @@ export async function run(argv: string[]): Promise<void> {
     }
   });
   if (values['save-metrics']) {
-    if (KNOWN_MODELS.includes(values.model)) throw new CliError('--save-metrics needs a trained model file, not a built-in');
     const { path, model: m, info } = findModel(values.model);
     saveModel(path, m, { ...info, metrics: { ...info.metrics, ...result.sets } });
     process.stderr.write(`metrics saved in ${path}\n`);

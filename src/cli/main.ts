@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // `rtsr <command> …`: each command lives in its own module, loaded only when asked for, so a slow import
 // (sharp, the native compiler) never delays another command.
+import { InputError } from '../util/errors.js';
 import { CliError } from './args.js';
 
 interface Command {
@@ -15,7 +16,7 @@ const COMMANDS: Record<string, Command> = {
   zoo: { summary: 'zoo [--json]: trained models with parameters, MACs at 720p and measured PSNR/SSIM', load: () => import('./zoo.js') },
   eval: { summary: 'eval --model bicubic|NAME|FILE [--scale 2|3|4] [--sets …] [--data DIR] [--json]: PSNR/SSIM tables', load: () => import('./eval.js') },
   export: { summary: 'export MODEL|--arch SPEC --onnx OUT.onnx: ONNX for onnxruntime and other runtimes', load: () => import('./export.js') },
-  upscale: { summary: 'upscale IN OUT --model NAME|FILE [--backend native|reference]: super-resolve an image, folder or glob to PNG', load: () => import('./upscale.js') },
+  upscale: { summary: 'upscale IN OUT --model NAME|FILE [--backend native|reference] [--overwrite]: super-resolve an image, folder or glob to PNG', load: () => import('./upscale.js') },
   profile: { summary: 'profile [--backend native] [--scale 2] [--input 640x360] [--samples N] [--out FILE]: measure block latencies (resumable)', load: () => import('./profile.js') },
   search: { summary: 'search --scale 2 --budget-ms 33 [--input 640x360] [--data DIR] [--out DIR] [--quick]: the best network for a latency budget', load: () => import('./search.js') },
   'speed-model': { summary: 'speed-model fit|eval|predict …: fit the latency predictor, check it on held-out blocks, predict a model', load: () => import('./speed-model.js') },
@@ -37,8 +38,9 @@ async function main(argv: string[]): Promise<void> {
   await (await cmd.load()).run(rest);
 }
 
+// Exit 2: the arguments or the input files are at fault; exit 1: anything else failed while running.
 main(process.argv.slice(2)).catch((err: unknown) => {
-  if (err instanceof CliError) {
+  if (err instanceof CliError || err instanceof InputError) {
     process.stderr.write(`rtsr: ${err.message}\n`);
     process.exit(2);
   }

@@ -2,20 +2,25 @@
 // compiled model and writes PNGs. Globs are expanded here (`*`, `?`, `[…]` within a name, `**` across
 // folders), so they work quoted and on shells that do not expand them.
 import { existsSync, readdirSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { basename, dirname, extname, join, relative, resolve, sep } from 'node:path';
-import { compile } from '../compiler/compile.js';
-import { readImage, writePng } from '../image/io.js';
+import { basename, extname, join, relative, sep } from 'node:path';
+import { compile, type CompiledModel } from '../compiler/compile.js';
+import { checkImageSize, readImageFile, writePng } from '../image/io.js';
 import { findModel } from '../models/zoo.js';
+import { InputError } from '../util/errors.js';
 import { CliError, intOption, parseCli } from './args.js';
+import { checkDistinct, checkNotExisting, listFew, prepareFolders } from './outputs.js';
 import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
 
-const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--target ${TARGET_NAMES_HELP}] [--threads N]
+const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--target ${TARGET_NAMES_HELP}] [--threads N] [--overwrite]
 
-  --target    where the model runs; default: native where a C compiler exists, else the portable one
+  --target     where the model runs; default: native where a C compiler exists, else the portable one
+  --overwrite  replace existing output files (without it, any existing output is an error and nothing is written)
 
   IN      an image file, a folder (its .png, .jpg, .jpeg and .bmp files) or a glob ('frames/*.png', 'a/**/*.jpg')
-  OUT     a .png file for a single image, else a folder (created; one <name>.png per input)`;
+  OUT     a .png file for a single image, else a folder (created; one <name>.png per input)
+
+  Outputs are RGB: an alpha channel is dropped, which the run says. An image that fails is reported and the
+  others are still written; the run then exits non-zero.`;
 
 const IMAGE_EXTS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
 const isImage = (f: string) => IMAGE_EXTS.has(extname(f).toLowerCase());
@@ -84,15 +89,21 @@ function inputsOf(input: string): { files: string[]; single: boolean } {
 function outputsFor(files: string[], single: boolean, out: string): string[] {
   const toFile = single && extname(out).toLowerCase() === '.png' && !(existsSync(out) && statSync(out).isDirectory());
   if (single && !toFile && extname(out) !== '' && !existsSync(out)) throw new CliError(`${out}: the output must be a .png file or a folder`);
-  if (toFile) return [out];
-  const outs = files.map((f) => join(out, `${basename(f, extname(f))}.png`));
-  const seen = new Map<string, string>();
-  outs.forEach((o, i) => {
-    if (seen.has(o)) throw new CliError(`${seen.get(o)} and ${files[i]} would both be written to ${o}`);
-    seen.set(o, files[i]);
-  });
-  if (outs.some((o, i) => resolve(o) === resolve(files[i]))) throw new CliError(`${out}: writing there would overwrite the inputs`);
-  return outs;
+  return toFile ? [out] : files.map((f) => join(out, `${basename(f, extname(f))}.png`));
+}
+
+/** Upscales one file; true when its alpha channel was dropped. */
+async function upscaleFile(compiled: CompiledModel, file: string, out: string, replace: boolean): Promise<boolean> {
+  const { image, alpha } = await readImageFile(file);
+  checkImageSize(image.width * compiled.scale, image.height * compiled.scale, `${file} upscaled ×${compiled.scale}`);
+  // Without --overwrite, a file that appeared since the check at the start is not replaced either.
+  await writePng(out, await compiled.runImage(image), { replace });
+  return alpha;
+}
+
+/** A line on stderr, first clearing a progress bar. */
+function say(line: string): void {
+  process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${line}\n`);
 }
 
 function progress(done: number, total: number, name: string): void {
@@ -105,7 +116,7 @@ function progress(done: number, total: number, name: string): void {
 export async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseCli(
     argv,
-    { model: { type: 'string' }, ...TARGET_OPTION, threads: { type: 'string' }, help: { type: 'boolean', short: 'h', default: false } },
+    { model: { type: 'string' }, ...TARGET_OPTION, threads: { type: 'string' }, overwrite: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
     true,
   );
   if (values.help) {
@@ -117,6 +128,9 @@ export async function run(argv: string[]): Promise<void> {
   const [input, out] = positionals;
   const { files, single } = inputsOf(input);
   const outs = outputsFor(files, single, out);
+  checkDistinct(files, outs);
+  if (!values.overwrite) checkNotExisting(outs);
+  prepareFolders(outs);
   let name: string;
   let compiled: Awaited<ReturnType<typeof compile>>;
   try {
@@ -127,15 +141,30 @@ export async function run(argv: string[]): Promise<void> {
     throw new CliError((err as Error).message);
   }
   const t0 = performance.now();
-  for (const [i, f] of files.entries()) {
-    progress(i, files.length, basename(f));
-    const sr = await compiled.runImage(await readImage(f));
-    await mkdir(dirname(outs[i]), { recursive: true });
-    await writePng(outs[i], sr);
+  const failed: { file: string; err: Error }[] = [];
+  const withAlpha: string[] = [];
+  try {
+    for (const [i, f] of files.entries()) {
+      progress(i, files.length, basename(f));
+      try {
+        if (await upscaleFile(compiled, f, outs[i], values.overwrite)) withAlpha.push(f);
+      } catch (err) {
+        if (single) throw err;
+        failed.push({ file: f, err: err as Error });
+        say(`rtsr: ${(err as Error).message}`);
+      }
+    }
+  } finally {
+    await compiled.dispose();
   }
-  await compiled.dispose();
   progress(files.length, files.length, '');
   if (process.stderr.isTTY && files.length > 1) process.stderr.write('\n');
+  if (withAlpha.length > 0) say(`note: alpha channel dropped (outputs are RGB) from ${withAlpha.length === 1 ? withAlpha[0] : `${withAlpha.length} images: ${listFew(withAlpha)}`}`);
+  const done = files.length - failed.length;
   const where = single ? outs[0] : relative('.', out) || '.';
-  process.stderr.write(`${files.length} image${files.length > 1 ? 's' : ''} upscaled ×${compiled.scale} with ${name} (${target.name}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${where}\n`);
+  say(`${done} image${done === 1 ? '' : 's'} upscaled ×${compiled.scale} with ${name} (${target.name}) in ${((performance.now() - t0) / 1000).toFixed(1)} s → ${where}`);
+  if (failed.length === 0) return;
+  // Exit 2 when only the inputs were at fault, 1 when something else failed too.
+  const Err = failed.every((f) => f.err instanceof InputError) ? InputError : Error;
+  throw new Err(`${failed.length} of ${files.length} images failed: ${listFew(failed.map((f) => f.file))}`);
 }

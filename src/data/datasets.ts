@@ -5,6 +5,7 @@ import { basename, extname, join } from 'node:path';
 import { modcrop, type RgbImage } from '../image/image.js';
 import { readImage } from '../image/io.js';
 import { resizeImage } from '../image/resize.js';
+import { InputError } from '../util/errors.js';
 
 export const IMAGE_EXTENSIONS = ['.png', '.jpg', '.jpeg', '.bmp'];
 
@@ -55,7 +56,7 @@ export async function loadPair(path: string, scale: number): Promise<ImagePair> 
   try {
     hr = modcrop(full, scale);
   } catch (err) {
-    throw new Error(`${path}: ${(err as Error).message}`);
+    throw new InputError(`${path}: ${(err as Error).message}`);
   }
   return { name: basename(path, extname(path)), path, hr, lr: resizeImage(hr, 1 / scale) };
 }

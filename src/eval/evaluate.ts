@@ -2,7 +2,10 @@
 // MATLAB-compatible bicubic, upscale with the model, score Y (PSNR, SSIM) with a `scale`-pixel border cut;
 // a set's figure is the mean over its images.
 import { listImages, loadPair } from '../data/datasets.js';
+import type { RgbImage } from '../image/image.js';
 import { scoreY } from '../metrics/score.js';
+import { SSIM_WINDOW } from '../metrics/ssim.js';
+import { InputError } from '../util/errors.js';
 import type { Upscaler } from './upscaler.js';
 
 export interface SetResult {
@@ -42,6 +45,7 @@ export async function evaluate(
     let ssim = 0;
     for (const [i, path] of paths.entries()) {
       const pair = await loadPair(path, model.scale);
+      checkScorable(path, pair.hr, model.scale);
       const sr = await model.upscale(pair.lr);
       if (sr.width !== pair.hr.width || sr.height !== pair.hr.height) {
         throw new Error(
@@ -57,4 +61,11 @@ export async function evaluate(
     results[set] = { psnr: psnr / paths.length, ssim: ssim / paths.length, images: paths.length };
   }
   return { model: model.name, scale: model.scale, sets: results };
+}
+
+/** SSIM's window must fit inside the HR image once the `scale`-pixel border is cut. */
+function checkScorable(path: string, hr: RgbImage, scale: number): void {
+  const least = SSIM_WINDOW + 2 * scale;
+  if (hr.width >= least && hr.height >= least) return;
+  throw new InputError(`${path}: a ${hr.width}x${hr.height} image (cropped to a multiple of ${scale}) is too small to score at ×${scale}: at least ${least}x${least} is needed`);
 }

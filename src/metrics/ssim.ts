@@ -2,7 +2,8 @@
 // K1 = 0.01, K2 = 0.03, "valid" filtering (no padding), mean of the SSIM map, no downsampling.
 import { assertSameShape, type Plane } from './plane.js';
 
-const WINDOW = 11;
+export const SSIM_WINDOW = 11;
+const WINDOW = SSIM_WINDOW;
 const SIGMA = 1.5;
 
 /** The 1-D normalised Gaussian; its outer product is MATLAB's fspecial('gaussian', 11, 1.5). */

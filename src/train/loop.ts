@@ -82,7 +82,7 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
   const acc = new Map<string, number>();
   let accN = 0;
   // Temp files of writes a killed run left behind (curve, log, checkpoint): nothing will ever rename them.
-  removeStaleTemps(outDir, [CHECKPOINT, LOG, CURVE]);
+  if (existsSync(outDir)) removeStaleTemps(outDir);
   if (resume && existsSync(ckptPath)) {
     const ck = loadCheckpoint<O>(ckptPath);
     // A checkpoint of another network (or stage) would fail later on a tensor's size; say which run it is.

@@ -1,41 +1,102 @@
 // Durable file writes: a temp file in the same folder, fsync, then rename, so a reader (or a killed run)
 // sees either the old file or the new one, never half of one.
-import { createHash, randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
-import { dirname, join, basename } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, linkSync, mkdirSync, openSync, readdirSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 
-export function writeFileAtomic(path: string, chunks: readonly Uint8Array[] | Uint8Array | string): void {
-  mkdirSync(dirname(path), { recursive: true });
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+/** `.<name>.<pid>.<8 hex>.tmp`: the pid tells a later run whether the writer is gone. */
+const TEMP = /^\..*\.(\d+)\.[0-9a-f]{8}\.tmp$/;
+const tempName = (path: string) => join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+
+/** With `replace: false` an existing file at `path` is left alone and the write fails with EEXIST, decided
+ *  when the file is put in place (a hard link cannot replace), not by an earlier look that could be stale. */
+export function writeFileAtomic(path: string, chunks: readonly Uint8Array[] | Uint8Array | string, { replace = true } = {}): void {
+  makeFolder(dirname(path));
+  sweepOnce(dirname(path));
+  const tmp = tempName(path);
   const parts = typeof chunks === 'string' ? [Buffer.from(chunks)] : chunks instanceof Uint8Array ? [chunks] : chunks;
   try {
-    const fd = openSync(tmp, 'w');
+    const fd = openSync(tmp, 'wx');
     try {
       for (const c of parts) writeSync(fd, c);
       fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    renameSync(tmp, path);
-  } catch (err) {
+    if (replace) renameSync(tmp, path);
+    else putNew(tmp, path);
+    fsyncFolder(dirname(path));
+  } finally {
     rmSync(tmp, { force: true });
-    throw err;
   }
 }
 
-export function sha256(chunks: readonly Uint8Array[]): string {
-  const h = createHash('sha256');
-  for (const c of chunks) h.update(c);
-  return h.digest('hex');
+const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
+
+/** Puts `tmp` at `path` unless a file is there. Where the file system has no hard links (FAT, some network
+ *  shares), a look just before the rename has to do. */
+function putNew(tmp: string, path: string): void {
+  try {
+    linkSync(tmp, path);
+  } catch (err) {
+    if (!NO_HARD_LINKS.has((err as NodeJS.ErrnoException).code ?? '')) throw err;
+    if (existsSync(path)) throw Object.assign(new Error(`EEXIST: file already exists, '${path}'`), { code: 'EEXIST', path });
+    renameSync(tmp, path);
+  }
 }
 
-/** Deletes the temp files writeFileAtomic left in `dir` for any of `names` when killed mid-write: those whose
- *  writing process is gone (a live one may still be about to rename its file). */
-export function removeStaleTemps(dir: string, names: readonly string[]): void {
-  if (!existsSync(dir)) return;
-  for (const file of readdirSync(dir)) {
-    const m = /^\.(.+)\.(\d+)\.[0-9a-f]{8}\.tmp$/.exec(file);
-    if (m && names.includes(m[1]) && !alive(Number(m[2]))) rmSync(join(dir, file), { force: true });
+/** Makes the new name itself durable: without it, a power cut after rename can bring back the old file.
+ *  Best effort: some file systems refuse fsync on a folder, and the file is in place either way. */
+function fsyncFolder(dir: string): void {
+  try {
+    const fd = openSync(dir, 'r');
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // the write itself succeeded
+  }
+}
+
+/** Creates `dir` and its missing parents one level at a time. `mkdir -p` in node loops forever where mkdir
+ *  answers ENOENT although the parent exists (under /proc); here that error reaches the caller. */
+export function makeFolder(dir: string): void {
+  const missing: string[] = [];
+  for (let d = resolve(dir); !existsSync(d); d = dirname(d)) missing.unshift(d);
+  for (const d of missing) {
+    try {
+      mkdirSync(d);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+  }
+}
+
+/** Proves that files can be created in `dir` (permissions, read-only or pseudo file systems) before any
+ *  work is spent on what would be written there. */
+export function checkWritable(dir: string): void {
+  const probe = tempName(join(dir, 'rtsr-probe'));
+  closeSync(openSync(probe, 'wx'));
+  rmSync(probe);
+}
+
+const swept = new Set<string>();
+
+/** writeFileAtomic sweeps each folder it writes to once per run. */
+function sweepOnce(dir: string): void {
+  if (swept.has(resolve(dir))) return;
+  swept.add(resolve(dir));
+  removeStaleTemps(dir);
+}
+
+/** Deletes the temp files of writers that were killed (their process is gone; a live one may still be about
+ *  to rename its file). */
+export function removeStaleTemps(dir: string): void {
+  for (const name of readdirSync(dir)) {
+    const pid = TEMP.exec(name)?.[1];
+    if (pid !== undefined && !alive(Number(pid))) rmSync(join(dir, name), { force: true });
   }
 }
 
