@@ -26,12 +26,24 @@ test('bench --compare onnxruntime --json prints one object with the agreed field
   const r = rtsr('--arch', ARCH, '--input', '23x11', '--compare', 'onnxruntime', '--json', '--warmup', '1', '--repeats', '3');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(j), ['model', 'target', 'threads', 'input', 'ms', 'gflops', 'onnxruntime_ms', 'speedup', 'max_abs_diff']);
+  assert.deepEqual(Object.keys(j), ['model', 'target', 'threads', 'input', 'ms', 'gflops', 'onnxruntime', 'onnxruntime_ms', 'speedup', 'max_abs_diff', 'alongside', 'alongside_ms', 'ratio_to_alongside']);
+  assert.equal(j.onnxruntime, 'onnxruntime');
+  assert.equal(j.alongside, null);
   assert.equal(j.model, ARCH);
   assert.equal(j.target, 'native');
   assert.equal(j.input, '23x11');
   assert.ok(j.ms > 0 && j.onnxruntime_ms > 0 && j.gflops > 0);
   assert.ok(Math.abs(j.speedup - j.onnxruntime_ms / j.ms) < 1e-9);
+  assert.ok(j.max_abs_diff <= 1e-4, `max_abs_diff ${j.max_abs_diff}`);
+});
+
+test('bench --compare onnxruntime-web times its wasm backend on the same weights and threads', () => {
+  const r = rtsr('--arch', ARCH, '--input', '23x11', '--compare', 'onnxruntime-web', '--threads', '1', '--json', '--warmup', '0', '--repeats', '2');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  assert.equal(j.onnxruntime, 'onnxruntime-web');
+  assert.equal(j.threads, 1);
+  assert.ok(j.onnxruntime_ms > 0 && Math.abs(j.speedup - j.onnxruntime_ms / j.ms) < 1e-9);
   assert.ok(j.max_abs_diff <= 1e-4, `max_abs_diff ${j.max_abs_diff}`);
 });
 
@@ -41,7 +53,7 @@ test('bench without --compare prints ours only; usage errors exit with status 2;
   assert.match(r.stdout, /^espcn ×2, 9x7 → 18x14, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\n$/);
   for (const [args, message] of [
     [['--arch', 'espcn'], /usage: rtsr bench --model/],
-    [['--arch', 'espcn', '--input', '9x7', '--compare', 'tflite'], /--compare: only 'onnxruntime' is supported/],
+    [['--arch', 'espcn', '--input', '9x7', '--compare', 'tflite'], /--compare: one of onnxruntime, onnxruntime-web, got 'tflite'/],
     [['--arch', 'espcn', '--input', '9by7'], /--input must be WIDTHxHEIGHT/],
     [['train', '--net', 'nope'], /bench train: unknown --net 'nope'/],
   ] as const) {

@@ -1,21 +1,25 @@
-// Inference speed of a compiled model on one frame size, optionally against onnxruntime-node running the same
-// model and weights in the same process. The machines are shared, so the protocol is: one untimed run of each
-// (ours compiles and tunes there) plus `warmup` more, then alternate one run of ours with one of onnxruntime's,
-// so any load from elsewhere hits both alike, and report medians. Every timed run starts after a short idle gap:
-// onnxruntime's pool threads keep spinning on both cores for a while after session.run returns, and a run
-// started at once shares the cores with them (measured here: ours 53 ms right after onnxruntime, 38–41 ms
-// after a gap or with its spinning off; onnxruntime's own time was the same either way).
+// Inference speed of a compiled model on one frame size, optionally against an onnxruntime running the same
+// model and weights in the same process (onnxruntime-node's CPU provider, or onnxruntime-web's wasm backend for
+// the wasm target), and against our native target when another target is timed. The machines are shared, so
+// the protocol is: one untimed run of each (ours compiles and tunes there) plus `warmup` more, then rounds of
+// one run of each in turn, so any load from elsewhere hits them alike, and report medians. Every timed run
+// starts after a short idle gap: onnxruntime's pool threads keep spinning on both cores for a while after
+// session.run returns, and a run started at once shares the cores with them (measured here: ours 53 ms right
+// after onnxruntime, 38–41 ms after a gap or with its spinning off; onnxruntime's own time was the same).
 import { type CompiledModel, compile } from '../compiler/compile.js';
 import { Tensor } from '../engine/tensor.js';
 import { exportOnnx } from '../export/onnx.js';
-import { ortSession, ortTime } from '../export/ort.js';
+import { type OrtRuntime, ortSession, ortTime } from '../export/ort.js';
 import type { Model } from '../models/model.js';
-import type { CompareOptions } from './compare.js';
+import type { Target } from '../targets/target.js';
 import { Rng } from '../util/random.js';
+import type { CompareOptions } from './compare.js';
 
 export interface InferBenchOptions extends CompareOptions {
-  /** Also time onnxruntime (2 threads, all graph optimisations) and compare outputs. */
-  readonly compare: boolean;
+  /** Also time this onnxruntime (the same threads, all graph optimisations) and compare outputs. */
+  readonly compare: OrtRuntime | null;
+  /** Also time the model on this target in the same rounds (the native one, beside a portable target). */
+  readonly alongside: Target | null;
 }
 
 export interface InferBenchResult {
@@ -26,11 +30,17 @@ export interface InferBenchResult {
   input: string;
   ms: number;
   gflops: number;
+  /** Which onnxruntime was compared ('onnxruntime' = onnxruntime-node's CPU provider), or null. */
+  onnxruntime: OrtRuntime | null;
   onnxruntime_ms: number | null;
   /** onnxruntime_ms / ms. */
   speedup: number | null;
   /** max |ours − onnxruntime| over the float outputs. */
   max_abs_diff: number | null;
+  /** The `alongside` target's time in the same rounds, and ms / alongside_ms. */
+  alongside: string | null;
+  alongside_ms: number | null;
+  ratio_to_alongside: number | null;
 }
 
 /** Median, averaging the middle two of an even count. */
@@ -50,55 +60,64 @@ export async function timeOnce(c: CompiledModel, x: Float32Array, h: number, w: 
   return { ms: performance.now() - t0, out };
 }
 
+/** One thing timed: a run returns its time and its float output (NHWC). */
+type Contender = () => Promise<{ ms: number; out: Float32Array }>;
+
 export async function benchInfer(name: string, model: Model, w: number, h: number, opts: InferBenchOptions): Promise<InferBenchResult> {
   const rng = new Rng(0);
   const x = rng.fill(new Float32Array(h * w * 3), () => rng.next());
-  const compiled = await compile(model, { target: opts.target, threads: opts.threads });
-  const session = opts.compare ? await ortSession(exportOnnx(model), 2) : null;
+  const { threads } = opts;
+  const compiled = await compile(model, { target: opts.target, threads });
+  const beside = opts.alongside ? await compile(model, { target: opts.alongside, threads }) : null;
+  const session = opts.compare ? await ortSession(exportOnnx(model), threads, opts.compare) : null;
   const input = new Tensor(x, [1, h, w, 3]);
+  const contenders: Contender[] = [() => timeOnce(compiled, x, h, w)];
+  if (beside) contenders.push(() => timeOnce(beside, x, h, w));
+  if (session)
+    contenders.push(async () => {
+      const t = await ortTime(session, input, { warmup: 0, repeats: 1 });
+      return { ms: t.medianMs, out: t.output.data };
+    });
   try {
     // One run each outside the warm-up count: ours compiles and tunes on its first frame.
-    for (let i = 0; i < 1 + opts.warmup; i++) {
-      await timeOnce(compiled, x, h, w);
-      if (session) await ortTime(session, input, { warmup: 0, repeats: 1 });
-    }
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    let out: Float32Array = new Float32Array(0);
-    let ortOut: Tensor | null = null;
-    for (let i = 0; i < opts.repeats; i++) {
-      await idle();
-      const r = await timeOnce(compiled, x, h, w);
-      ours.push(r.ms);
-      out = r.out;
-      if (session) {
+    for (let i = 0; i < 1 + opts.warmup; i++) for (const c of contenders) await c();
+    const times: number[][] = contenders.map(() => []);
+    const outs: Float32Array[] = [];
+    for (let r = 0; r < opts.repeats; r++)
+      for (const [i, c] of contenders.entries()) {
         await idle();
-        const t = await ortTime(session, input, { warmup: 0, repeats: 1 });
-        theirs.push(t.medianMs);
-        ortOut = t.output;
+        const t = await c();
+        times[i].push(t.ms);
+        outs[i] = t.out;
       }
-    }
-    const ms = median(ours);
-    let maxDiff: number | null = null;
-    if (ortOut) {
-      if (ortOut.size !== out.length) throw new Error(`bench: onnxruntime gave ${ortOut.size} outputs, ours ${out.length}`);
-      maxDiff = 0;
-      for (let i = 0; i < out.length; i++) maxDiff = Math.max(maxDiff, Math.abs(out[i] - ortOut.data[i]));
-    }
-    const ortMs = session ? median(theirs) : null;
+    const [ms, ...others] = times.map(median);
+    const besideMs = beside ? others.shift()! : null;
+    const ortMs = session ? others.shift()! : null;
     return {
       model: name,
       target: opts.target.name,
-      threads: opts.threads,
+      threads,
       input: `${w}x${h}`,
       ms,
       gflops: (2 * model.macs(h, w)) / (ms * 1e6),
+      onnxruntime: opts.compare,
       onnxruntime_ms: ortMs,
       speedup: ortMs === null ? null : ortMs / ms,
-      max_abs_diff: maxDiff,
+      max_abs_diff: session ? maxAbsDiff(outs[0], outs[outs.length - 1], opts.compare!) : null,
+      alongside: opts.alongside?.name ?? null,
+      alongside_ms: besideMs,
+      ratio_to_alongside: besideMs === null ? null : ms / besideMs,
     };
   } finally {
     await session?.release();
     await compiled.dispose();
+    await beside?.dispose();
   }
+}
+
+function maxAbsDiff(ours: Float32Array, theirs: Float32Array, who: string): number {
+  if (theirs.length !== ours.length) throw new Error(`bench: ${who} gave ${theirs.length} outputs, ours ${ours.length}`);
+  let d = 0;
+  for (let i = 0; i < ours.length; i++) d = Math.max(d, Math.abs(ours[i] - theirs[i]));
+  return d;
 }

@@ -5,6 +5,8 @@ import { selectBackend } from '../backends/index.js';
 import { ompThreads } from '../backends/native/index.js';
 import { type CompareOptions, timeModels } from '../bench/compare.js';
 import { benchInfer } from '../bench/infer-bench.js';
+import { ORT_RUNTIMES } from '../export/ort.js';
+import { getTarget } from '../targets/registry.js';
 import { benchTrain } from '../bench/train-bench.js';
 import { BENCH_NETS, type BenchNet } from '../bench/train-nets.js';
 import { useBackend } from '../engine/tensor.js';
@@ -17,7 +19,7 @@ import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option
 
 const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
 const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH
-                  [--compare onnxruntime] [--target ${TARGET_NAMES_HELP}] [--threads N] [--warmup N] [--repeats N] [--json]
+                  [--compare onnxruntime|onnxruntime-web] [--target ${TARGET_NAMES_HELP}] [--threads N] [--warmup N] [--repeats N] [--json]
        rtsr bench --model NAME|FILE … --arch SPEC … --input WxH [--budget-ms MS] [--target …] [--threads N] [--json]
                   (several models or untrained architectures timed side by side, with their stored metrics)`;
 
@@ -93,10 +95,15 @@ async function runInfer(argv: string[]): Promise<void> {
   }
   if (entries.length > 1 || values['budget-ms'] !== undefined)
     return runModels(names, entries, values['budget-ms'], values.compare !== undefined, w, h, timing, values.json);
-  if (values.compare !== undefined && values.compare !== 'onnxruntime') throw new CliError(`--compare: only 'onnxruntime' is supported, got '${values.compare}'`);
+  const compare = values.compare === undefined ? null : ORT_RUNTIMES.find((o) => o === values.compare);
+  if (compare === undefined) throw new CliError(`--compare: one of ${ORT_RUNTIMES.join(', ')}, got '${values.compare}'`);
   const [name] = names;
   const { model } = entries[0];
-  const r = await benchInfer(name, model, w, h, { ...timing, compare: values.compare !== undefined });
+  // Beside another compiled target (wasm), the native one in the same rounds: their ratio is what portability
+  // costs here.
+  const native = await getTarget('native');
+  const alongside = target !== native && target.benchStages && !(await native.unavailable()) ? native : null;
+  const r = await benchInfer(name, model, w, h, { ...timing, compare, alongside });
   if (values.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
@@ -104,8 +111,10 @@ async function runInfer(argv: string[]): Promise<void> {
   const s = model.scale;
   const threads = timing.threads;
   const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${target.name} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
+  const t = `${threads} thread${threads > 1 ? 's' : ''}`;
   if (r.onnxruntime_ms !== null)
-    lines.push(`onnxruntime (2 threads): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − onnxruntime| ${r.max_abs_diff!.toExponential(1)}`);
+    lines.push(`${r.onnxruntime} (${t}): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − ${r.onnxruntime}| ${r.max_abs_diff!.toExponential(1)}`);
+  if (r.alongside_ms !== null) lines.push(`${r.alongside} (${t}), same rounds: ${r.alongside_ms.toFixed(1)} ms/frame → ${target.name} takes ${r.ratio_to_alongside!.toFixed(2)}× its time`);
   process.stdout.write(lines.join('\n') + '\n');
 }
 

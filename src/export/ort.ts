@@ -1,7 +1,38 @@
-// onnxruntime-node harness for exported models: a CPU session with pinned threading, runs on our NHWC tensors,
-// and a timing protocol (warm-up runs, then the median of timed runs) for comparisons against rtsr's engine.
-import * as ort from 'onnxruntime-node';
+// onnxruntime harness for exported models: a CPU session with pinned threading — onnxruntime-node's CPU
+// provider, or onnxruntime-web's WebAssembly backend (SIMD, the anchor of our wasm target) —, runs on our NHWC
+// tensors, and a timing protocol (warm-up runs, then the median of timed runs) for comparisons against rtsr.
+import type * as ort from 'onnxruntime-common';
 import { Tensor } from '../engine/tensor.js';
+
+/** 'onnxruntime' is onnxruntime-node. */
+export type OrtRuntime = 'onnxruntime' | 'onnxruntime-web';
+export const ORT_RUNTIMES: readonly OrtRuntime[] = ['onnxruntime', 'onnxruntime-web'];
+
+interface OrtModule {
+  readonly InferenceSession: typeof ort.InferenceSession;
+  readonly Tensor: typeof ort.Tensor;
+  readonly env: ort.Env;
+}
+
+const modules = new Map<OrtRuntime, OrtModule>();
+
+/** onnxruntime-web takes its thread count once per process, before its first session. */
+let webThreads: number | null = null;
+
+async function load(runtime: OrtRuntime, threads: number): Promise<OrtModule> {
+  let m = modules.get(runtime);
+  if (!m) {
+    m = (await import(runtime === 'onnxruntime' ? 'onnxruntime-node' : 'onnxruntime-web')) as OrtModule;
+    modules.set(runtime, m);
+  }
+  if (runtime === 'onnxruntime-web') {
+    if (webThreads !== null && webThreads !== threads) throw new Error(`onnxruntime-web runs on ${webThreads} threads in this process; it cannot switch to ${threads}`);
+    webThreads = threads;
+    m.env.wasm.numThreads = threads;
+    m.env.wasm.simd = true;
+  }
+  return m;
+}
 
 export interface OrtTiming {
   /** Median wall time of one session.run, layout conversion excluded. */
@@ -10,19 +41,24 @@ export interface OrtTiming {
   output: Tensor;
 }
 
+const sessions = new WeakMap<ort.InferenceSession, OrtModule>();
+
 /** A CPU session: `threads` intra-op threads, one inter-op thread, sequential execution, all graph optimisations. */
-export async function ortSession(bytes: Uint8Array, threads = 2): Promise<ort.InferenceSession> {
+export async function ortSession(bytes: Uint8Array, threads = 2, runtime: OrtRuntime = 'onnxruntime'): Promise<ort.InferenceSession> {
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`ortSession: threads must be an integer ≥ 1, got ${threads}`);
+  const m = await load(runtime, threads);
   try {
-    return await ort.InferenceSession.create(bytes, {
-      executionProviders: ['cpu'],
+    const session = await m.InferenceSession.create(bytes, {
+      executionProviders: [runtime === 'onnxruntime' ? 'cpu' : 'wasm'],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
       graphOptimizationLevel: 'all',
     });
+    sessions.set(session, m);
+    return session;
   } catch (err) {
-    throw new Error(`onnxruntime cannot load the model (${bytes.length} bytes): ${(err as Error).message}`);
+    throw new Error(`${runtime} cannot load the model (${bytes.length} bytes): ${(err as Error).message}`);
   }
 }
 
@@ -52,7 +88,7 @@ export async function ortTime(session: ort.InferenceSession, x: Tensor, { warmup
 function feeds(session: ort.InferenceSession, x: Tensor): ort.InferenceSession.FeedsType {
   if (x.shape.length !== 4) throw new Error(`ortRun: input must be NHWC, got [${x.shape}]`);
   const [n, h, w, c] = x.shape;
-  return { [session.inputNames[0]]: new ort.Tensor('float32', relayout(x.data, n, h, w, c, true), [n, c, h, w]) };
+  return { [session.inputNames[0]]: new (sessions.get(session)!.Tensor)('float32', relayout(x.data, n, h, w, c, true), [n, c, h, w]) };
 }
 
 function fromOrt(result: ort.InferenceSession.ReturnType, session: ort.InferenceSession): Tensor {
