@@ -13,7 +13,7 @@ import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { exportOnnx, OPSET, onnxOpCounts } from '../src/export/onnx.js';
 import { ortRun, ortSession, ortTime } from '../src/export/ort.js';
-import { traceForward } from '../src/export/trace.js';
+import { traceForward } from '../src/compiler/trace.js';
 import { Model, convs } from '../src/models/model.js';
 import { saveModel } from '../src/models/model-file.js';
 import { parseArch } from '../src/models/registry.js';

@@ -1,7 +1,7 @@
 // Model → graph IR. The graph follows the model's own forward pass (recorded by the exporter's tracer), so the
 // compiler never holds a second description of an architecture. Parameters come raw from the model: weight
 // norm is left for a pass to fold. Supernet gates are given per conv output and become explicit gate nodes.
-import { traceForward } from '../export/trace.js';
+import { traceForward } from './trace.js';
 import { param } from '../models/layers.js';
 import type { Model } from '../models/model.js';
 import type { WdsrSpec } from '../models/wdsr.js';

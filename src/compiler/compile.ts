@@ -1,39 +1,35 @@
-// compile(): a Model → a runnable that upscales frames. The graph is built from the model's forward pass,
-// folded and pruned (passes.ts, prune.ts); the native backend fuses it into stages and runs generated kernels,
-// the reference backend interprets it. Frames whose working memory exceeds the budget run in overlapping tiles.
-import { defaultCacheDir, findToolchain, ompThreads } from '../backends/native/compile.js';
+// compile(): a Model → a runnable that upscales frames on a target. The graph is built from the model's forward
+// pass, folded and pruned (passes.ts, prune.ts); the target fuses and renders it (src/targets). Frames whose
+// working memory exceeds the budget run in overlapping tiles. Target-free: no `node:*`, so it runs in a browser.
 import { rgbImage, type RgbImage } from '../image/image.js';
 import type { Model } from '../models/model.js';
+import type { Target, TargetName, WindowRunner } from '../targets/target.js';
 import { buildGraph, type Gates } from './build.js';
-import type { Io } from './codegen.js';
-import { fuseStages } from './fuse.js';
 import { type Graph, macsPerPixel } from './ir.js';
-import type { Frame } from './native-kernels.js';
-import { NativeRunner } from './native-runner.js';
 import { foldAll } from './passes.js';
 import { eliminateDead, pruneChannels } from './prune.js';
-import { ReferenceRunner } from './reference-runner.js';
-import { planTiles, receptiveRadius, type Rect, type Tile } from './tiles.js';
+import { planTiles, receptiveRadius, type Tile } from './tiles.js';
 
 export interface CompileOptions {
-  readonly backend: 'native' | 'reference';
+  /** Where it runs (src/targets/registry.ts finds one by name). */
+  readonly target: Target;
   /** Working memory (activations and scratch, not the caller's frames) above which a frame runs in tiles.
    *  Default 256 MiB. */
   readonly memoryBudgetBytes?: number;
-  /** Default: $OMP_NUM_THREADS, else every core. */
+  /** Default: the target's (native: $OMP_NUM_THREADS, else every core). */
   readonly threads?: number;
-  /** Native: time candidate kernels once per stage shape and width class (cached on disk); default true. */
+  /** Time candidate kernels once per stage shape and width class (cached where the target can); default true. */
   readonly tune?: boolean;
   /** Supernet gates by conv name (see build.ts, and wdsrGates for WDSR-B). */
   readonly gates?: Gates;
-  /** Native kernel and tuning cache; default the native backend's (RTSR_CACHE_DIR, XDG_CACHE_HOME, ~/.cache). */
+  /** Node targets' kernel and tuning cache; default theirs (RTSR_CACHE_DIR, XDG_CACHE_HOME, ~/.cache). */
   readonly cacheDir?: string;
 }
 
 export interface CompiledModel {
   readonly scale: number;
-  readonly backend: 'native' | 'reference';
-  /** The graph that runs: fused stages (native) or folded nodes (reference). */
+  readonly target: TargetName;
+  /** The graph that runs: fused stages, or folded nodes on the reference target. */
   readonly graph: Graph;
   /** Multiply-accumulates of one h×w frame as compiled (pruned channels and skipped blocks excluded). */
   macs(h: number, w: number): number;
@@ -42,38 +38,29 @@ export interface CompiledModel {
   /** The tiles an h×w frame runs in under the memory budget (one tile when it fits). */
   tiles(h: number, w: number): Tile[];
   /** lrHWC: h×w×3 floats in [0, 1] → (h·s)×(w·s)×3 floats, unclamped, as Model.forward. */
-  run(lrHWC: Float32Array, h: number, w: number): Float32Array;
+  run(lrHWC: Float32Array, h: number, w: number): Promise<Float32Array>;
   /** uint8 → uint8 with fromFloat's clamping and MATLAB rounding, fused into the last kernel. */
-  runImage(img: RgbImage): RgbImage;
+  runImage(img: RgbImage): Promise<RgbImage>;
+  /** Frees the target's resources (workers, GPU buffers); the model must not run afterwards. */
+  dispose(): Promise<void>;
 }
 
 export const DEFAULT_MEMORY_BUDGET = 256 * 2 ** 20;
 
-interface WindowRunner {
-  readonly graph: Graph;
-  workingBytes(h: number, w: number): number;
-  runWindow(src: Frame, io: Io, frameWidth: number, win: Rect, keep: Rect, dst: Frame): void;
-}
-
 /** The model's graph with weight norm, gates, ReLUs and affine shifts folded, zero channels and skipped
- *  blocks removed: what both backends run (the native one after fusing it). */
+ *  blocks removed: what every target runs (after fusing it, where it fuses). */
 export function optimizedGraph(model: Model, gates?: Gates): Graph {
   return eliminateDead(pruneChannels(foldAll(buildGraph(model, gates))));
 }
 
-/** 'native' where a C compiler exists; else 'reference', said in one line on stderr (as selectBackend does). */
-export function compile(model: Model, opts: CompileOptions): CompiledModel {
-  const threads = opts.threads ?? ompThreads();
+export async function compile(model: Model, opts: CompileOptions): Promise<CompiledModel> {
+  const { target } = opts;
+  const missing = await target.unavailable();
+  if (missing) throw new Error(`compile: the ${target.name} target is not available here: ${missing}`);
+  const threads = opts.threads ?? target.defaultThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`compile: threads must be an integer ≥ 1, got ${threads}`);
-  const graph = optimizedGraph(model, opts.gates);
-  let runner: WindowRunner;
-  if (opts.backend === 'native') {
-    const tc = findToolchain();
-    if (!tc) throw new Error('compile: the native backend needs a C compiler with OpenMP (set CC, or install gcc or clang)');
-    runner = new NativeRunner(fuseStages(graph), { tc, cacheDir: opts.cacheDir ?? defaultCacheDir(), threads, tune: opts.tune ?? true });
-  } else if (opts.backend === 'reference') runner = new ReferenceRunner(graph);
-  else throw new Error(`compile: unknown backend '${String(opts.backend)}' (known: native, reference)`);
-  return new Compiled(opts.backend, runner, opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET);
+  const runner = await target.createRunner(optimizedGraph(model, opts.gates), { threads, tune: opts.tune ?? true, cacheDir: opts.cacheDir });
+  return new Compiled(target.name, runner, opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET);
 }
 
 class Compiled implements CompiledModel {
@@ -82,7 +69,7 @@ class Compiled implements CompiledModel {
   private plan: { h: number; w: number; tiles: Tile[] } | null = null;
 
   constructor(
-    readonly backend: 'native' | 'reference',
+    readonly target: TargetName,
     private readonly runner: WindowRunner,
     private readonly budget: number,
   ) {
@@ -107,18 +94,22 @@ class Compiled implements CompiledModel {
     return this.plan.tiles;
   }
 
-  run(lrHWC: Float32Array, h: number, w: number): Float32Array {
+  async run(lrHWC: Float32Array, h: number, w: number): Promise<Float32Array> {
     if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new Error(`run: bad frame size ${w}x${h}`);
     if (lrHWC.length !== h * w * 3) throw new Error(`run: a ${w}x${h} RGB frame needs ${h * w * 3} floats, got ${lrHWC.length}`);
     const out = new Float32Array(h * w * 3 * this.scale * this.scale);
-    for (const t of this.tiles(h, w)) this.runner.runWindow(lrHWC, 'f32', w, t.win, t.keep, out);
+    for (const t of this.tiles(h, w)) await this.runner.runWindow(lrHWC, 'f32', w, t.win, t.keep, out);
     return out;
   }
 
-  runImage(img: RgbImage): RgbImage {
+  async runImage(img: RgbImage): Promise<RgbImage> {
     const s = this.scale;
     const out = new Uint8Array(img.data.length * s * s);
-    for (const t of this.tiles(img.height, img.width)) this.runner.runWindow(img.data, 'u8', img.width, t.win, t.keep, out);
+    for (const t of this.tiles(img.height, img.width)) await this.runner.runWindow(img.data, 'u8', img.width, t.win, t.keep, out);
     return rgbImage(img.width * s, img.height * s, out);
+  }
+
+  dispose(): Promise<void> {
+    return this.runner.dispose();
   }
 }

@@ -5,7 +5,7 @@ import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import type { ConvDef } from '../models/arch.js';
 import type { Model } from '../models/model.js';
-import { traceForward, type TracedOp } from './trace.js';
+import { traceForward, type TracedOp } from '../compiler/trace.js';
 
 const { onnx } = onnxProto;
 

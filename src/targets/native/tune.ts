@@ -12,12 +12,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
-import type { Toolchain } from '../backends/native/compile.js';
-import type { Target } from '../backends/native/glue.js';
-import { writeFileAtomic } from '../util/atomic.js';
-import { type Io, packStage, stageKernel, stageKernelName, stageShape, type StageShape, type StageTuning } from './codegen.js';
-import { type StageNode, stageMacsPerPixel } from './ir.js';
-import { StageKernels } from './native-kernels.js';
+import type { Toolchain } from '../../backends/native/compile.js';
+import type { Target } from '../../backends/native/glue.js';
+import { type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
+import { type Io, packStage, stageKernelName, stageShape, type StageShape, type StageTuning } from '../../compiler/stage.js';
+import { writeFileAtomic } from '../../util/atomic.js';
+import { StageKernels } from './kernels.js';
+import { stageKernel } from './render.js';
 
 /** Bumped whenever the generated code or the meaning of a tuning changes, so stale choices are not reused. */
 const TUNING_VERSION = 1;
@@ -39,16 +40,33 @@ export function defaultTuning(t: Target): StageTuning {
   return { ob: blockFor(t, pb), pb, order: 'xo', tp: Math.max(t.vw, 64), cob: blockFor(t, pb), cpb: pb };
 }
 
+/** Pixel-block widths the tuner tries. Wider ones (6 vectors on AVX-512) spilled registers and lost by 15–35%
+ *  on every shape tried. */
+const pixelBlocks = (t: Target) => [2, 3, 4].filter((p) => blockFor(t, p) >= 2);
+const chainTiles = (t: Target) => [2, 4, 8].map((v) => v * t.vw);
+
+/** Whether `x` is a tuning this tuner could have chosen: a cached value is trusted only then (an edited or
+ *  foreign cache file once gave a wrong image with exit 0, or NaN, or a hang). */
+export function isCandidate(x: unknown, t: Target): x is StageTuning {
+  const d = defaultTuning(t);
+  const u = x as Record<string, unknown> | null;
+  if (typeof u !== 'object' || u === null || Object.keys(u).sort().join() !== Object.keys(d).sort().join()) return false;
+  const pbs = [d.pb, ...pixelBlocks(t)];
+  return (
+    pbs.includes(u.pb as number) && u.ob === blockFor(t, u.pb as number) && (u.order === 'xo' || u.order === 'ox') &&
+    pbs.includes(u.cpb as number) && u.cob === blockFor(t, u.cpb as number) && [d.tp, ...chainTiles(t)].includes(u.tp as number)
+  );
+}
+
 function rounds(s: StageShape, t: Target): ((best: StageTuning) => StageTuning[])[] {
-  // Wider pixel blocks (6 vectors on AVX-512) spilled registers and lost by 15–35% on every shape tried.
-  const widths = [2, 3, 4].filter((p) => blockFor(t, p) >= 2);
+  const widths = pixelBlocks(t);
   const r: ((best: StageTuning) => StageTuning[])[] = [
     (b) => widths.flatMap((pb) => (['xo', 'ox'] as const).map((order) => ({ ...b, ob: blockFor(t, pb), pb, order }))),
   ];
   if (s.terms.some((x) => x.chain.length > 0))
     r.push(
       (b) => widths.map((cpb) => ({ ...b, cob: blockFor(t, cpb), cpb })),
-      (b) => [2, 4, 8].map((v) => ({ ...b, tp: v * t.vw })),
+      (b) => chainTiles(t).map((tp) => ({ ...b, tp })),
     );
   return r;
 }
@@ -76,10 +94,10 @@ export function cachedTuning(stage: StageNode, io: Io, w: number, env: TuneEnv):
   const { key, path } = cacheEntry(stage, io, w, env);
   if (existsSync(path)) {
     try {
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: unknown; tuning: StageTuning };
-      if (JSON.stringify(saved.key) === JSON.stringify(key)) return saved.tuning;
+      const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: unknown; tuning: unknown };
+      if (JSON.stringify(saved.key) === JSON.stringify(key) && isCandidate(saved.tuning, t)) return saved.tuning;
     } catch {
-      // A torn or foreign file is measured again and overwritten.
+      // A torn, foreign or edited file is measured again and overwritten.
     }
   }
   return null;
@@ -103,7 +121,7 @@ function cacheEntry(stage: StageNode, io: Io, w: number, env: TuneEnv): { key: o
 
 /** The tuning for `stage` at frames about h×w: from the cache, else measured (and cached); the default for
  *  narrow frames. */
-export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): StageTuning {
+export async function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<StageTuning> {
   const t = env.tc.target;
   if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultTuning(t);
   const cached = cachedTuning(stage, io, w, env);
@@ -132,19 +150,17 @@ export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: T
  * other untuned shape while this thread takes the rest (a cold profile spends most of its time here, one
  * compiler run and one timing thread at a time). The choices land in the cache, where tuneStage finds them.
  */
-export function tuneAll(stages: readonly StageNode[], io: Io, h: number, w: number, env: TuneEnv, threads: number): void {
+export async function tuneAll(stages: readonly StageNode[], io: Io, h: number, w: number, env: TuneEnv, threads: number): Promise<void> {
   const byShape = new Map<string, StageNode>();
   for (const s of stages) if (!cachedTuning(s, io, w, env)) byShape.set(JSON.stringify(stageShape(s, io)), s);
   const todo = [...byShape.values()];
   const mine = threads > 1 && todo.length > 1 ? todo.filter((_, i) => i % 2 === 0) : todo;
   const theirs = todo.filter((s) => !mine.includes(s));
-  const done = new Int32Array(new SharedArrayBuffer(4));
-  const worker = theirs.length ? new Worker(new URL('./tune-worker.js', import.meta.url), { workerData: { stages: theirs, io, h, w, env, done } }) : null;
-  for (const s of mine) tuneStage(s, io, h, w, env);
-  if (!worker) return;
-  // Blocks until the worker is done; whatever it failed to tune, tuneStage measures here later.
-  Atomics.wait(done, 0, 0);
-  void worker.terminate();
+  const worker = theirs.length ? new Worker(new URL('./tune-worker.js', import.meta.url), { workerData: { stages: theirs, io, h, w, env } }) : null;
+  // Whatever the worker fails to tune (it exits either way), tuneStage measures here later.
+  const exited = worker && new Promise((resolve) => worker.once('exit', resolve).once('error', () => undefined));
+  for (const s of mine) await tuneStage(s, io, h, w, env);
+  await exited;
 }
 
 function timeCandidates(stage: StageNode, io: Io, h: number, w: number, cands: StageTuning[], env: TuneEnv): { tuning: StageTuning; ms: number }[] {

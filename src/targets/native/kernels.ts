@@ -1,18 +1,17 @@
 // Stage kernels loaded as one native module, and the one place that knows how a stage kernel is called (the
 // runtime, the tuner and the profiling runnables all go through `runStage`).
-import { loadModule, type NativeModule, type Toolchain } from '../backends/native/compile.js';
-import { type KernelSource, moduleSource } from '../backends/native/glue.js';
-import { Rng } from '../util/random.js';
-import type { Io } from './codegen.js';
-import { INPUT, type StageNode } from './ir.js';
+import { loadModule, type NativeModule, type Toolchain } from '../../backends/native/compile.js';
+import { type KernelSource, moduleSource } from '../../backends/native/glue.js';
+import { INPUT, type StageNode } from '../../compiler/ir.js';
+import type { Io } from '../../compiler/stage.js';
+import { Rng } from '../../util/random.js';
+import type { Frame } from '../target.js';
 
 /** Writes the address of p[0] modulo 64 into p[1][0]: lets JavaScript place arrays on cache-line boundaries. */
 const ADDRESS_PROBE: KernelSource = {
   name: 'address_mod64',
   code: 'static void k_address_mod64(void** p, const double* s) { (void)s; ((double*)p[1])[0] = (double)((unsigned long)p[0] & 63); }\n',
 };
-
-export type Frame = Float32Array | Uint8Array;
 
 /** Random planar buffers by role, shared by every synthetic call in this process (see `pooled`). */
 const SYNTHETIC = new Map<string, Float32Array>();

@@ -1,0 +1,92 @@
+// A fused stage as every target sees it: the shape its code depends on (weights are a runtime argument), the
+// blocking choices a target may tune, and the weight blob laid out as kernels read it. Target-free: no
+// `node:*`, so it runs in a browser too.
+import { hashHex } from '../util/hash.js';
+import { INPUT, type StageNode } from './ir.js';
+
+/** Input element type of the raw RGB frame and output element type of a final (shuffling) stage. */
+export type Io = 'f32' | 'u8';
+
+/** Everything the C code of a stage depends on; weights are a runtime argument. */
+export interface StageShape {
+  readonly terms: readonly {
+    /** 'raw': the RGB input frame (HWC, Io); 'planar': a previous stage's output. */
+    readonly source: 'raw' | 'planar';
+    readonly chain: readonly { readonly cin: number; readonly cout: number; readonly relu: boolean }[];
+    readonly k: number;
+    readonly cin: number;
+  }[];
+  readonly cout: number;
+  readonly relu: boolean;
+  readonly residual: boolean;
+  readonly shuffle: number;
+  readonly io: Io;
+}
+
+/** Loop and blocking choices; every choice computes bit-identical results (same order of additions). */
+export interface StageTuning {
+  /** k×k conv register block: output channels × pixel vectors. */
+  readonly ob: number;
+  readonly pb: number;
+  /** 'xo': pixel blocks outside, output-channel blocks inside (inputs stay in L1); 'ox': the reverse
+   *  (weights stay in L1 while the ring rows stream from L2). */
+  readonly order: 'xo' | 'ox';
+  /** Chain tile width in pixels (a multiple of VW) and the chain's register block. */
+  readonly tp: number;
+  readonly cob: number;
+  readonly cpb: number;
+}
+
+export function stageShape(st: StageNode, io: Io): StageShape {
+  // Only stages that touch the frame (read the raw input or store the output) depend on its element type.
+  const touchesFrame = st.shuffle > 1 || st.terms.some((t) => t.x === INPUT);
+  return {
+    terms: st.terms.map((t) => ({ source: t.x === INPUT ? 'raw' : 'planar', chain: t.chain.map(({ cin, cout, relu }) => ({ cin, cout, relu })), k: t.k, cin: t.cin })),
+    cout: st.terms[0].cout,
+    relu: st.relu,
+    residual: st.residual !== null,
+    shuffle: st.shuffle,
+    io: touchesFrame ? io : 'f32',
+  };
+}
+
+/** Offsets into a stage's weight blob: per term its pad value, its chain's weights and biases ([cin][cout],
+ *  [cout]) and its conv weights (HWIO); then the stage bias. */
+export interface BlobLayout {
+  terms: { pad: number; chain: { w: number; b: number }[]; w: number }[];
+  bias: number;
+  size: number;
+}
+
+export function blobLayout(s: StageShape): BlobLayout {
+  let at = 0;
+  const take = (n: number) => ((at += n), at - n);
+  const terms = s.terms.map((t) => ({
+    pad: take(1),
+    chain: t.chain.map((p) => ({ w: take(p.cin * p.cout), b: take(p.cout) })),
+    w: take(t.k * t.k * t.cin * s.cout),
+  }));
+  const bias = take(s.cout);
+  return { terms, bias, size: at };
+}
+
+/** The stage's weights laid out as its kernel reads them. */
+export function packStage(st: StageNode): Float32Array {
+  const L = blobLayout(stageShape(st, 'f32'));
+  const blob = new Float32Array(L.size);
+  st.terms.forEach((t, i) => {
+    blob[L.terms[i].pad] = t.pad;
+    t.chain.forEach((p, j) => {
+      blob.set(p.w, L.terms[i].chain[j].w);
+      blob.set(p.b, L.terms[i].chain[j].b);
+    });
+    blob.set(t.w, L.terms[i].w);
+  });
+  blob.set(st.b, L.bias);
+  return blob;
+}
+
+/** A name for the kernel of (shape, tuning): equal stages share one kernel. */
+export function stageKernelName(s: StageShape, t: StageTuning): string {
+  return `stage_${hashHex(JSON.stringify([s, t])).slice(0, 16)}`;
+}

@@ -1,0 +1,63 @@
+// The contract between the target-free compiler (graph, passes, fusion, planning, tiling: src/compiler) and the
+// places a compiled model runs. A target renders stages in its own dialect, builds them with its toolchain (and
+// cache), runs them through an async runtime, and times them for the profiler and its tuner. Everything is async
+// so that GPU queues and worker threads fit without another rewrite.
+import type { Graph, StageNode } from '../compiler/ir.js';
+import type { Io } from '../compiler/stage.js';
+import type { Rect } from '../compiler/tiles.js';
+
+export type TargetName = 'reference' | 'native' | 'wasm';
+
+/** An RGB frame: HWC floats in [0, 1] (Io 'f32') or bytes (Io 'u8'). */
+export type Frame = Float32Array | Uint8Array;
+
+export interface RunnerOptions {
+  /** Threads the kernels run on (targets without threads use one). */
+  readonly threads: number;
+  /** Time candidate blockings per stage shape and pick the fastest (cached where the target can); else defaults. */
+  readonly tune: boolean;
+  /** Node targets' on-disk kernel and tuning cache; default theirs (RTSR_CACHE_DIR, XDG_CACHE_HOME, ~/.cache). */
+  readonly cacheDir?: string;
+}
+
+/** Runs one compiled graph window by window (compile.ts tiles frames that do not fit the memory budget). */
+export interface WindowRunner {
+  /** The graph that runs: fused stages, or the folded nodes for a target that interprets them. */
+  readonly graph: Graph;
+  /** Bytes to run an h×w window: activations and scratch, not the caller's frames. */
+  workingBytes(h: number, w: number): number;
+  /** Runs window `win` of an input frame `frameWidth` pixels wide and stores the output of `keep` (frame
+   *  coordinates, inside win) at its place in the output frame `dst`. */
+  runWindow(src: Frame, io: Io, frameWidth: number, win: Rect, keep: Rect, dst: Frame): Promise<void>;
+  /** Frees what the runner holds (workers, GPU buffers); it must not run afterwards. */
+  dispose(): Promise<void>;
+}
+
+/** Fused stages compiled as deployment compiles them, each with a synthetic h×w input of its own: what the
+ *  profiler times for a speed model. */
+export interface StageBench {
+  /** Runs stage i once. */
+  run(i: number): Promise<void>;
+  dispose(): Promise<void>;
+}
+
+export interface StageBenchOptions extends RunnerOptions {
+  /** Frame element type of stages that read the input frame or store the output (runImage: 'u8'). */
+  readonly io: Io;
+  readonly h: number;
+  readonly w: number;
+}
+
+export interface Target {
+  readonly name: TargetName;
+  /** Null where the target runs here; else one line saying what is missing and how to get it. */
+  unavailable(): Promise<string | null>;
+  /** The toolchain and runtime that build and run its code, with versions: part of a profile's fingerprint. */
+  describe(): Promise<string>;
+  /** Threads a model runs on unless told otherwise (native: $OMP_NUM_THREADS, else every core). */
+  defaultThreads(): number;
+  /** `graph` is folded and pruned (compiler/compile.ts's optimizedGraph); the target fuses it as it can. */
+  createRunner(graph: Graph, opts: RunnerOptions): Promise<WindowRunner>;
+  /** Absent on targets without compiled stages (reference): their profiles time the engine's ops instead. */
+  benchStages?(stages: readonly StageNode[], opts: StageBenchOptions): Promise<StageBench>;
+}
