@@ -12,8 +12,17 @@ import { hashHex } from '../../util/hash.js';
 import type { TuningStore, WasmHost } from './host.js';
 import { createWasmTarget } from './index.js';
 
-function fileStore(cacheDir: string | undefined): TuningStore {
-  const path = (key: string) => join(cacheDir ?? defaultCacheDir(), 'wasm-tuning', `${hashHex(key)}.json`);
+const stores = new Map<string, TuningStore>();
+
+/** One store per directory, so that the tuner's in-process memory (kept per store) spans every runner. */
+function fileStore(cacheDir = defaultCacheDir()): TuningStore {
+  let store = stores.get(cacheDir);
+  if (!store) stores.set(cacheDir, (store = jsonFiles(join(cacheDir, 'wasm-tuning'))));
+  return store;
+}
+
+function jsonFiles(dir: string): TuningStore {
+  const path = (key: string) => join(dir, `${hashHex(key)}.json`);
   return {
     load(key) {
       try {

@@ -5,7 +5,7 @@
 // which is copied out into the caller's frame. Kernels: one module per (frame type, width class), tuned then.
 import type { Graph } from '../../compiler/ir.js';
 import { type Place, planStages, type StagePlan } from '../../compiler/plan.js';
-import { defaultTuning, type Io, stageShape, widthClass } from '../../compiler/stage.js';
+import { defaultTuning, type Io, stageKernelName, stageShape, widthClass } from '../../compiler/stage.js';
 import type { Rect } from '../../compiler/tiles.js';
 import type { Frame, WindowRunner } from '../target.js';
 import { argSlots, LIMITS, rowStride } from './abi.js';
@@ -33,6 +33,7 @@ export class WasmRunner implements WindowRunner {
   /** Where the per-window region starts. */
   private readonly base: number;
   private readonly kernels = new Map<string, Promise<{ loaded: Loaded; fns: number[]; kernels: Kernel[] }>>();
+  private readonly modules = new Map<string, Promise<{ loaded: Loaded; fns: number[] }>>();
   /** Windows run one at a time (they share the memory): each waits for the previous one. */
   private queue: Promise<void> = Promise.resolve();
 
@@ -134,6 +135,10 @@ export class WasmRunner implements WindowRunner {
     for (const { node } of this.plan.stages) {
       kernels.push({ shape: stageShape(node, io), tuning: this.opts.tune ? await tuneStage(node, io, h, w, this.opts) : defaultTuning(LIMITS) });
     }
-    return { ...(await loadKernels(this.rt, kernels, this.opts.relaxed)), kernels };
+    // Width classes with the same choices (every one, untuned) share a module.
+    const key = kernels.map((k) => stageKernelName(k.shape, k.tuning)).join();
+    let m = this.modules.get(key);
+    if (!m) this.modules.set(key, (m = loadKernels(this.rt, kernels, this.opts.relaxed)));
+    return { ...(await m), kernels };
   }
 }

@@ -22,20 +22,23 @@ export interface TuneEnv {
   readonly store?: TuningStore;
 }
 
-const chosen = new Map<string, Promise<StageTuning>>();
+/** Choices made in this process, per store (a store stands for a cache directory) or per host without one. */
+const chosen = new WeakMap<object, Map<string, Promise<StageTuning>>>();
 
 /** The tuning for `stage` at frames about h×w: remembered, stored, else measured; the default for narrow rows. */
 export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<StageTuning> {
   if (widthClass(w, LIMITS.vw) < MIN_TUNED_CLASS) return Promise.resolve(defaultTuning(LIMITS));
   const shape = stageShape(stage, io);
   const key = JSON.stringify({ version: TUNING_VERSION, shape, widthClass: widthClass(w, LIMITS.vw), engine: env.host.engine, relaxed: env.relaxed });
-  let t = chosen.get(key);
+  let memo = chosen.get(env.store ?? env.host);
+  if (!memo) chosen.set(env.store ?? env.host, (memo = new Map()));
+  let t = memo.get(key);
   if (!t) {
     const saved = env.store?.load(key);
     t = isTuningCandidate(saved, LIMITS) ? Promise.resolve(saved) : measure(stage, io, h, w, env).then((best) => (env.store?.save(key, best), best));
-    chosen.set(key, t);
+    memo.set(key, t);
     // A failed measurement is not remembered: the next caller tries again.
-    t.catch(() => chosen.delete(key));
+    t.catch(() => memo.delete(key));
   }
   return t;
 }
