@@ -326,22 +326,29 @@ function scatter(f: Func, s: StageShape, L: Record<'y' | 'ky0' | 'kx0' | 'kx1' |
   const u8 = s.io === 'u8';
   const E = u8 ? 1 : 4;
   const [r, b, x, t0, op, nx] = range(6).map(() => f.local('i32'));
-  const t = f.local('f64');
   const ptr = range(3 * SH).map(() => f.local('i32'));
   if (u8) {
+    // Four values a step, from the vector holding kx0 (lanes outside kx0..kx1 round into unused bytes):
+    // t = (double)v · 255 exactly as the C; (int)(t + 0.5) by a saturating truncation (NaN → 0), then the two
+    // saturating narrows clamp to 0..255, which is the C's ?: (t ≤ 0 and NaN → 0, t ≥ 254.5 → 255).
+    const [k255, half, v] = range(3).map(() => f.local('v128'));
+    f.f64(255).op('f64x2.splat').set(k255);
+    f.f64(0.5).op('f64x2.splat').set(half);
+    const round = () => f.op('f64x2.promote_low_f32x4').get(k255).op('f64x2.mul').get(half).op('f64x2.add', 'i32x4.trunc_sat_f64x2_s_zero');
     f.get(L.stile).set(r);
     f.get(L.bytes).set(b);
     f.i32(s.cout).set(t0);
     f.loop((top) => {
-      f.get(L.kx0).set(x);
+      f.get(L.kx0).i32(-4).op('i32.and').set(x);
       whileLoop(f, () => f.get(x).get(L.kx1).op('i32.lt_s'), () => {
         f.get(b).get(x).op('i32.add');
-        f.get(r).get(x).i32(2).op('i32.shl', 'i32.add').mem('f32.load').op('f64.promote_f32').f64(255).op('f64.mul').set(t);
-        // The saturating truncation never traps (NaN, huge); the selects then pick as the C's ?: does.
-        f.i32(255).get(t).f64(0.5).op('f64.add', 'i32.trunc_sat_f64_s').get(t).f64(254.5).op('f64.ge', 'select');
-        f.i32(0).get(t).f64(0).op('f64.gt', 'select');
-        f.mem('i32.store8');
-        addTo(f, x, 1);
+        f.get(r).get(x).i32(2).op('i32.shl', 'i32.add').mem('v128.load').tee(v);
+        round();
+        f.get(v).get(v).shuffle([8, 9, 10, 11, 12, 13, 14, 15, 8, 9, 10, 11, 12, 13, 14, 15]);
+        round();
+        f.shuffle([0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23]).tee(v).get(v).op('i16x8.narrow_i32x4_u').tee(v).get(v).op('i8x16.narrow_i16x8_u');
+        f.mem('v128.store32_lane', 0, 0);
+        addTo(f, x, 4);
       });
       f.get(r).get(L.WSb).op('i32.add').set(r);
       f.get(b).get(L.WS).op('i32.add').set(b);
