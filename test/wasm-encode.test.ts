@@ -40,7 +40,15 @@ test('a module that adds, one that loops, and one that calls another function ru
   });
   sq.get(acc);
   mb.add(sq, 'sumSquares');
+  // i64, f32 and f64 arithmetic through memory: f(a, x) = (f64)((i64)a² + 1 wrapped) + (f64)((x·2 − 1) / 4).
+  const mix = new Func(['i32', 'f32'], ['f64']);
+  mix.i32(64).get(0).op('i64.extend_i32_s').get(0).op('i64.extend_i32_s', 'i64.mul').mem('i64.store');
+  mix.i32(64).mem('i64.load').i32(1).op('i64.extend_i32_s', 'i64.add', 'i32.wrap_i64', 'f64.convert_i32_u');
+  mix.get(1).f32(2).op('f32.mul').f32(1).op('f32.sub').f32(4).op('f32.div', 'f64.promote_f32', 'f64.add');
+  mb.add(mix, 'mix');
   const e = instantiate(mb, new WebAssembly.Memory({ initial: 1 }));
+  assert.equal(e.mix(3, 1.5), 10.5);
+  assert.equal(e.mix(65536, 0.5), 1, '65536² + 1 wraps to 1');
   assert.equal(e.add(2, -5), -3);
   assert.equal(e.sumSquares(10), 285);
   assert.equal(e.sumSquares(-3), 0);

@@ -39,40 +39,28 @@ const SIMD = (n: number) => [0xfd, ...uleb(n)];
 const OPS = {
   unreachable: [0x00], nop: [0x01], return: [0x0f], drop: [0x1a], select: [0x1b],
   'i32.eqz': [0x45], 'i32.eq': [0x46], 'i32.ne': [0x47], 'i32.lt_s': [0x48], 'i32.lt_u': [0x49], 'i32.gt_s': [0x4a],
-  'i32.gt_u': [0x4b], 'i32.le_s': [0x4c], 'i32.le_u': [0x4d], 'i32.ge_s': [0x4e], 'i32.ge_u': [0x4f],
-  'f32.gt': [0x5e], 'f64.lt': [0x63], 'f64.gt': [0x64], 'f64.ge': [0x66],
-  'i32.add': [0x6a], 'i32.sub': [0x6b], 'i32.mul': [0x6c], 'i32.div_s': [0x6d], 'i32.div_u': [0x6e], 'i32.rem_s': [0x6f],
-  'i32.rem_u': [0x70], 'i32.and': [0x71], 'i32.or': [0x72], 'i32.xor': [0x73], 'i32.shl': [0x74], 'i32.shr_s': [0x75],
-  'i32.shr_u': [0x76],
-  'i64.add': [0x7c], 'i64.mul': [0x7e],
-  'f32.add': [0x92], 'f32.sub': [0x93], 'f32.mul': [0x94], 'f32.div': [0x95], 'f32.max': [0x97],
+  'i32.le_s': [0x4c], 'i32.ge_s': [0x4e], 'i32.ge_u': [0x4f],
+  'f64.gt': [0x64], 'f64.ge': [0x66],
+  'i32.add': [0x6a], 'i32.sub': [0x6b], 'i32.mul': [0x6c], 'i32.div_s': [0x6d], 'i32.rem_s': [0x6f], 'i32.rem_u': [0x70],
+  'i32.and': [0x71], 'i32.or': [0x72], 'i32.xor': [0x73], 'i32.shl': [0x74], 'i32.shr_s': [0x75], 'i32.shr_u': [0x76],
+  'i64.add': [0x7c], 'i64.sub': [0x7d], 'i64.mul': [0x7e],
+  'f32.add': [0x92], 'f32.sub': [0x93], 'f32.mul': [0x94], 'f32.div': [0x95],
   'f64.add': [0xa0], 'f64.sub': [0xa1], 'f64.mul': [0xa2], 'f64.div': [0xa3],
-  'i32.trunc_f64_s': [0xaa], 'i32.trunc_sat_f64_s': [0xfc, 2], 'i64.extend_i32_u': [0xad], 'f32.demote_f64': [0xb6], 'f64.convert_i32_s': [0xb7],
+  'i32.wrap_i64': [0xa7], 'i64.extend_i32_s': [0xac], 'i32.trunc_sat_f64_s': [0xfc, 2], 'f32.demote_f64': [0xb6],
   'f64.convert_i32_u': [0xb8], 'f64.promote_f32': [0xbb],
-  'memory.copy': [0xfc, 10, 0, 0], 'memory.fill': [0xfc, 11, 0],
-  'i8x16.swizzle': SIMD(0x0e), 'i8x16.splat': SIMD(0x0f), 'i32x4.splat': SIMD(0x11), 'f32x4.splat': SIMD(0x13),
-  'f64x2.splat': SIMD(0x14),
-  'f32x4.eq': SIMD(0x41), 'f32x4.lt': SIMD(0x43), 'f32x4.gt': SIMD(0x44), 'f32x4.ge': SIMD(0x46),
-  'f64x2.gt': SIMD(0x4a), 'f64x2.ge': SIMD(0x4c),
-  'v128.not': SIMD(0x4d), 'v128.and': SIMD(0x4e), 'v128.andnot': SIMD(0x4f), 'v128.or': SIMD(0x50),
-  'v128.xor': SIMD(0x51), 'v128.bitselect': SIMD(0x52), 'v128.any_true': SIMD(0x53),
-  'f32x4.demote_f64x2_zero': SIMD(0x5e), 'f64x2.promote_low_f32x4': SIMD(0x5f),
-  'i8x16.narrow_i16x8_u': SIMD(0x66), 'i16x8.narrow_i32x4_u': SIMD(0x86),
-  'i32x4.add': SIMD(0xae), 'i32x4.sub': SIMD(0xb1), 'i32x4.min_s': SIMD(0xb6), 'i32x4.max_s': SIMD(0xb8),
-  'f32x4.add': SIMD(0xe4), 'f32x4.sub': SIMD(0xe5), 'f32x4.mul': SIMD(0xe6), 'f32x4.div': SIMD(0xe7),
-  'f32x4.min': SIMD(0xe8), 'f32x4.max': SIMD(0xe9),
-  'f64x2.add': SIMD(0xf0), 'f64x2.sub': SIMD(0xf1), 'f64x2.mul': SIMD(0xf2),
-  'i32x4.trunc_sat_f32x4_s': SIMD(0xf8), 'i32x4.trunc_sat_f64x2_s_zero': SIMD(0xfc),
-  'f32x4.relaxed_madd': SIMD(0x105),
+  'memory.copy': [0xfc, 10, 0, 0],
+  'f32x4.splat': SIMD(0x13), 'f64x2.splat': SIMD(0x14), 'f32x4.gt': SIMD(0x44), 'v128.and': SIMD(0x4e),
+  'f64x2.promote_low_f32x4': SIMD(0x5f), 'i8x16.narrow_i16x8_u': SIMD(0x66), 'i16x8.narrow_i32x4_u': SIMD(0x86),
+  'f32x4.add': SIMD(0xe4), 'f32x4.mul': SIMD(0xe6), 'f64x2.add': SIMD(0xf0), 'f64x2.mul': SIMD(0xf2),
+  'i32x4.trunc_sat_f64x2_s_zero': SIMD(0xfc), 'f32x4.relaxed_madd': SIMD(0x105),
 } satisfies Record<string, number[]>;
 export type Op = keyof typeof OPS;
 
 /** Memory instructions: opcode and natural alignment (log2 bytes). */
 const MEM_OPS = {
-  'i32.load': [[0x28], 2], 'f32.load': [[0x2a], 2], 'f64.load': [[0x2b], 3], 'i32.load8_u': [[0x2d], 0],
-  'i32.store': [[0x36], 2], 'f32.store': [[0x38], 2], 'f64.store': [[0x39], 3], 'i32.store8': [[0x3a], 0],
-  'v128.load': [SIMD(0x00), 4], 'v128.load32_splat': [SIMD(0x09), 2], 'v128.load64_zero': [SIMD(0x5d), 3],
-  'v128.store': [SIMD(0x0b), 4], 'v128.store32_lane': [SIMD(0x5a), 2],
+  'i32.load': [[0x28], 2], 'i64.load': [[0x29], 3], 'f32.load': [[0x2a], 2], 'f64.load': [[0x2b], 3], 'i32.load8_u': [[0x2d], 0],
+  'i32.store': [[0x36], 2], 'i64.store': [[0x37], 3], 'f32.store': [[0x38], 2], 'f64.store': [[0x39], 3], 'i32.store8': [[0x3a], 0],
+  'v128.load': [SIMD(0x00), 4], 'v128.load32_splat': [SIMD(0x09), 2], 'v128.store': [SIMD(0x0b), 4], 'v128.store32_lane': [SIMD(0x5a), 2],
 } satisfies Record<string, [number[], number]>;
 export type MemOp = keyof typeof MEM_OPS;
 
@@ -130,10 +118,6 @@ export class Func {
     const b = new Uint8Array(8);
     new DataView(b.buffer).setFloat64(0, x, true);
     return this.body.push(0x44, ...b), this;
-  }
-  v128(bytes: readonly number[]): this {
-    if (bytes.length !== 16) throw new Error('v128.const takes 16 bytes');
-    return this.body.push(0xfd, 0x0c, ...bytes), this;
   }
   shuffle(lanes: readonly number[]): this {
     if (lanes.length !== 16) throw new Error('i8x16.shuffle takes 16 lanes');

@@ -25,15 +25,20 @@ const probed = new WeakMap<WasmHost, WasmFeatures>();
 export function features(host: WasmHost): WasmFeatures {
   let f = probed.get(host);
   if (!f) {
-    host.enableRelaxedSimd?.();
     const simd = typeof WebAssembly === 'object' && validates('f32x4.mul');
+    // Flags only where the engine lacks it as shipped: a later engine may not know the flag.
+    let relaxed = simd && validates('f32x4.relaxed_madd');
+    if (simd && !relaxed && host.enableRelaxedSimd) {
+      host.enableRelaxedSimd();
+      relaxed = validates('f32x4.relaxed_madd');
+    }
     let shared = false;
     try {
       shared = typeof SharedArrayBuffer === 'function' && new WebAssembly.Memory({ initial: 1, maximum: 1, shared: true }).buffer instanceof SharedArrayBuffer && validates('f32x4.mul', true);
     } catch {
       // No shared memory (a page that is not cross-origin isolated): one thread.
     }
-    f = { simd, relaxed: simd && validates('f32x4.relaxed_madd'), threads: shared && host.spawnWorker !== undefined };
+    f = { simd, relaxed, threads: shared && host.spawnWorker !== undefined };
     probed.set(host, f);
   }
   return f;

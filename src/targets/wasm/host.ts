@@ -26,7 +26,8 @@ export interface WasmHost {
   readonly canBlock: boolean;
   /** Starts a worker for the thread pool; absent where there are none (then every model runs on one thread). */
   spawnWorker?(): WorkerLike;
-  /** Turns on relaxed SIMD where the engine has it behind a flag (Node 20's V8); runs before feature detection. */
+  /** Turns on relaxed SIMD where the engine has it behind a flag (Node 20's V8): called once, only if the engine
+   *  does not validate it as it is. */
   enableRelaxedSimd?(): void;
   /** A persistent store for tuning choices under `cacheDir` (the host's default when undefined). */
   tuningStore?(cacheDir: string | undefined): TuningStore;
