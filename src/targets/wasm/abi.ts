@@ -2,11 +2,16 @@
 // a worker runs any stage from an index and three numbers. `args` points at a block of i32 words the runtime
 // writes per window (pointers are byte offsets into the one linear memory); `scratch` is the calling thread's
 // region, laid out by `scratchLayout`. Rows y0..y1 are one band of the rows the stage computes.
-import { defaultTuning, type StageShape } from '../../compiler/stage.js';
+import { blockFor, defaultTuning, type StageShape, type StageTuning } from '../../compiler/stage.js';
 
 /** Floats per wasm SIMD vector, and the vector registers V8 allocates on x64: the renderer's limits. */
 export const LIMITS = { vw: 4, nreg: 16 } as const;
 const VB = 4 * LIMITS.vw;
+
+/** The untuned choice: 3 × 3 blocks for the conv and the chain. Native's default for 16 registers (6 × 2)
+ *  spills here: V8 keeps a loop body's loads live along with the accumulators, so a block needs O·P + O + P ≤ 15
+ *  (render.ts); 3 × 3 and 2 × 4 fit, and both are in the shared tuning space. */
+export const DEFAULT_TUNING: StageTuning = { ...defaultTuning(LIMITS), ob: blockFor(LIMITS, 3), pb: 3, cob: blockFor(LIMITS, 3), cpb: 3 };
 
 /** Word indices in a stage's args block. */
 export interface ArgSlots {

@@ -3,10 +3,9 @@
 // this engine (tune.ts). Platform-free: the host (node.ts for Node, a page's own in a browser) supplies workers,
 // engine flags and a persistent tuning store.
 import { fuseStages } from '../../compiler/fuse.js';
-import { defaultTuning } from '../../compiler/stage.js';
 import type { StageBench, StageBenchOptions, Target } from '../target.js';
 import type { StageNode } from '../../compiler/ir.js';
-import { LIMITS } from './abi.js';
+import { DEFAULT_TUNING } from './abi.js';
 import { features } from './features.js';
 import type { WasmHost } from './host.js';
 import { type Kernel, kernelOf, loadKernels, scratchStride, SyntheticCalls } from './kernels.js';
@@ -25,7 +24,7 @@ export function createWasmTarget(host: WasmHost): Target {
     const { io, h, w } = opts;
     const e = env(opts.cacheDir);
     const kernels: Kernel[] = [];
-    for (const s of stages) kernels.push(kernelOf(s, io, opts.tune ? await tuneStage(s, io, h, w, e) : defaultTuning(LIMITS)));
+    for (const s of stages) kernels.push(kernelOf(s, io, opts.tune ? await tuneStage(s, io, h, w, e) : DEFAULT_TUNING));
     const rt = new Runtime(host, threadsFor(opts.threads));
     try {
       const { loaded, fns } = await loadKernels(rt, kernels, e.relaxed);

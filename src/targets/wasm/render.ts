@@ -232,7 +232,7 @@ export function renderStage(mb: ModuleBuilder, name: string, s: StageShape, tu: 
   const tileB = A.tileB.map(scratch);
   const stile = scratch(A.stile);
   const bytes = scratch(A.bytes);
-  const [WS, WSb, RSb, nv, y, yy, v, o0, dst, resrow, wb, ri, wi, n, db] = range(15).map(i32);
+  const [WS, WSb, RSb, nv, y, yy, v, o0, dst, resrow, wb, ri, wi, n, db, rx, wx, m] = range(18).map(i32);
   f.get(W).i32(3).op('i32.add').i32(-4).op('i32.and').tee(WS).i32(2).op('i32.shl').tee(WSb).i32(2 * VB).op('i32.add').set(RSb);
   f.get(WS).i32(2).op('i32.shr_s').set(nv);
   const rowBytes = s.terms.map((t) => {
@@ -265,12 +265,27 @@ export function renderStage(mb: ModuleBuilder, name: string, s: StageShape, tu: 
         f.get(wb).set(wi);
         f.i32(term.cin).set(n);
         f.loop((top) => {
-          for (const dx of range(K)) {
-            for (const q of range(P)) f.get(ri).mem('v128.load', 4 * (dx + 4 * q)).set(R.x[q]);
+          // The taps dx run as a loop, not unrolled as in C: V8 (11.3) issues a loop body's loads first and its
+          // multiply-adds last, so every load of the body is live at once with the accumulators; one tap's P + O
+          // loads and an O×P block fit the 15 vector registers it allocates (3×3, 2×4), three taps' spill.
+          const tap = (x: number, w: number) => {
+            for (const q of range(P)) f.get(x).mem('v128.load', VB * q).set(R.x[q]);
             for (const o of range(O)) {
-              f.get(wi).mem('v128.load32_splat', 4 * (L.terms[ti].w + (dy * K + dx) * term.cin * COUT + o)).set(R.w);
+              f.get(w).mem('v128.load32_splat', 4 * (L.terms[ti].w + dy * K * term.cin * COUT + o)).set(R.w);
               for (const q of range(P)) madd(f, relaxed, R.acc[o][q], R.x[q], R.w);
             }
+          };
+          if (K === 1) tap(ri, wi);
+          else {
+            f.get(ri).set(rx);
+            f.get(wi).set(wx);
+            f.i32(K).set(m);
+            f.loop((taps) => {
+              tap(rx, wx);
+              addTo(f, rx, 4);
+              addTo(f, wx, 4 * term.cin * COUT);
+              f.get(m).i32(1).op('i32.sub').tee(m).brIf(taps);
+            });
           }
           f.get(ri).get(RSb).op('i32.add').set(ri);
           addTo(f, wi, 4 * COUT);

@@ -5,10 +5,10 @@
 // which is copied out into the caller's frame. Kernels: one module per (frame type, width class), tuned then.
 import type { Graph } from '../../compiler/ir.js';
 import { type Place, planStages, type StagePlan } from '../../compiler/plan.js';
-import { defaultTuning, type Io, stageKernelName, stageShape, widthClass } from '../../compiler/stage.js';
+import { type Io, stageKernelName, stageShape, widthClass } from '../../compiler/stage.js';
 import type { Rect } from '../../compiler/tiles.js';
 import type { Frame, WindowRunner } from '../target.js';
-import { argSlots, LIMITS, rowStride } from './abi.js';
+import { argSlots, DEFAULT_TUNING, LIMITS, rowStride } from './abi.js';
 import { type Kernel, loadKernels, scratchStride, writeArgs } from './kernels.js';
 import type { Loaded, Runtime } from './runtime.js';
 import { type TuneEnv, tuneStage } from './tune.js';
@@ -133,7 +133,7 @@ export class WasmRunner implements WindowRunner {
   private async build(io: Io, h: number, w: number): Promise<{ loaded: Loaded; fns: number[]; kernels: Kernel[] }> {
     const kernels: Kernel[] = [];
     for (const { node } of this.plan.stages) {
-      kernels.push({ shape: stageShape(node, io), tuning: this.opts.tune ? await tuneStage(node, io, h, w, this.opts) : defaultTuning(LIMITS) });
+      kernels.push({ shape: stageShape(node, io), tuning: this.opts.tune ? await tuneStage(node, io, h, w, this.opts) : DEFAULT_TUNING });
     }
     // Width classes with the same choices (every one, untuned) share a module.
     const key = kernels.map((k) => stageKernelName(k.shape, k.tuning)).join();

@@ -4,14 +4,14 @@
 // are remembered per process and, where the host offers one, in its persistent store, keyed by stage shape,
 // width class and engine, and trusted on reading only if they are candidates of this space.
 import { type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
-import { defaultTuning, type Io, isTuningCandidate, stageKernelName, stageShape, type StageTuning, tuningRounds, widthClass } from '../../compiler/stage.js';
-import { LIMITS } from './abi.js';
+import { type Io, isTuningCandidate, stageKernelName, stageShape, type StageTuning, tuningRounds, widthClass } from '../../compiler/stage.js';
+import { DEFAULT_TUNING, LIMITS } from './abi.js';
 import type { TuningStore, WasmHost } from './host.js';
 import { kernelOf, loadKernels, scratchStride, SyntheticCalls } from './kernels.js';
 import { Runtime } from './runtime.js';
 
 /** Bumped whenever the generated code or the meaning of a tuning changes, so stale choices are not reused. */
-const TUNING_VERSION = 1;
+const TUNING_VERSION = 2;
 
 /** Rows narrower than this many vectors run in well under a millisecond whatever the blocking. */
 const MIN_TUNED_CLASS = 8;
@@ -27,7 +27,7 @@ const chosen = new WeakMap<object, Map<string, Promise<StageTuning>>>();
 
 /** The tuning for `stage` at frames about h×w: remembered, stored, else measured; the default for narrow rows. */
 export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<StageTuning> {
-  if (widthClass(w, LIMITS.vw) < MIN_TUNED_CLASS) return Promise.resolve(defaultTuning(LIMITS));
+  if (widthClass(w, LIMITS.vw) < MIN_TUNED_CLASS) return Promise.resolve(DEFAULT_TUNING);
   const shape = stageShape(stage, io);
   const key = JSON.stringify({ version: TUNING_VERSION, shape, widthClass: widthClass(w, LIMITS.vw), engine: env.host.engine, relaxed: env.relaxed });
   let memo = chosen.get(env.store ?? env.host);
@@ -45,7 +45,7 @@ export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: T
 
 async function measure(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<StageTuning> {
   const shape = stageShape(stage, io);
-  let best = defaultTuning(LIMITS);
+  let best = DEFAULT_TUNING;
   for (const round of tuningRounds(shape, LIMITS)) {
     // A round may propose the current best again.
     const cands = [...new Map(round(best).map((c) => [stageKernelName(shape, c), c])).values()];
