@@ -28,11 +28,22 @@ export function sleb(n: number): number[] {
   }
 }
 
+type Bytes = readonly number[] | Uint8Array;
+
+/** Concatenation by one copy of each part (spreading a module's code into arrays cost more than rendering it). */
+function cat(parts: readonly Bytes[]): Uint8Array<ArrayBuffer> {
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) out.set(p, at), (at += p.length);
+  return out;
+}
+
 const name = (s: string) => {
   const b = new TextEncoder().encode(s);
-  return [...uleb(b.length), ...b];
+  return cat([uleb(b.length), b]);
 };
-const vec = (items: number[][]) => [...uleb(items.length), ...items.flat()];
+const vec = (items: readonly Bytes[]) => cat([uleb(items.length), ...items]);
+const section = (id: number, body: Uint8Array) => cat([[id], uleb(body.length), body]);
 
 /** Plain instructions: opcode bytes (0xfc and 0xfd prefixes followed by their u32 sub-opcode). */
 const SIMD = (n: number) => [0xfd, ...uleb(n)];
@@ -157,7 +168,7 @@ export class Func {
     return this.body.push(0x0b), this;
   }
 
-  encode(): number[] {
+  encode(): Uint8Array {
     if (this.open !== 0) throw new Error('unbalanced control structure');
     // Runs of equal types share one local declaration.
     const groups: [number, ValType][] = [];
@@ -166,8 +177,8 @@ export class Func {
       if (last && last[1] === t) last[0]++;
       else groups.push([1, t]);
     }
-    const code = [...vec(groups.map(([n, t]) => [...uleb(n), VALTYPE[t]])), ...this.body, 0x0b];
-    return [...uleb(code.length), ...code];
+    const locals = vec(groups.map(([n, t]) => [...uleb(n), VALTYPE[t]]));
+    return cat([uleb(locals.length + this.body.length + 1), locals, this.body, [0x0b]]);
   }
 }
 
@@ -190,11 +201,6 @@ export class ModuleBuilder {
     return this.funcs.push({ f, exportAs }) - 1;
   }
 
-  /** The index the next added function will get (for mutually dependent code). */
-  get next(): number {
-    return this.funcs.length;
-  }
-
   encode(): Uint8Array<ArrayBuffer> {
     const types: string[] = [];
     const typeOf = (f: Func) => {
@@ -203,22 +209,21 @@ export class ModuleBuilder {
       return i >= 0 ? i : types.push(sig) - 1;
     };
     const funcTypes = this.funcs.map(({ f }) => typeOf(f));
-    const section = (id: number, body: number[]) => [id, ...uleb(body.length), ...body];
     const { min, max, shared } = this.memory;
     if (shared && max === undefined) throw new Error('a shared memory needs a maximum size');
     const limits = max === undefined ? [0x00, ...uleb(min)] : [shared ? 0x03 : 0x01, ...uleb(min), ...uleb(max)];
     const typeSec = types.map((s) => {
       const [params, results] = JSON.parse(s) as [ValType[], ValType[]];
-      return [0x60, ...vec(params.map((t) => [VALTYPE[t]])), ...vec(results.map((t) => [VALTYPE[t]]))];
+      return cat([[0x60], vec(params.map((t) => [VALTYPE[t]])), vec(results.map((t) => [VALTYPE[t]]))]);
     });
-    const exports = this.funcs.flatMap(({ exportAs }, i) => (exportAs === undefined ? [] : [[...name(exportAs), 0x00, ...uleb(i)]]));
-    return new Uint8Array([
-      ...[0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
-      ...section(1, vec(typeSec)),
-      ...section(2, vec([[...name('env'), ...name('memory'), 0x02, ...limits]])),
-      ...section(3, vec(funcTypes.map((t) => uleb(t)))),
-      ...section(7, vec(exports)),
-      ...section(10, vec(this.funcs.map(({ f }) => f.encode()))),
+    const exports = this.funcs.flatMap(({ exportAs }, i) => (exportAs === undefined ? [] : [cat([name(exportAs), [0x00], uleb(i)])]));
+    return cat([
+      [0x00, 0x61, 0x73, 0x6d, 0x01, 0x00, 0x00, 0x00],
+      section(1, vec(typeSec)),
+      section(2, vec([cat([name('env'), name('memory'), [0x02], limits])])),
+      section(3, vec(funcTypes.map((t) => uleb(t)))),
+      section(7, vec(exports)),
+      section(10, vec(this.funcs.map(({ f }) => f.encode()))),
     ]);
   }
 }

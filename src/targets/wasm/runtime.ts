@@ -7,6 +7,8 @@ import { CMD, CTRL, CTRL_BYTES, countDown, type StageFn, takeBands, type WorkerM
 const PAGE = 65536;
 const MAX_PAGES = 65536;
 
+const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number) => { value: unknown } }).waitAsync;
+
 /** Bands of rows handed out dynamically, as native's bandsFor: several per thread, but not so many that the
  *  chain rows recomputed at band edges add up. */
 export function bandsFor(rows: number, threads: number): number {
@@ -151,7 +153,8 @@ export class Runtime {
     for (let i = 0; v !== 0 && i < (block ? 20000 : 0); i++) v = Atomics.load(c, CTRL.PENDING);
     for (; v !== 0; v = Atomics.load(c, CTRL.PENDING)) {
       if (block) Atomics.wait(c, CTRL.PENDING, v);
-      else await (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number): { value: unknown } }).waitAsync(c, CTRL.PENDING, v).value;
+      else if (waitAsync) await waitAsync(c, CTRL.PENDING, v).value;
+      else await new Promise((r) => setTimeout(r, 1)); // engines without Atomics.waitAsync: poll
     }
     if (Atomics.exchange(c, CTRL.ERR, 0) !== 0) this.fail('wasm: a worker failed (its error is on stderr)');
     if (this.failure) throw new Error(this.failure);
