@@ -6,7 +6,7 @@ import { Rng } from '../../util/random.js';
 import { argSlots, MAX_TILE, rowStride, scratchLayout } from './abi.js';
 import { ModuleBuilder } from './encode.js';
 import { renderStage } from './render.js';
-import type { Loaded, Runtime } from './runtime.js';
+import { type Loaded, MAX_PAGES, type Runtime } from './runtime.js';
 
 export interface Kernel {
   readonly shape: StageShape;
@@ -15,7 +15,7 @@ export interface Kernel {
 
 /** One module holding every distinct kernel of `kernels`; `fns[i]` is kernel i's index among its exports. */
 export async function loadKernels(rt: Runtime, kernels: readonly Kernel[], relaxed: boolean): Promise<{ loaded: Loaded; fns: number[] }> {
-  const mb = new ModuleBuilder({ min: 1, max: rt.shared ? 65536 : undefined, shared: rt.shared });
+  const mb = new ModuleBuilder({ min: 1, max: rt.shared ? MAX_PAGES : undefined, shared: rt.shared });
   const names: string[] = [];
   const fns = kernels.map(({ shape, tuning }) => {
     const name = stageKernelName(shape, tuning);

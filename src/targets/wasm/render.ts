@@ -1,5 +1,6 @@
 // WebAssembly for one fused stage (compiler/stage.ts), emitted as bytecode: the native C renderer's schedule
-// (targets/native/render.ts) with its order of additions, so both compute the same floats up to FMA contraction.
+// (targets/native/render.ts) with its order of additions, so both compute the same floats bit for bit where both
+// fuse multiply-adds (relaxed_madd here, gcc's contraction there) or neither does.
 // Row-planar activations [H][C][WS] with 4 pixels a vector; per term a ring of k rows [cin][WS + 2 vectors] of
 // the conv's input, padded with the term's pad value, each new row computed by the term's 1×1 chain over tiles
 // of tp pixels (the M1-wide intermediates stay in two per-thread tiles); the k×k conv in register blocks of

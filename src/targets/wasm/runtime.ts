@@ -5,7 +5,8 @@ import type { WasmHost, WorkerLike } from './host.js';
 import { CMD, CTRL, CTRL_BYTES, countDown, type StageFn, takeBands, type WorkerMessage } from './worker.js';
 
 const PAGE = 65536;
-const MAX_PAGES = 65536;
+/** A shared memory's declared maximum (modules importing it declare the same). */
+export const MAX_PAGES = 65536;
 
 const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number) => { value: unknown } }).waitAsync;
 
