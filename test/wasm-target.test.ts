@@ -115,6 +115,7 @@ test('wasm equals the reference target for every architecture and scale, on 1 an
 test('wasm computes the floats and bytes of native bit for bit', { skip: hasNative ? false : 'no C compiler' }, async () => {
   const m = randomModel(WDSR, 4, 28);
   const all = await cases(await compiled(m, referenceTarget), 4);
+  assert.equal(new Set(all[2].img.data).size, 256, 'the widest frame holds every byte value (the uint8 input path converts four at a step)');
   const native = await compiled(m, nativeTarget, { threads: 1 });
   for (const threads of [1, 2]) await compare(`${threads} thread(s)`, await compiled(m, wasmTarget, { threads }), all, native);
 });

@@ -50,7 +50,7 @@ const SIMD = (n: number) => [0xfd, ...uleb(n)];
 const OPS = {
   unreachable: [0x00], nop: [0x01], return: [0x0f], drop: [0x1a], select: [0x1b],
   'i32.eqz': [0x45], 'i32.eq': [0x46], 'i32.ne': [0x47], 'i32.lt_s': [0x48], 'i32.lt_u': [0x49], 'i32.gt_s': [0x4a],
-  'i32.le_s': [0x4c], 'i32.ge_s': [0x4e], 'i32.ge_u': [0x4f],
+  'i32.le_s': [0x4c], 'i32.le_u': [0x4d], 'i32.ge_s': [0x4e], 'i32.ge_u': [0x4f],
   'f64.gt': [0x64], 'f64.ge': [0x66],
   'i32.add': [0x6a], 'i32.sub': [0x6b], 'i32.mul': [0x6c], 'i32.div_s': [0x6d], 'i32.rem_s': [0x6f], 'i32.rem_u': [0x70],
   'i32.and': [0x71], 'i32.or': [0x72], 'i32.xor': [0x73], 'i32.shl': [0x74], 'i32.shr_s': [0x75], 'i32.shr_u': [0x76],
@@ -60,9 +60,9 @@ const OPS = {
   'i32.wrap_i64': [0xa7], 'i64.extend_i32_s': [0xac], 'i32.trunc_sat_f64_s': [0xfc, 2], 'f32.demote_f64': [0xb6],
   'f64.convert_i32_u': [0xb8], 'f64.promote_f32': [0xbb],
   'memory.copy': [0xfc, 10, 0, 0],
-  'f32x4.splat': SIMD(0x13), 'f64x2.splat': SIMD(0x14), 'f32x4.gt': SIMD(0x44), 'v128.and': SIMD(0x4e),
+  'i32x4.splat': SIMD(0x11), 'f32x4.splat': SIMD(0x13), 'f64x2.splat': SIMD(0x14), 'f32x4.gt': SIMD(0x44), 'v128.and': SIMD(0x4e),
   'f64x2.promote_low_f32x4': SIMD(0x5f), 'i8x16.narrow_i16x8_u': SIMD(0x66), 'i16x8.narrow_i32x4_u': SIMD(0x86),
-  'f32x4.add': SIMD(0xe4), 'f32x4.mul': SIMD(0xe6), 'f64x2.add': SIMD(0xf0), 'f64x2.mul': SIMD(0xf2),
+  'f32x4.add': SIMD(0xe4), 'f32x4.mul': SIMD(0xe6), 'f32x4.div': SIMD(0xe7), 'f32x4.convert_i32x4_u': SIMD(0xfb), 'f64x2.add': SIMD(0xf0), 'f64x2.mul': SIMD(0xf2),
   'i32x4.trunc_sat_f64x2_s_zero': SIMD(0xfc), 'f32x4.relaxed_madd': SIMD(0x105),
 } satisfies Record<string, number[]>;
 export type Op = keyof typeof OPS;

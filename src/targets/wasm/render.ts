@@ -140,7 +140,26 @@ function fill(s: StageShape, ti: number, tu: StageTuning, pws: number[]): Func {
     f.get(src).get(yy).get(W).op('i32.mul').i32(3 * E).op('i32.mul', 'i32.add').set(p);
     f.get(row).i32(VB).op('i32.add').set(q);
     f.get(q).get(W).i32(2).op('i32.shl', 'i32.add').set(end);
-    f.loop((top) => {
+    if (E === 1) {
+      // Four pixels a step while a 16-byte load stays in the row (6 pixels left): channel ch's bytes shuffled into
+      // the low byte of each lane, then v / 255 in float, which equals (float)(v / 255.0): double rounding is
+      // innocuous for a quotient when double has ≥ 2·24 + 2 bits.
+      const [bytes, k255] = [f.local('v128'), f.local('v128')];
+      f.f32(255).op('f32x4.splat').set(k255);
+      whileLoop(f, () => f.get(q).i32(24).op('i32.add').get(end).op('i32.le_u'), () => {
+        f.get(p).mem('v128.load').set(bytes);
+        for (const ch of range(3)) {
+          f.get(q);
+          if (ch > 0) f.get(RSb).i32(ch).op('i32.mul', 'i32.add');
+          // Pixel i's byte into lane i's low byte; the other bytes are masked off.
+          f.get(bytes).get(bytes).shuffle(range(16).map((i) => (i % 4 === 0 ? ch + 3 * (i / 4) : 0)));
+          f.i32(255).op('i32x4.splat', 'v128.and', 'f32x4.convert_i32x4_u').get(k255).op('f32x4.div').mem('v128.store');
+        }
+        addTo(f, p, 12);
+        addTo(f, q, VB);
+      });
+    }
+    whileLoop(f, () => f.get(q).get(end).op('i32.lt_u'), () => {
       for (const ch of range(3)) {
         f.get(q);
         if (ch > 0) f.get(RSb).i32(ch).op('i32.mul', 'i32.add');
@@ -150,7 +169,6 @@ function fill(s: StageShape, ti: number, tu: StageTuning, pws: number[]): Func {
       }
       addTo(f, p, 3 * E);
       addTo(f, q, 4);
-      f.get(q).get(end).op('i32.lt_u').brIf(top);
     });
   } else if (term.chain.length === 0) {
     f.get(src).get(yy).i32(term.cin).op('i32.mul').get(WSb).op('i32.mul', 'i32.add').set(p);
