@@ -3,8 +3,8 @@
 // this engine (tune.ts). Platform-free: the host (node.ts for Node, a page's own in a browser) supplies workers,
 // engine flags and a persistent tuning store.
 import { fuseStages } from '../../compiler/fuse.js';
-import type { StageBench, StageBenchOptions, Target } from '../target.js';
 import type { StageNode } from '../../compiler/ir.js';
+import type { StageBench, StageBenchOptions, Target } from '../target.js';
 import { DEFAULT_TUNING } from './abi.js';
 import { features } from './features.js';
 import type { WasmHost } from './host.js';
@@ -30,7 +30,7 @@ export function createWasmTarget(host: WasmHost): Target {
       const { loaded, fns } = await loadKernels(rt, kernels, e.relaxed);
       const calls = new SyntheticCalls(rt, stages, h, w);
       const args = stages.map((s, i) => calls.add(s, kernels[i]));
-      const stride = Math.ceil(scratchStride(kernels.map((k) => k.shape), w) / 64) * 64;
+      const stride = scratchStride(kernels.map((k) => k.shape), w);
       const scratch = rt.alloc(rt.threads * stride);
       return { run: (i) => rt.run(loaded, fns[i], args[i], 0, h, scratch, stride), dispose: () => rt.dispose() };
     } catch (err) {
@@ -47,7 +47,15 @@ export function createWasmTarget(host: WasmHost): Target {
       return `${host.engine}, wasm ${f.relaxed ? 'relaxed-simd' : 'simd128'}, ${f.threads ? 'threads' : 'no threads'}`;
     },
     defaultThreads: () => threadsFor(host.cores),
-    createRunner: async (graph, opts) => new WasmRunner(fuseStages(graph), new Runtime(host, threadsFor(opts.threads)), { ...env(opts.cacheDir), tune: opts.tune }),
+    createRunner: async (graph, opts) => {
+      const rt = new Runtime(host, threadsFor(opts.threads));
+      try {
+        return new WasmRunner(fuseStages(graph), rt, { ...env(opts.cacheDir), tune: opts.tune });
+      } catch (err) {
+        await rt.dispose();
+        throw err;
+      }
+    },
     benchStages,
   };
 }

@@ -54,7 +54,8 @@ export function writeArgs(rt: Runtime, at: number, k: Kernel, c: StageCall): voi
   [a[A.stile], a[A.bytes]] = [S.stile, S.bytes];
 }
 
-/** Bytes of one thread's scratch for any stage of `shapes` under any tuning, on rows w wide. */
+/** Bytes of one thread's scratch for any stage of `shapes` under any tuning, on rows w wide (whole cache lines, as
+ *  every part of a layout is, so each thread's region starts on one). */
 export function scratchStride(shapes: readonly StageShape[], w: number): number {
   return Math.max(...shapes.map((s) => scratchLayout(s, MAX_TILE, w).size));
 }

@@ -79,7 +79,7 @@ export class WasmRunner implements WindowRunner {
     const input = take(h * w * 3 * E);
     const slots = this.plan.slotChannels.map((c) => take(4 * h * c * rowStride(w)));
     const output = take(h * w * s * s * 3 * E);
-    const stride = Math.ceil(scratchStride(this.plan.stages.map((p) => stageShape(p.node, io)), w) / 64) * 64;
+    const stride = scratchStride(this.plan.stages.map((p) => stageShape(p.node, io)), w);
     const scratch = take(this.rt.threads * stride);
     return { input, slots, output, scratch, stride, end: at };
   }
