@@ -1,5 +1,5 @@
-// The wasm target's tuner and its stores, the profiler's stage bench, and that everything but the Node host is
-// free of `node:*` (a browser bundle imports index.js).
+// The wasm target's tuner and its stores, the profiler's stage bench, a worker's failure, and that everything but
+// the Node host is free of `node:*` (a browser bundle imports index.js).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -13,7 +13,9 @@ import { referenceTarget } from '../src/targets/reference/index.js';
 import { LIMITS } from '../src/targets/wasm/abi.js';
 import type { TuningStore } from '../src/targets/wasm/host.js';
 import { createWasmTarget } from '../src/targets/wasm/index.js';
+import { Func, ModuleBuilder } from '../src/targets/wasm/encode.js';
 import { nodeHost } from '../src/targets/wasm/node.js';
+import { MAX_PAGES, Runtime } from '../src/targets/wasm/runtime.js';
 import { Rng } from '../src/util/random.js';
 import { maxAbsDiff, randomImage, randomModel } from './compiler-support.js';
 
@@ -87,6 +89,27 @@ test('benchStages runs every stage of a model on synthetic inputs, on 2 threads'
     for (let i = 0; i < stages.length; i++) await bench.run(i);
   } finally {
     await bench.dispose();
+  }
+});
+
+test('a kernel that traps on a worker fails the run (it does not hang), and the runtime refuses further runs', async () => {
+  // (args, y0, y1, scratch): thread 0 (scratch 0) spins a while per band, so the worker surely takes bands; on a
+  // worker (scratch ≠ 0) it traps.
+  const f = new Func(['i32', 'i32', 'i32', 'i32'], []);
+  const n = f.local('i32');
+  f.get(3).if(() => f.op('unreachable'));
+  f.i32(1_000_000).set(n);
+  f.loop((top) => f.get(n).i32(1).op('i32.sub').tee(n).brIf(top));
+  const rt = new Runtime(nodeHost, 2);
+  try {
+    const mb = new ModuleBuilder({ min: 1, max: MAX_PAGES, shared: true });
+    mb.add(f, 'stage');
+    const m = await rt.load(await WebAssembly.compile(mb.encode()), ['stage']);
+    // (The worker's own console, on stderr, shows the trap.)
+    await assert.rejects(rt.run(m, 0, 0, 0, 64, 0, 64), /a worker failed/);
+    await assert.rejects(rt.run(m, 0, 0, 0, 64, 0, 64), /a worker failed/);
+  } finally {
+    await rt.dispose();
   }
 });
 
