@@ -24,7 +24,7 @@ test('explicit choices, and unknown names listed', async () => {
   await assert.rejects(selectBackend('cuda'), /unknown backend 'cuda' \(known: native, reference\)/);
 });
 
-test('without a C compiler: the defaults fall back with one line each; asking for native fails clearly', () => {
+test('without a C compiler: training falls back to reference, inference to wasm, each with one line; asking for native fails clearly', () => {
   const r = withoutCompiler(`
     const { selectBackend } = await import(${JSON.stringify(INDEX)});
     const { defaultTarget, getTarget } = await import(${JSON.stringify(REGISTRY)});
@@ -33,11 +33,11 @@ test('without a C compiler: the defaults fall back with one line each; asking fo
     await selectBackend('native').catch((e) => console.log(e.message));`);
   assert.equal(r.status, 0, r.stderr);
   const [names, why, refused] = r.stdout.trim().split('\n');
-  assert.equal(names, 'reference reference');
+  assert.equal(names, 'reference wasm');
   assert.match(why, /no C compiler with OpenMP found/);
   assert.match(refused, /the native backend needs a C compiler: none found/);
   const lines = r.stderr.trim().split('\n');
   assert.equal(lines.length, 2, r.stderr);
   assert.match(lines[0], /no C compiler found .*using the slow reference backend/);
-  assert.match(lines[1], /no C compiler with OpenMP found .*running on the reference target/);
+  assert.match(lines[1], /no C compiler with OpenMP found .*running on the wasm target/);
 });

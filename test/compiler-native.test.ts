@@ -14,7 +14,8 @@ import { type Graph, INPUT, type Pointwise, type StageNode } from '../src/compil
 import { compileParts } from '../src/compiler/parts.js';
 import { nativeTarget } from '../src/targets/native/index.js';
 import { NativeRunner } from '../src/targets/native/runner.js';
-import { cachedTuning, isCandidate, tuneAll, tuneStage, tuneStats } from '../src/targets/native/tune.js';
+import { isTuningCandidate } from '../src/compiler/stage.js';
+import { cachedTuning, tuneAll, tuneStage, tuneStats } from '../src/targets/native/tune.js';
 import { referenceTarget } from '../src/targets/reference/index.js';
 import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
@@ -112,13 +113,13 @@ test('tuning is measured once, then read from the disk cache; tuned kernels give
   // exit 0, tp 3 or ob 0 NaN, tp 0 or cpb 0 a hang. Each is measured again instead.
   const file = join(cacheDir, 'tuning', files[0]);
   const saved = JSON.parse(readFileSync(file, 'utf8'));
-  assert.ok(isCandidate(saved.tuning, tc!.target));
+  assert.ok(isTuningCandidate(saved.tuning, tc!.target));
   for (const edit of [{ tp: 24 }, { tp: 3 }, { tp: 0 }, { ob: 0 }, { cpb: 0 }, { order: 'yx' }, { extra: 1 }]) {
     writeFileSync(file, JSON.stringify({ ...saved, tuning: { ...saved.tuning, ...edit } }));
     assert.equal(cachedTuning(head, 'f32', 150, env), null, JSON.stringify(edit));
   }
   await tuneStage(head, 'f32', 24, 150, env);
-  assert.ok(isCandidate(JSON.parse(readFileSync(file, 'utf8')).tuning, tc!.target), 'rewritten with a measured choice');
+  assert.ok(isTuningCandidate(JSON.parse(readFileSync(file, 'utf8')).tuning, tc!.target), 'rewritten with a measured choice');
 
   const [h, w] = [9, 150];
   const x = randomImage(new Rng(2), h, w);

@@ -90,3 +90,57 @@ export function packStage(st: StageNode): Float32Array {
 export function stageKernelName(s: StageShape, t: StageTuning): string {
   return `stage_${hashHex(JSON.stringify([s, t])).slice(0, 16)}`;
 }
+
+/** What a target's vectors offer a stage's register blocks: float lanes per vector, vector registers. */
+export interface StageLimits {
+  readonly vw: number;
+  readonly nreg: number;
+}
+
+// The tuning space, target-free so that every target (and a browser) searches the same one as native's tuner.
+
+/** The largest register block of `per` pixel vectors that leaves room for the loads: acc + loads + 2 ≤ nreg. */
+export const blockFor = (l: StageLimits, per: number): number => Math.max(1, Math.floor((l.nreg - 2 - per) / per));
+
+/** The untuned choice: a 4-vector-wide block with 32 registers (2-wide with 16), pixel blocks outside, 64-pixel
+ *  chain tiles. */
+export function defaultTuning(l: StageLimits): StageTuning {
+  const pb = l.nreg >= 32 ? 4 : 2;
+  return { ob: blockFor(l, pb), pb, order: 'xo', tp: Math.max(l.vw, 64), cob: blockFor(l, pb), cpb: pb };
+}
+
+const pixelBlocks = (l: StageLimits) => [2, 3, 4].filter((p) => blockFor(l, p) >= 2);
+const chainTiles = (l: StageLimits) => [2, 4, 8].map((v) => v * l.vw);
+
+/** Whether `x` is a tuning a tuner could have chosen: a stored value is trusted only then. */
+export function isTuningCandidate(x: unknown, l: StageLimits): x is StageTuning {
+  const d = defaultTuning(l);
+  const u = x as Record<string, unknown> | null;
+  if (typeof u !== 'object' || u === null || Object.keys(u).sort().join() !== Object.keys(d).sort().join()) return false;
+  const pbs = [d.pb, ...pixelBlocks(l)];
+  return (
+    pbs.includes(u.pb as number) && u.ob === blockFor(l, u.pb as number) && (u.order === 'xo' || u.order === 'ox') &&
+    pbs.includes(u.cpb as number) && u.cob === blockFor(l, u.cpb as number) && [d.tp, ...chainTiles(l)].includes(u.tp as number)
+  );
+}
+
+/** The coordinate-wise search: the conv's register block and loop order, then (with a chain) the chain's
+ *  register block, then its tile width; each round proposes candidates around the best so far. */
+export function tuningRounds(s: StageShape, l: StageLimits): ((best: StageTuning) => StageTuning[])[] {
+  const widths = pixelBlocks(l);
+  const r: ((best: StageTuning) => StageTuning[])[] = [
+    (b) => widths.flatMap((pb) => (['xo', 'ox'] as const).map((order) => ({ ...b, ob: blockFor(l, pb), pb, order }))),
+  ];
+  if (s.terms.some((x) => x.chain.length > 0))
+    r.push(
+      (b) => widths.map((cpb) => ({ ...b, cob: blockFor(l, cpb), cpb })),
+      (b) => chainTiles(l).map((tp) => ({ ...b, tp })),
+    );
+  return r;
+}
+
+/** Tunings are keyed by the row length in vectors rounded up to a power of two: remainders of the pixel blocks
+ *  matter for narrow frames, the exact width beyond that does not. */
+export function widthClass(w: number, vw: number): number {
+  return 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(w / vw))));
+}

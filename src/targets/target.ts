@@ -6,7 +6,7 @@ import type { Graph, StageNode } from '../compiler/ir.js';
 import type { Io } from '../compiler/stage.js';
 import type { Rect } from '../compiler/tiles.js';
 
-export type TargetName = 'reference' | 'native';
+export type TargetName = 'reference' | 'native' | 'wasm';
 
 /** An RGB frame: HWC floats in [0, 1] (Io 'f32') or bytes (Io 'u8'). */
 export type Frame = Float32Array | Uint8Array;

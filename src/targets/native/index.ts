@@ -3,12 +3,12 @@
 // machine (tune.ts), run on OpenMP threads (runner.ts).
 import { defaultCacheDir, findToolchain, ompThreads, type Toolchain } from '../../backends/native/compile.js';
 import { fuseStages } from '../../compiler/fuse.js';
-import { packStage, stageKernelName, stageShape } from '../../compiler/stage.js';
+import { defaultTuning, packStage, stageKernelName, stageShape } from '../../compiler/stage.js';
 import type { StageBench, StageBenchOptions, Target } from '../target.js';
 import { StageKernels } from './kernels.js';
 import { stageKernel } from './render.js';
 import { NativeRunner } from './runner.js';
-import { defaultTuning, tuneAll, tuneStage } from './tune.js';
+import { tuneAll, tuneStage } from './tune.js';
 
 function toolchain(): Toolchain {
   const tc = findToolchain();

@@ -4,12 +4,12 @@
 import type { Toolchain } from '../../backends/native/compile.js';
 import type { Graph } from '../../compiler/ir.js';
 import { type Place, planStages, type StagePlan } from '../../compiler/plan.js';
-import { type Io, stageKernelName, stageShape } from '../../compiler/stage.js';
+import { defaultTuning, type Io, stageKernelName, stageShape, widthClass } from '../../compiler/stage.js';
 import type { Rect } from '../../compiler/tiles.js';
 import type { Frame, WindowRunner } from '../target.js';
 import { StageKernels } from './kernels.js';
 import { stageKernel } from './render.js';
-import { defaultTuning, tuneStage, widthClass } from './tune.js';
+import { tuneStage } from './tune.js';
 
 export interface NativeRunnerOptions {
   readonly tc: Toolchain;

@@ -13,9 +13,8 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Toolchain } from '../../backends/native/compile.js';
-import type { Target } from '../../backends/native/glue.js';
 import { type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
-import { type Io, packStage, stageKernelName, stageShape, type StageShape, type StageTuning } from '../../compiler/stage.js';
+import { defaultTuning, type Io, isTuningCandidate, packStage, stageKernelName, stageShape, type StageTuning, tuningRounds, widthClass } from '../../compiler/stage.js';
 import { writeFileAtomic } from '../../util/atomic.js';
 import { StageKernels } from './kernels.js';
 import { stageKernel } from './render.js';
@@ -29,52 +28,6 @@ export const tuneStats = { hits: 0, measured: 0 };
 export interface TuneEnv {
   readonly tc: Toolchain;
   readonly cacheDir: string;
-}
-
-/** The largest register block of `per` pixel vectors that leaves room for the loads: acc + loads + 2 ≤ nreg. */
-const blockFor = (t: Target, per: number) => Math.max(1, Math.floor((t.nreg - 2 - per) / per));
-
-/** The untuned choice: a 4-vector-wide block (6 × 4 on AVX-512), pixel blocks outside, 64-pixel chain tiles. */
-export function defaultTuning(t: Target): StageTuning {
-  const pb = t.nreg >= 32 ? 4 : 2;
-  return { ob: blockFor(t, pb), pb, order: 'xo', tp: Math.max(t.vw, 64), cob: blockFor(t, pb), cpb: pb };
-}
-
-/** Pixel-block widths the tuner tries. Wider ones (6 vectors on AVX-512) spilled registers and lost by 15–35%
- *  on every shape tried. */
-const pixelBlocks = (t: Target) => [2, 3, 4].filter((p) => blockFor(t, p) >= 2);
-const chainTiles = (t: Target) => [2, 4, 8].map((v) => v * t.vw);
-
-/** Whether `x` is a tuning this tuner could have chosen: a cached value is trusted only then (an edited or
- *  foreign cache file once gave a wrong image with exit 0, or NaN, or a hang). */
-export function isCandidate(x: unknown, t: Target): x is StageTuning {
-  const d = defaultTuning(t);
-  const u = x as Record<string, unknown> | null;
-  if (typeof u !== 'object' || u === null || Object.keys(u).sort().join() !== Object.keys(d).sort().join()) return false;
-  const pbs = [d.pb, ...pixelBlocks(t)];
-  return (
-    pbs.includes(u.pb as number) && u.ob === blockFor(t, u.pb as number) && (u.order === 'xo' || u.order === 'ox') &&
-    pbs.includes(u.cpb as number) && u.cob === blockFor(t, u.cpb as number) && [d.tp, ...chainTiles(t)].includes(u.tp as number)
-  );
-}
-
-function rounds(s: StageShape, t: Target): ((best: StageTuning) => StageTuning[])[] {
-  const widths = pixelBlocks(t);
-  const r: ((best: StageTuning) => StageTuning[])[] = [
-    (b) => widths.flatMap((pb) => (['xo', 'ox'] as const).map((order) => ({ ...b, ob: blockFor(t, pb), pb, order }))),
-  ];
-  if (s.terms.some((x) => x.chain.length > 0))
-    r.push(
-      (b) => widths.map((cpb) => ({ ...b, cob: blockFor(t, cpb), cpb })),
-      (b) => chainTiles(t).map((tp) => ({ ...b, tp })),
-    );
-  return r;
-}
-
-/** Tuning is keyed by the row length in vectors rounded up to a power of two: remainders of the pixel blocks
- *  matter for narrow frames, the exact width beyond that does not. */
-export function widthClass(w: number, vw: number): number {
-  return 2 ** Math.ceil(Math.log2(Math.max(1, Math.ceil(w / vw))));
 }
 
 function cachePath(env: TuneEnv, key: object): string {
@@ -95,7 +48,7 @@ export function cachedTuning(stage: StageNode, io: Io, w: number, env: TuneEnv):
   if (existsSync(path)) {
     try {
       const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: unknown; tuning: unknown };
-      if (JSON.stringify(saved.key) === JSON.stringify(key) && isCandidate(saved.tuning, t)) return saved.tuning;
+      if (JSON.stringify(saved.key) === JSON.stringify(key) && isTuningCandidate(saved.tuning, t)) return saved.tuning;
     } catch {
       // A torn, foreign or edited file is measured again and overwritten.
     }
@@ -133,7 +86,7 @@ export async function tuneStage(stage: StageNode, io: Io, h: number, w: number, 
   const { key, path } = cacheEntry(stage, io, w, env);
   const log: { tuning: StageTuning; ms: number }[] = [];
   let best = defaultTuning(t);
-  for (const round of rounds(shape, t)) {
+  for (const round of tuningRounds(shape, t)) {
     // A round may propose the current best again (the default tile width is one of the tried ones).
     const cands = [...new Map(round(best).map((c) => [stageKernelName(shape, c), c])).values()];
     const timed = timeCandidates(stage, io, h, w, cands, env);

@@ -1,0 +1,82 @@
+// Choosing a stage's blocking for the wasm target: native's coordinate-wise search over the same space
+// (compiler/stage.ts tuningRounds) with wasm's limits, each round's candidates in one module, timed interleaved on
+// one thread (several rounds, each candidate's fastest run: noise on a shared machine only adds time). Choices
+// are remembered per process and, where the host offers one, in its persistent store, keyed by stage shape,
+// width class and engine, and trusted on reading only if they are candidates of this space.
+import { type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
+import { type Io, isTuningCandidate, stageKernelName, stageShape, type StageTuning, tuningRounds, widthClass } from '../../compiler/stage.js';
+import { DEFAULT_TUNING, LIMITS } from './abi.js';
+import type { TuningStore, WasmHost } from './host.js';
+import { kernelOf, loadKernels, scratchStride, SyntheticCalls } from './kernels.js';
+import { Runtime } from './runtime.js';
+
+/** Bumped whenever the generated code or the meaning of a tuning changes, so stale choices are not reused. */
+const TUNING_VERSION = 2;
+
+/** Rows narrower than this many vectors run in well under a millisecond whatever the blocking. */
+const MIN_TUNED_CLASS = 8;
+
+export interface TuneEnv {
+  readonly host: WasmHost;
+  readonly relaxed: boolean;
+  readonly store?: TuningStore;
+}
+
+/** Choices made in this process, per store (a store stands for a cache directory) or per host without one. */
+const chosen = new WeakMap<object, Map<string, Promise<StageTuning>>>();
+
+/** The tuning for `stage` at frames about h×w: remembered, stored, else measured; the default for narrow rows. */
+export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<StageTuning> {
+  if (widthClass(w, LIMITS.vw) < MIN_TUNED_CLASS) return Promise.resolve(DEFAULT_TUNING);
+  const shape = stageShape(stage, io);
+  const key = JSON.stringify({ version: TUNING_VERSION, shape, widthClass: widthClass(w, LIMITS.vw), engine: env.host.engine, relaxed: env.relaxed });
+  let memo = chosen.get(env.store ?? env.host);
+  if (!memo) chosen.set(env.store ?? env.host, (memo = new Map()));
+  let t = memo.get(key);
+  if (!t) {
+    const saved = env.store?.load(key);
+    t = isTuningCandidate(saved, LIMITS) ? Promise.resolve(saved) : measure(stage, io, h, w, env).then((best) => (env.store?.save(key, best), best));
+    memo.set(key, t);
+    // A failed measurement is not remembered: the next caller tries again.
+    t.catch(() => memo.delete(key));
+  }
+  return t;
+}
+
+async function measure(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<StageTuning> {
+  const shape = stageShape(stage, io);
+  let best = DEFAULT_TUNING;
+  for (const round of tuningRounds(shape, LIMITS)) {
+    // A round may propose the current best again.
+    const cands = [...new Map(round(best).map((c) => [stageKernelName(shape, c), c])).values()];
+    const ms = await timeCandidates(stage, io, h, w, cands, env);
+    best = cands[ms.indexOf(Math.min(...ms))];
+  }
+  return best;
+}
+
+async function timeCandidates(stage: StageNode, io: Io, h: number, w: number, cands: readonly StageTuning[], env: TuneEnv): Promise<number[]> {
+  const rt = new Runtime(env.host, 1);
+  try {
+    const kernels = cands.map((c) => kernelOf(stage, io, c));
+    const { loaded, fns } = await loadKernels(rt, kernels, env.relaxed);
+    // A millisecond or two per call, so that the rounds outlast a co-runner's busy spells.
+    const rows = Math.min(h, Math.max(8, Math.ceil(1.5e7 / (w * stageMacsPerPixel(stage)))));
+    const calls = new SyntheticCalls(rt, [stage], rows, w);
+    const args = kernels.map((k) => calls.add(stage, k));
+    const scratch = rt.alloc(scratchStride([kernels[0].shape], w));
+    const run = (i: number) => loaded.fns[fns[i]](args[i], 0, rows, scratch);
+    // Twice each first: the engine's optimising tier replaces its baseline code after a call or so.
+    for (let r = 0; r < 2; r++) cands.forEach((_, i) => run(i));
+    const best = cands.map(() => Infinity);
+    for (let r = 0; r < 15; r++)
+      cands.forEach((_, i) => {
+        const t0 = performance.now();
+        run(i);
+        best[i] = Math.min(best[i], performance.now() - t0);
+      });
+    return best;
+  } finally {
+    await rt.dispose();
+  }
+}
