@@ -43,7 +43,9 @@ export const nodeHost: WasmHost = {
   cores: availableParallelism(),
   canBlock: true,
   spawnWorker() {
-    const w = new Worker(new URL('./worker-node.js', import.meta.url));
+    // Workers inherit the process's flags, and --input-type (node -e with ES modules) stops a file worker.
+    const execArgv = process.execArgv.filter((a) => !a.startsWith('--input-type'));
+    const w = new Worker(new URL('./worker-node.js', import.meta.url), { execArgv });
     // The pool never lets an idle worker keep the process alive.
     w.unref();
     return { postMessage: (m) => w.postMessage(m), terminate: () => w.terminate(), onError: (cb) => w.once('error', cb) };
