@@ -221,7 +221,8 @@ test('CLI: fit, eval --json, predict --json, and refusals', async () => {
   const cli = (...args: string[]) => execFileSync(process.execPath, [MAIN, 'speed-model', ...args], { encoding: 'utf8' });
   cli('fit', '--profile', path, '--out', model, '--steps', '800');
   const ev = JSON.parse(cli('eval', '--model', model, '--json', '--svg', join(dir, 'e.svg')));
-  assert.deepEqual(Object.keys(ev).sort(), ['flops_baseline', 'mape', 'within10', 'within5']);
+  assert.deepEqual(Object.keys(ev).sort(), ['flops_baseline', 'mape', 'ms_per_gmac', 'within10', 'within5']);
+  assert.ok(ev.ms_per_gmac.min <= ev.ms_per_gmac.median && ev.ms_per_gmac.median <= ev.ms_per_gmac.max && ev.ms_per_gmac.min > 0);
   assert.deepEqual(Object.keys(ev.flops_baseline).sort(), ['mape', 'within10', 'within5']);
   assert.ok(ev.within10 > 0.9 && ev.within10 <= 1);
   assert.ok(readFileSync(join(dir, 'e.svg'), 'utf8').includes('<circle'));

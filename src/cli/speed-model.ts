@@ -71,6 +71,7 @@ async function evalCmd(argv: string[]): Promise<void> {
     return;
   }
   const pct = (x: number) => `${(100 * x).toFixed(1)} %`;
+  const g = r.result.ms_per_gmac;
   const row = (name: string, a: { within10: number; within5: number; mape: number }) =>
     `  ${name.padEnd(20)} ${pct(a.within10).padStart(8)} ${pct(a.within5).padStart(8)} ${pct(a.mape).padStart(8)}`;
   const lines = [
@@ -78,6 +79,7 @@ async function evalCmd(argv: string[]): Promise<void> {
     `  ${'predictor'.padEnd(20)} ${'±10 %'.padStart(8)} ${'±5 %'.padStart(8)} ${'MAPE'.padStart(8)}`,
     row('speed model', r.result),
     row('FLOPs-proportional', r.result.flops_baseline),
+    `ms per GMAC over the ${profilePath} blocks (flat in MACs = one figure): median ${g.median.toFixed(2)}, 10–90 % ${g.p10.toFixed(2)}–${g.p90.toFixed(2)} (×${(g.p90 / g.p10).toFixed(2)}), range ${g.min.toFixed(2)}–${g.max.toFixed(2)}`,
     'whole networks (composition fitted on the other networks):',
     ...r.models.map((m) => `  C=${m.c}, ${m.blocks} blocks: measured ${m.measured.toFixed(1)} ms, predicted ${m.predicted.toFixed(1)} ms (${((m.predicted / m.measured - 1) * 100).toFixed(1)} %)`),
     `plot: ${svg}`,

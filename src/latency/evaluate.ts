@@ -5,6 +5,7 @@ import { Tensor } from '../engine/tensor.js';
 import { svgPlot } from '../util/svg-plot.js';
 import { blockMacs } from './features.js';
 import { fitComposition, mape, networkTimes, splitBlocks } from './fit.js';
+import { quantile } from './measure.js';
 import type { Profile } from './profile-file.js';
 import type { BlockConfig } from './runner.js';
 import type { SpeedModel } from './speed-model.js';
@@ -16,8 +17,18 @@ export interface Accuracy {
   readonly mape: number;
 }
 
+/** Milliseconds per GMAC over the profile's measured blocks: how far from flat in MACs the target is. */
+export interface MsPerGmac {
+  readonly min: number;
+  readonly p10: number;
+  readonly median: number;
+  readonly p90: number;
+  readonly max: number;
+}
+
 export interface Evaluation extends Accuracy {
   readonly flops_baseline: Accuracy;
+  readonly ms_per_gmac: MsPerGmac;
 }
 
 export interface ModelCheck {
@@ -67,10 +78,23 @@ export function evaluate(model: SpeedModel, profile: Profile): EvaluationReport 
   });
   return {
     heldOut: heldOut.length,
-    result: { ...accuracy(predicted, measured), flops_baseline: accuracy(flops, measured) },
+    result: { ...accuracy(predicted, measured), flops_baseline: accuracy(flops, measured), ms_per_gmac: msPerGmac(profile) },
     models,
     points: measured.map((m, i) => ({ measured: m, predicted: predicted[i], flops: flops[i] })),
   };
+}
+
+/** Every measured block's time per GMAC of its own (a flat target has one figure for every shape). */
+export function msPerGmac(profile: Profile): MsPerGmac {
+  const pixels = profile.input.w * profile.input.h;
+  const v = profile.measurements
+    .filter((m) => m.part.kind === 'block')
+    .map((m) => {
+      const b = m.part as BlockConfig;
+      return m.ms / ((blockMacs(b.c, b.m1, b.m2) * pixels) / 1e9);
+    })
+    .sort((a, b) => a - b);
+  return { min: v[0], p10: quantile(v, 0.1), median: quantile(v, 0.5), p90: quantile(v, 0.9), max: v[v.length - 1] };
 }
 
 export function evaluationSvg(r: EvaluationReport, title: string): string {
