@@ -1,20 +1,19 @@
-// ONNX export: the traced forward pass (trace.ts) written as an ONNX model for onnxruntime and other runtimes.
-// Input `lr` [N,3,H,W] and output `sr` [N,3,H·s,W·s] are float32 NCHW in [0,1], the output neither clamped nor
-// rounded, exactly like Model.forward. Weight norm is folded away and weights become OIHW.
+// ONNX export: the compiler's graph of the model (traced from its forward pass, folded and pruned: the graph every
+// target compiles) rendered as an ONNX model for onnxruntime and other runtimes. Input `lr` [N,3,H,W] and output
+// `sr` [N,3,H·s,W·s] are float32 NCHW in [0,1], the output neither clamped nor rounded, exactly like
+// Model.forward. Weight norm, ReLUs, gates and the input/output shifts are folded into the convs (a conv whose
+// input is a constant other than 0 outside the image gets an explicit Pad); weights become OIHW.
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
-import type { ConvDef } from '../models/arch.js';
+import { optimizedGraph } from '../compiler/compile.js';
+import { describe, INPUT } from '../compiler/ir.js';
 import type { Model } from '../models/model.js';
-import { traceForward, type TracedOp } from '../compiler/trace.js';
 
 const { onnx } = onnxProto;
 
 export const OPSET = 13;
 /** IR version 7 came with opset 13 (ONNX 1.8); older runtimes that read opset 13 read it. */
 const IR_VERSION = 7;
-
-const UNARY = { relu: 'Relu', neg: 'Neg', sign: 'Sign' } as const;
-const BINARY = { add: 'Add', sub: 'Sub', mul: 'Mul' } as const;
 
 interface Step {
   opType: string;
@@ -35,11 +34,19 @@ export function onnxOpCounts(bytes: Uint8Array): Record<string, number> {
 }
 
 function onnxModel(model: Model): Onnx.IModelProto {
-  const { ops, output } = traceForward(model);
-  const s = model.scale;
+  const g = optimizedGraph(model);
   const nodes: Onnx.INodeProto[] = [];
   const initializer: Onnx.ITensorProto[] = [];
-  const value = (v: number) => (v === 0 ? 'lr' : v === output ? 'sr' : `t${v}`);
+  const value = (v: number) => (v === INPUT ? 'lr' : v === g.output ? 'sr' : `t${v}`);
+  const names = new Set<string>();
+  /** An initializer under a name of its own (a conv the forward pass applies twice is two nodes). */
+  const init = (name: string, t: (name: string) => Onnx.ITensorProto) => {
+    let n = name;
+    for (let i = 2; names.has(n); i++) n = `${name}.${i}`;
+    names.add(n);
+    initializer.push(t(n));
+    return n;
+  };
 
   /** Emits `steps` one after another from value x to value y, naming what lies between after y. */
   const chain = (x: string, y: string, steps: Step[]) =>
@@ -51,50 +58,47 @@ function onnxModel(model: Model): Onnx.IModelProto {
         attribute: st.attribute ?? [],
       }),
     );
+  const scalar = (name: string, c: number) => init(name, (n) => floatTensor(n, [], [c]));
 
-  const constants = new Set<string>();
-  const constant = (c: number) => {
-    const name = `const_${c}`;
-    if (!constants.has(name)) initializer.push(floatTensor(name, [], [c]));
-    constants.add(name);
-    return name;
-  };
-  // A conv the forward pass applies twice shares one pair of initializers.
-  const convParams = new Set<string>();
-  const convInputs = ({ conv: c, weight, bias }: Extract<TracedOp, { op: 'conv2d' }>) => {
-    const [w, b] = [`${c.name}.weight`, `${c.name}.bias`];
-    if (!convParams.has(c.name)) initializer.push(floatTensor(w, [c.cout, c.cin, c.k, c.k], hwioToOihw(weight, c)), floatTensor(b, [c.cout], bias));
-    convParams.add(c.name);
-    return [w, b];
-  };
-
-  for (const op of ops) {
-    switch (op.op) {
-      case 'conv2d': {
-        const p = (op.conv.k - 1) / 2;
-        const conv = { opType: 'Conv', extra: convInputs(op), attribute: [ints('kernel_shape', [op.conv.k, op.conv.k]), ints('pads', [p, p, p, p])] };
-        chain(value(op.x), value(op.y), op.relu ? [conv, { opType: 'Relu' }] : [conv]);
+  for (const n of g.nodes) {
+    switch (n.op) {
+      case 'conv': {
+        if (n.g) throw new Error(`export: conv '${n.name}' still has weight-norm gains (the fold pass did not run)`);
+        const p = (n.k - 1) / 2;
+        const steps: Step[] = [];
+        // A folded input shift leaves a conv whose input is `pad` (not 0) outside the image: an explicit Pad.
+        if (n.pad !== 0 && p > 0)
+          steps.push({ opType: 'Pad', extra: [init(`${n.name}.pads`, (m) => int64Tensor(m, [8], [0, 0, p, p, 0, 0, p, p])), scalar(`${n.name}.pad_value`, n.pad)], attribute: [str('mode', 'constant')] });
+        const weight = init(`${n.name}.weight`, (m) => floatTensor(m, [n.cout, n.cin, n.k, n.k], hwioToOihw(n.w, n)));
+        const bias = init(`${n.name}.bias`, (m) => floatTensor(m, [n.cout], n.b));
+        const pads = n.pad !== 0 ? 0 : p;
+        steps.push({ opType: 'Conv', extra: [weight, bias], attribute: [ints('kernel_shape', [n.k, n.k]), ints('pads', [pads, pads, pads, pads])] });
+        if (n.relu) steps.push({ opType: 'Relu' });
+        chain(value(n.x), value(n.y), steps);
         break;
       }
-      case 'unary':
-        chain(value(op.x), value(op.y), [{ opType: UNARY[op.kind] }]);
+      case 'relu':
+        chain(value(n.x), value(n.y), [{ opType: 'Relu' }]);
         break;
-      case 'binary':
-        chain(value(op.a), value(op.y), [{ opType: BINARY[op.kind], extra: [value(op.b)] }]);
+      case 'add':
+        chain(value(n.a), value(n.y), [{ opType: 'Add', extra: [value(n.b)] }]);
+        break;
+      case 'gate':
+        chain(value(n.x), value(n.y), [{ opType: 'Mul', extra: [init(`gate${n.y}`, (m) => floatTensor(m, [1, n.g.length, 1, 1], n.g))] }]);
         break;
       case 'affine': {
         const steps: Step[] = [];
-        if (op.scale !== 1) steps.push({ opType: 'Mul', extra: [constant(op.scale)] });
-        if (op.shift !== 0) steps.push({ opType: 'Add', extra: [constant(op.shift)] });
-        chain(value(op.x), value(op.y), steps.length ? steps : [{ opType: 'Identity' }]);
+        if (n.scale !== 1) steps.push({ opType: 'Mul', extra: [scalar(`scale${n.y}`, n.scale)] });
+        if (n.shift !== 0) steps.push({ opType: 'Add', extra: [scalar(`shift${n.y}`, n.shift)] });
+        chain(value(n.x), value(n.y), steps.length ? steps : [{ opType: 'Identity' }]);
         break;
       }
       case 'depthToSpace':
         // CRD is PyTorch's pixel-shuffle order, which ops.depthToSpace follows; ONNX's default (DCR) is not.
-        chain(value(op.x), value(op.y), [
-          { opType: 'DepthToSpace', attribute: [{ name: 'blocksize', type: onnx.AttributeProto.AttributeType.INT, i: op.s }, { name: 'mode', type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode('CRD') }] },
-        ]);
+        chain(value(n.x), value(n.y), [{ opType: 'DepthToSpace', attribute: [{ name: 'blocksize', type: onnx.AttributeProto.AttributeType.INT, i: n.s }, str('mode', 'CRD')] }]);
         break;
+      case 'stage':
+        throw new Error(`export: ${describe(n)} is fused; ONNX is rendered from the unfused graph`);
     }
   }
 
@@ -108,13 +112,13 @@ function onnxModel(model: Model): Onnx.IModelProto {
       node: nodes,
       initializer,
       input: [image('lr', 'H', 'W')],
-      output: [image('sr', `H*${s}`, `W*${s}`)],
+      output: [image('sr', `H*${g.scale}`, `W*${g.scale}`)],
     },
   };
 }
 
 /** HWIO [k,k,cin,cout] → OIHW [cout,cin,k,k]. */
-function hwioToOihw(w: Float32Array, c: ConvDef): Float32Array {
+function hwioToOihw(w: Float32Array, c: { k: number; cin: number; cout: number }): Float32Array {
   const { k, cin, cout } = c;
   const out = new Float32Array(w.length);
   for (let dy = 0; dy < k; dy++)
@@ -125,6 +129,14 @@ function hwioToOihw(w: Float32Array, c: ConvDef): Float32Array {
 
 function floatTensor(name: string, dims: number[], data: ArrayLike<number>): Onnx.ITensorProto {
   return { name, dims, dataType: onnx.TensorProto.DataType.FLOAT, floatData: Array.from(data) };
+}
+
+function int64Tensor(name: string, dims: number[], data: number[]): Onnx.ITensorProto {
+  return { name, dims, dataType: onnx.TensorProto.DataType.INT64, int64Data: data };
+}
+
+function str(name: string, value: string): Onnx.IAttributeProto {
+  return { name, type: onnx.AttributeProto.AttributeType.STRING, s: new TextEncoder().encode(value) };
 }
 
 function ints(name: string, values: number[]): Onnx.IAttributeProto {
