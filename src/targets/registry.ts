@@ -5,6 +5,7 @@ import type { Target, TargetName } from './target.js';
 const loaders: Record<TargetName, () => Promise<Target>> = {
   native: async () => (await import('./native/index.js')).nativeTarget,
   reference: async () => (await import('./reference/index.js')).referenceTarget,
+  webgpu: async () => (await import('./webgpu/node.js')).webgpuTarget,
 };
 
 export const TARGET_NAMES = Object.keys(loaders) as TargetName[];
