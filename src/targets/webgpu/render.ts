@@ -2,7 +2,7 @@
 // schedule of schedule.ts. Per workgroup and term: every thread takes halo pixels of the tile in turn and writes
 // the term's conv input there into workgroup memory — a raw frame pixel, a previous stage's channels, or the
 // 1×1 chain run on that pixel in private memory, so the wide M1 tensor never reaches a buffer; then each thread
-// accumulates its PB pixels × OB channels over the k×k taps. The epilogue adds ReLU and the residual and stores
+// accumulates its pixel's OB channels over the k×k taps. The epilogue adds ReLU and the residual and stores
 // a planar activation, or (the frame stage) gathers the depth-to-space output in workgroup memory and stores
 // floats or MATLAB-rounded bytes, four to a word.
 //
@@ -38,12 +38,12 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
   const L = blobLayout(s);
   const g = workgroupOf(s, t);
   const B = bindings(s);
-  const { tw: TW, th: TH, pb: PB } = t;
+  const { tw: TW, th: TH } = t;
   const OB = g.ob;
   const COUT = s.cout;
   const S = s.shuffle;
   const frameT = s.io === 'u8' ? 'u32' : 'f32';
-  const acc = (j: number, p: number) => `a${j}_${p}`;
+  const acc = (j: number) => `a${j}`;
   const lines: string[] = [];
   const emit = (...l: string[]) => lines.push(...l);
 
@@ -77,10 +77,10 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
     `  let tx0 = P.x0 + wg.x * ${TW}u;`,
     `  let ty0 = P.y0 + wg.y * ${TH}u;`,
     '  let n = P.h * P.w;',
-    `  let o0 = (li / ${(TW / PB) * TH}u) * ${OB}u;`,
-    `  let ly = (li % ${(TW / PB) * TH}u) / ${TW / PB}u;`,
-    `  let lx = (li % ${TW / PB}u) * ${PB}u;`,
-    ...range(OB).flatMap((j) => range(PB).map((p) => `  var ${acc(j, p)} = wts[${L.bias + j}u + o0];`)),
+    `  let o0 = (li / ${TW * TH}u) * ${OB}u;`,
+    `  let ly = (li % ${TW * TH}u) / ${TW}u;`,
+    `  let lx = li % ${TW}u;`,
+    ...range(OB).map((j) => `  var ${acc(j)} = wts[${L.bias + j}u + o0];`),
   );
 
   s.terms.forEach((x, ti) => {
@@ -129,45 +129,44 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
       `      for (var dx = 0u; dx < ${x.k}u; dx++) {`,
       `        let r = i * ${HP}u + (ly + dy) * ${HW}u + lx + dx;`,
       `        let wo = ${lt.w}u + ((dy * ${x.k}u + dx) * ${x.cin}u + i) * ${COUT}u + o0;`,
-      ...range(PB).map((p) => `        let x${p} = smem[r + ${p}u];`),
-      ...range(OB).map((j) => `        { let wj = wts[wo + ${j}u]; ${range(PB).map((p) => `${acc(j, p)} += x${p} * wj;`).join(' ')} }`),
+      '        let xv = smem[r];',
+      ...range(OB).map((j) => `        ${acc(j)} += xv * wts[wo + ${j}u];`),
       '      }',
       '    }',
       '  }',
     );
   });
 
-  const value = (j: number, p: number, at: string) => {
-    let v = acc(j, p);
+  const value = (j: number, at: string) => {
+    let v = acc(j);
     if (s.relu) v = `max(${v}, 0.0)`;
     if (s.residual) v = `${v} + res[${at}]`;
     return v;
   };
   if (S === 1) {
-    emit('  let y = ty0 + ly;');
-    for (const p of range(PB))
-      emit(
-        `  if (y < P.y0 + P.rh && tx0 + lx + ${p}u < P.x0 + P.rw) {`,
-        ...range(OB).map((j) => {
-          const at = `(o0 + ${j}u) * n + y * P.w + tx0 + lx + ${p}u`;
-          return `    if (o0 + ${j}u < ${COUT}u) { outp[${at}] = ${value(j, p, at)}; }`;
-        }),
-        '  }',
-      );
+    emit(
+      '  let y = ty0 + ly;',
+      '  let x = tx0 + lx;',
+      '  if (y < P.y0 + P.rh && x < P.x0 + P.rw) {',
+      ...range(OB).map((j) => {
+        const at = `(o0 + ${j}u) * n + y * P.w + x`;
+        return `    if (o0 + ${j}u < ${COUT}u) { outp[${at}] = ${value(j, at)}; }`;
+      }),
+      '  }',
+    );
   } else {
     // Gather the tile's output in HWC order at the output resolution (channel o = (c·S + i)·S + j, as PyTorch's
     // pixel shuffle), then store whole rows of it.
     const ROW = TW * S * 3;
     emit('  workgroupBarrier();');
-    for (const p of range(PB))
-      for (const j of range(OB)) {
-        const at = `o * n + (ty0 + ly) * P.w + tx0 + lx + ${p}u`;
-        emit(
-          `  { let o = o0 + ${j}u; if (o < ${COUT}u) {`,
-          `    smem[((ly * ${S}u + (o / ${S}u) % ${S}u) * ${TW * S}u + (lx + ${p}u) * ${S}u + o % ${S}u) * 3u + o / ${S * S}u] = ${value(j, p, at)};`,
-          '  } }',
-        );
-      }
+    for (const j of range(OB)) {
+      const at = `o * n + (ty0 + ly) * P.w + tx0 + lx`;
+      emit(
+        `  { let o = o0 + ${j}u; if (o < ${COUT}u) {`,
+        `    smem[((ly * ${S}u + (o / ${S}u) % ${S}u) * ${TW * S}u + lx * ${S}u + o % ${S}u) * 3u + o / ${S * S}u] = ${value(j, at)};`,
+        '  } }',
+      );
+    }
     emit(
       '  workgroupBarrier();',
       `  let rows = min(${TH}u, P.y0 + P.rh - ty0) * ${S}u;`,

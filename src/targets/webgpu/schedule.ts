@@ -1,6 +1,6 @@
 // A stage's GPU schedule: each workgroup computes a tile of TW×TH output pixels (at the stage's input
-// resolution); its threads split the tile into rows of PB pixels and the output channels into G balanced
-// groups of at most OB. The k×k conv input of the tile and its halo sit in workgroup memory, one term at a time;
+// resolution) with one thread per pixel and channel group: the output channels split into balanced groups of
+// at most OB. The k×k conv input of the tile and its halo sit in workgroup memory, one term at a time;
 // a frame-writing stage reuses that memory to gather its depth-to-space output so that every thread stores
 // whole 32-bit words (four bytes of a uint8 frame) and no two workgroups ever share a word.
 import type { StageShape } from '../../compiler/stage.js';
@@ -10,8 +10,7 @@ export interface GpuTuning {
   /** Tile width (a multiple of 4, so a uint8 tile row is whole words) and height, in output pixels. */
   readonly tw: number;
   readonly th: number;
-  /** Pixels per thread along a row (divides tw), and the most output channels one thread accumulates. */
-  readonly pb: number;
+  /** The most output channels one thread accumulates. */
   readonly ob: number;
 }
 
@@ -30,7 +29,7 @@ export function workgroupOf(s: StageShape, t: GpuTuning): Workgroup {
   return {
     groups,
     ob: Math.ceil(s.cout / groups),
-    threads: (t.tw / t.pb) * t.th * groups,
+    threads: t.tw * t.th * groups,
     smem: Math.max(halo, s.shuffle > 1 ? t.tw * t.th * s.cout : 0),
   };
 }
@@ -51,11 +50,11 @@ const TILES: readonly [number, number][] = [
   [4, 1],
 ];
 
-/** The untuned schedule: one pixel per thread, up to 8 channels, the widest tile that fits the device. */
+/** The schedule (no tuner yet): up to 8 channels a thread, in the widest tile that fits the device. */
 export function defaultTuning(s: StageShape, l: GpuLimits): GpuTuning {
   for (const ob of [8, 16, 32, 64])
     for (const [tw, th] of TILES) {
-      const t = { tw, th, pb: 1, ob };
+      const t = { tw, th, ob };
       if (fits(s, t, l)) return t;
     }
   const cin = Math.max(...s.terms.map((x) => x.cin));
