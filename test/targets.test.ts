@@ -1,10 +1,11 @@
 // The suite every registered compile target runs (src/targets/registry.ts): outputs against the reference
 // target's for every architecture at ×2, ×3 and ×4, odd frame sizes (some narrower than a vector), tiled and
-// untiled, on one and two threads. Floats agree within 1e-5. Bytes: a target's uint8 output is exactly its own
-// float output rounded as fromFloat rounds, and differs from the reference's only where the true value lies on a
-// rounding tie (x.5 within float error): sums in another order (and fused multiply-adds) move such a value by an
-// ulp to either side, so bit-exactness across summation orders is not a property any fast kernel has. A target
-// that does not run on this machine is reported as skipped, by name and reason.
+// untiled, on one and two threads. Floats agree within the target's tolerance (1e-5 unless TOLERANCE says).
+// Bytes: a target's uint8 output is its own float output rounded as fromFloat rounds, and differs from the
+// reference's only where the true value lies on a rounding tie (x.5 within float error), by one: sums in another
+// order (and fused multiply-adds) move such a value by an ulp to either side, so bit-exactness across summation
+// orders is not a property any fast kernel has; at least 99.9 % of all bytes are exact. A target that does not
+// run on this machine is reported as skipped, by name and reason.
 import assert from 'node:assert/strict';
 import { after, test } from 'node:test';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -13,6 +14,7 @@ import { join } from 'node:path';
 import { compile, type CompiledModel } from '../src/compiler/compile.js';
 import { fromFloat, rgbImage, type RgbImage, toFloat } from '../src/image/image.js';
 import { getTarget, TARGET_NAMES } from '../src/targets/registry.js';
+import type { TargetName } from '../src/targets/target.js';
 import { Rng } from '../src/util/random.js';
 import { maxAbsDiff, randomImage, randomModel, WDSR_ODD } from './compiler-support.js';
 
@@ -32,29 +34,52 @@ const SIZES: [number, number][] = [
 
 const bytes = (rng: Rng, h: number, w: number) => rgbImage(w, h, Uint8Array.from({ length: h * w * 3 }, () => rng.nextU32() & 255));
 
-/** Asserts the byte rule above for one image. */
-async function sameBytes(c: CompiledModel, ref: CompiledModel, img: RgbImage, what: string): Promise<void> {
+interface Tolerance {
+  /** Largest |target − reference| of a float output. */
+  readonly float: number;
+  /** How near a tie (in bytes) the target's own uint8 rounding may go the other way than fromFloat's double
+   *  rounding of its float output: 0 where it rounds in double too. */
+  readonly ownTie: number;
+}
+
+/** A GPU sums in f32 in its own order (its compiler contracting a·b + c into FMAs or not), and rounds bytes
+ *  from v·255 in f32: issue 19's tolerance. */
+const TOLERANCE: Partial<Record<TargetName, Tolerance>> = { webgpu: { float: 1e-4, ownTie: 1e-3 } };
+
+/** Asserts that `got` differs from `want` only by one, where `values` (bytes, unrounded) lie within `band` of
+ *  a tie; returns the number of equal bytes. */
+function tieRule(got: Uint8Array, want: Uint8Array, values: Float32Array, band: number, what: string): number {
+  let equal = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (got[i] === want[i]) equal++;
+    else {
+      const v = values[i] * 255;
+      assert.ok(Math.abs(got[i] - want[i]) === 1 && Math.abs(v - Math.floor(v) - 0.5) <= band, `${what}: byte ${i} is ${got[i]}, expected ${want[i]} (value ${v})`);
+    }
+  }
+  return equal;
+}
+
+/** Asserts the byte rule above for one image; returns the bytes equal to the reference's. */
+async function sameBytes(c: CompiledModel, ref: CompiledModel, img: RgbImage, tol: Tolerance, what: string): Promise<number> {
   const { width: w, height: h } = img;
   const s = c.scale;
-  const got = await c.runImage(img);
-  assert.deepEqual(got, fromFloat(await c.run(toFloat(img), h, w), w * s, h * s), `${what}: uint8 output vs its own float output`);
-  const want = (await ref.runImage(img)).data;
-  const exact = await ref.run(toFloat(img), h, w);
-  for (let i = 0; i < want.length; i++) {
-    if (got.data[i] === want[i]) continue;
-    const v = exact[i] * 255;
-    assert.ok(Math.abs(got.data[i] - want[i]) === 1 && Math.abs(v - Math.floor(v) - 0.5) < 1e-5 * 255, `${what}: byte ${i} is ${got.data[i]}, the reference's ${want[i]} (value ${v})`);
-  }
+  const got = (await c.runImage(img)).data;
+  const own = await c.run(toFloat(img), h, w);
+  tieRule(got, fromFloat(own, w * s, h * s).data, own, tol.ownTie, `${what}: uint8 output vs its own float output`);
+  return tieRule(got, (await ref.runImage(img)).data, await ref.run(toFloat(img), h, w), tol.float * 255, `${what}: uint8 output vs the reference's`);
 }
 
 for (const name of TARGET_NAMES.filter((n) => n !== 'reference')) {
   const target = await getTarget(name);
   const missing = await target.unavailable();
   const skip = missing ? `the ${name} target does not run here: ${missing}` : false;
+  const tol = TOLERANCE[name] ?? { float: 1e-5, ownTie: 0 };
 
   test(`${name}: equals the reference target for every architecture, scale and odd frame size, on 1 and 2 threads`, { skip }, async (t) => {
     const rng = new Rng(3);
     let worst = 0;
+    let [equal, total] = [0, 0];
     for (const { spec, scale } of MODELS) {
       const m = randomModel(spec, scale, 21 + scale);
       const ref = await compile(m, { target: reference });
@@ -63,14 +88,16 @@ for (const name of TARGET_NAMES.filter((n) => n !== 'reference')) {
         for (const [h, w] of SIZES) {
           const x = randomImage(rng, h, w);
           const d = maxAbsDiff(await c.run(x, h, w), await ref.run(x, h, w));
-          assert.ok(d <= 1e-5, `${spec} ×${scale} at ${w}x${h}, ${threads} threads: max |${name} − reference| = ${d}`);
+          assert.ok(d <= tol.float, `${spec} ×${scale} at ${w}x${h}, ${threads} threads: max |${name} − reference| = ${d}`);
           worst = Math.max(worst, d);
-          await sameBytes(c, ref, bytes(rng, h, w), `${spec} ×${scale} at ${w}x${h}, ${threads} threads`);
+          equal += await sameBytes(c, ref, bytes(rng, h, w), tol, `${spec} ×${scale} at ${w}x${h}, ${threads} threads`);
+          total += h * w * 3 * scale * scale;
         }
         await c.dispose();
       }
     }
-    t.diagnostic(`worst max |${name} − reference|: ${worst.toExponential(2)}`);
+    t.diagnostic(`worst max |${name} − reference|: ${worst.toExponential(2)}; bytes equal to the reference's: ${((100 * equal) / total).toFixed(3)} %`);
+    assert.ok(equal >= 0.999 * total, `${name}: only ${equal} of ${total} bytes equal the reference's`);
   });
 
   test(`${name}: tiled runs equal untiled ones (floats within 1e-5, bytes exactly)`, { skip }, async () => {

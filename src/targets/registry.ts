@@ -6,6 +6,7 @@ const loaders: Record<TargetName, () => Promise<Target>> = {
   native: async () => (await import('./native/index.js')).nativeTarget,
   reference: async () => (await import('./reference/index.js')).referenceTarget,
   wasm: async () => (await import('./wasm/node.js')).wasmTarget,
+  webgpu: async () => (await import('./webgpu/node.js')).webgpuTarget,
 };
 
 export const TARGET_NAMES = Object.keys(loaders) as TargetName[];

@@ -6,7 +6,7 @@ import type { Graph, StageNode } from '../compiler/ir.js';
 import type { Io } from '../compiler/stage.js';
 import type { Rect } from '../compiler/tiles.js';
 
-export type TargetName = 'reference' | 'native' | 'wasm';
+export type TargetName = 'reference' | 'native' | 'wasm' | 'webgpu';
 
 /** An RGB frame: HWC floats in [0, 1] (Io 'f32') or bytes (Io 'u8'). */
 export type Frame = Float32Array | Uint8Array;
@@ -24,7 +24,8 @@ export interface RunnerOptions {
 export interface WindowRunner {
   /** The graph that runs: fused stages, or the folded nodes for a target that interprets them. */
   readonly graph: Graph;
-  /** Bytes to run an h×w window: activations and scratch, not the caller's frames. */
+  /** Bytes to run an h×w window: activations and scratch, not the caller's frames. Infinity where the window
+   *  cannot run in one piece at any budget (a GPU buffer past the device's limits): compile.ts tiles it. */
   workingBytes(h: number, w: number): number;
   /** Runs window `win` of an input frame `frameWidth` pixels wide and stores the output of `keep` (frame
    *  coordinates, inside win) at its place in the output frame `dst`. */
@@ -38,6 +39,9 @@ export interface WindowRunner {
 export interface StageBench {
   /** Runs stage i once. */
   run(i: number): Promise<void>;
+  /** Milliseconds of device time one run of stage i takes, where the target measures that better than a wall
+   *  clock around run() (a GPU: timestamps, or many runs between completion waits); absent: time run(). */
+  time?(i: number): Promise<number>;
   dispose(): Promise<void>;
 }
 

@@ -1,0 +1,159 @@
+// Runs a fused graph's stages on the device, one window at a time: the window's frame uploaded, every stage
+// dispatched in one compute pass of one command buffer (WebGPU orders dependent dispatches), the kept output
+// copied to a mappable buffer and read back. Buffers are sized for the largest window seen and reused; a
+// window whose buffers would pass the device's limits has no finite working size, so compile.ts tiles it.
+import type { Graph } from '../../compiler/ir.js';
+import { type Place, planStages, type StagePlan } from '../../compiler/plan.js';
+import { type Io, stageShape } from '../../compiler/stage.js';
+import type { Rect } from '../../compiler/tiles.js';
+import type { Frame, WindowRunner } from '../target.js';
+import type { GpuContext } from './device.js';
+import { type GpuBindGroup, type GpuBuffer, MAP_READ, USAGE } from './gpu.js';
+import { frameStride, gpuBuffer, type Region, StageProgram } from './program.js';
+import { defaultTuning } from './schedule.js';
+
+/** Buffers of windows up to `pixels` pixels; frames and outputs are sized for floats, the larger case. */
+interface WindowBuffers {
+  readonly pixels: number;
+  readonly input: GpuBuffer;
+  readonly slots: readonly GpuBuffer[];
+  readonly out: GpuBuffer;
+  readonly readback: GpuBuffer;
+  readonly bound: Map<Io, GpuBindGroup[]>;
+}
+
+export class WebGpuRunner implements WindowRunner {
+  private readonly plan: StagePlan;
+  private readonly programs = new Map<Io, Promise<StageProgram[]>>();
+  private buffers: WindowBuffers | null = null;
+  /** Windows run one after another: they share the buffers. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    readonly graph: Graph,
+    private readonly ctx: GpuContext,
+  ) {
+    this.plan = planStages(graph);
+    const bad = this.plan.stages.find((s) => (s.out === 'frame') !== s.node.shuffle > 1);
+    if (bad) throw new Error(`webgpu: stage '${bad.node.name}' ${bad.out === 'frame' ? 'writes the output frame without' : 'is not the output but ends in'} a depth-to-space`);
+  }
+
+  private sizes(pixels: number): { input: number; slots: number[]; out: number } {
+    const s = this.graph.scale;
+    return { input: 12 * pixels, slots: this.plan.slotChannels.map((c) => 4 * c * pixels), out: 12 * pixels * s * s };
+  }
+
+  /** Bytes of the window's device buffers (the readback buffer counts twice: it mirrors the output); Infinity
+   *  when a buffer or a dispatch would pass the device's limits. */
+  workingBytes(h: number, w: number): number {
+    const l = this.ctx.limits;
+    const { input, slots, out } = this.sizes(h * w);
+    const maxBuffer = Math.min(l.maxStorageBufferBindingSize, l.maxBufferSize);
+    const dispatchFits = this.plan.stages.every(({ node }) => {
+      const t = defaultTuning(stageShape(node, 'f32'), l);
+      return Math.max(Math.ceil(w / t.tw), Math.ceil(h / t.th)) <= l.maxComputeWorkgroupsPerDimension;
+    });
+    if (!dispatchFits || Math.max(input, out, ...slots) > maxBuffer) return Infinity;
+    return input + 2 * out + slots.reduce((a, b) => a + b, 0);
+  }
+
+  runWindow(src: Frame, io: Io, frameWidth: number, win: Rect, keep: Rect, dst: Frame): Promise<void> {
+    const run = this.queue.then(() => this.run(src, io, frameWidth, win, keep, dst));
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async run(src: Frame, io: Io, frameWidth: number, win: Rect, keep: Rect, dst: Frame): Promise<void> {
+    if (!Number.isFinite(this.workingBytes(win.h, win.w))) throw new Error(`webgpu: a ${win.w}x${win.h} window passes this device's limits (compile() tiles frames to fit)`);
+    const programs = await this.programsFor(io);
+    const b = this.buffersFor(win.h * win.w);
+    let groups = b.bound.get(io);
+    if (!groups) b.bound.set(io, (groups = this.bind(programs, b)));
+    const { device } = this.ctx;
+    device.queue.writeBuffer(b.input, 0, windowOf(src, frameWidth, win));
+
+    const s = this.graph.scale;
+    const whole: Region = { h: win.h, w: win.w, x0: 0, y0: 0, rw: win.w, rh: win.h };
+    const kept: Region = { ...whole, x0: keep.x - win.x, y0: keep.y - win.y, rw: keep.w, rh: keep.h };
+    const enc = device.createCommandEncoder();
+    const pass = enc.beginComputePass();
+    this.plan.stages.forEach((st, i) => {
+      const r = st.out === 'frame' ? kept : whole;
+      programs[i].setRegion(r);
+      programs[i].dispatch(pass, groups![i], r);
+    });
+    pass.end();
+    const stride = frameStride(io, keep.w, s);
+    const bytes = 4 * stride * keep.h * s;
+    enc.copyBufferToBuffer(b.out, 0, b.readback, 0, bytes);
+    device.queue.submit([enc.finish()]);
+
+    await b.readback.mapAsync(MAP_READ, 0, bytes);
+    try {
+      const mapped = b.readback.getMappedRange(0, bytes);
+      const rowLen = keep.w * s * 3;
+      const out = io === 'u8' ? new Uint8Array(mapped) : new Float32Array(mapped);
+      const step = io === 'u8' ? 4 * stride : stride;
+      for (let r = 0; r < keep.h * s; r++) dst.set(out.subarray(r * step, r * step + rowLen), ((keep.y * s + r) * frameWidth * s + keep.x * s) * 3);
+    } finally {
+      b.readback.unmap();
+    }
+  }
+
+  private programsFor(io: Io): Promise<StageProgram[]> {
+    let p = this.programs.get(io);
+    if (!p) {
+      p = Promise.all(this.plan.stages.map((s) => StageProgram.load(this.ctx, s.node, io)));
+      p.catch(() => this.programs.delete(io));
+      this.programs.set(io, p);
+    }
+    return p;
+  }
+
+  private buffersFor(pixels: number): WindowBuffers {
+    if (this.buffers && this.buffers.pixels >= pixels) return this.buffers;
+    this.destroyBuffers();
+    const sz = this.sizes(pixels);
+    const storage = USAGE.STORAGE | USAGE.COPY_SRC | USAGE.COPY_DST;
+    this.buffers = {
+      pixels,
+      input: gpuBuffer(this.ctx, sz.input, storage),
+      slots: sz.slots.map((n) => gpuBuffer(this.ctx, n, storage)),
+      out: gpuBuffer(this.ctx, sz.out, storage),
+      readback: gpuBuffer(this.ctx, sz.out, USAGE.MAP_READ | USAGE.COPY_DST),
+      bound: new Map(),
+    };
+    return this.buffers;
+  }
+
+  private bind(programs: readonly StageProgram[], b: WindowBuffers): GpuBindGroup[] {
+    const at = (p: Place, frame: GpuBuffer) => (p === 'frame' ? frame : b.slots[p]);
+    return this.plan.stages.map((s, i) =>
+      programs[i].bind({ inputs: s.inputs.map((p) => at(p, b.input)), residual: s.residual === null ? null : at(s.residual, b.input), out: at(s.out, b.out) }),
+    );
+  }
+
+  private destroyBuffers(): void {
+    const b = this.buffers;
+    if (b) [b.input, ...b.slots, b.out, b.readback].forEach((x) => x.destroy());
+    this.buffers = null;
+  }
+
+  async dispose(): Promise<void> {
+    await this.queue;
+    this.destroyBuffers();
+    for (const p of this.programs.values()) (await p.catch(() => [])).forEach((x) => x.dispose());
+    this.programs.clear();
+  }
+}
+
+/** The window's pixels of an HWC frame, packed (bytes padded to a whole word for writeBuffer). */
+function windowOf(src: Frame, frameWidth: number, win: Rect): Frame {
+  const row = win.w * 3;
+  const out = src instanceof Uint8Array ? new Uint8Array(Math.ceil((win.h * row) / 4) * 4) : new Float32Array(win.h * row);
+  for (let y = 0; y < win.h; y++) {
+    const at = ((win.y + y) * frameWidth + win.x) * 3;
+    out.set(src.subarray(at, at + row), y * row);
+  }
+  return out;
+}
