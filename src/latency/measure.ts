@@ -74,3 +74,12 @@ export async function timeRounds(
 export function measurementsOf(samples: Iterable<PartSamples>): Measurement[] {
   return [...samples].filter((s) => s.times.length).map((s) => ({ part: s.part, ...summarize(s.times), samples: [...s.times] }));
 }
+
+/** Compiles the parts `batch` at a time (one compiler run each); `onBatch(done, ms)` after each. */
+export async function prepareInBatches(runner: BlockRunner, parts: readonly Part[], batch: number, now: () => number, onBatch: (done: number, ms: number) => void | Promise<void>): Promise<void> {
+  for (let b = 0; b < parts.length; b += batch) {
+    const t0 = now();
+    await runner.prepare(parts.slice(b, b + batch));
+    await onBatch(Math.min(b + batch, parts.length), now() - t0);
+  }
+}

@@ -5,7 +5,7 @@
 // times only the samples still missing.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { measurementsOf, type PartSamples, timeRounds } from './measure.js';
+import { measurementsOf, type PartSamples, prepareInBatches, timeRounds } from './measure.js';
 import {
   checkSetup, deviceFingerprint, PROFILE_FORMAT, PROFILE_VERSION, readProfile, writeProfile,
   type DeviceFingerprint, type Profile, type Protocol,
@@ -61,12 +61,7 @@ export async function runProfile(runner: BlockRunner, o: ProfileOptions): Promis
   if (todo.length === 0) return profile;
   if (profile.measurements.length) log(`${o.out}: ${todo.length} of ${samples.size} parts still need samples`);
 
-  const parts = todo.map((s) => s.part);
-  for (let b = 0; b * o.batch < parts.length; b++) {
-    const t0 = now();
-    await runner.prepare(parts.slice(b * o.batch, (b + 1) * o.batch));
-    log(`compiled ${Math.min((b + 1) * o.batch, parts.length)}/${parts.length} parts (${((now() - t0) / 1e3).toFixed(1)} s)`);
-  }
+  await prepareInBatches(runner, todo.map((s) => s.part), o.batch, now, (done, ms) => log(`compiled ${done}/${todo.length} parts (${(ms / 1e3).toFixed(1)} s)`));
   await timeRounds(runner, todo, { warmup: o.warmup, repeats: o.repeats, seed: o.seed + profile.load.length, now }, (round, timed, ms) => {
     const load = Number(loadavg()[0].toFixed(2));
     profile = { ...profile, load: [...profile.load, load], measurements: measurementsOf(samples.values()) };
