@@ -57,25 +57,27 @@ function drawBicubic(src: CanvasImageSource, w: number, h: number, s: number): v
   ctx.drawImage(src, 0, 0, w * s, h * s);
 }
 
+/** Loads a model; the one in use stays until the new one has loaded (a bad file changes nothing). */
 async function useModel(source: string | File, name: string): Promise<void> {
   stopVideo?.();
+  const before = [...targetLine.childNodes];
   targetLine.dataset.state = 'loading';
   targetLine.textContent = `Loading ${name}…`;
-  const previous = upscaler;
-  upscaler = null;
-  await previous?.dispose();
+  let loaded: Upscaler;
   try {
-    upscaler = await loadModel(source);
+    loaded = await loadModel(source);
   } catch (err) {
-    targetLine.dataset.state = 'failed';
-    targetLine.textContent = `No model loaded.`;
+    targetLine.dataset.state = upscaler ? 'ready' : 'failed';
+    if (upscaler) targetLine.replaceChildren(...before);
+    else targetLine.textContent = 'No model loaded.';
     return fail(messageOf(err));
   }
+  await upscaler?.dispose();
+  upscaler = loaded;
   modelName = name;
   targetLine.dataset.state = 'ready';
-  targetLine.innerHTML = '';
   const b = (text: string) => Object.assign(document.createElement('b'), { textContent: text });
-  targetLine.append(b(name), ` ×${upscaler.scale} runs on `, b(upscaler.target), `: ${upscaler.reason}. ${gpuLine}`);
+  targetLine.replaceChildren(b(name), ` ×${loaded.scale} runs on `, b(loaded.target), `: ${loaded.reason}. ${gpuLine}`);
   $('sr-tag').textContent = `rtsr ${name}`;
   if (picture) await upscalePicture(picture);
 }
