@@ -13,8 +13,8 @@ export interface Choice {
 function howItRuns(t: Target, threads: number): string {
   if (t.name !== 'wasm') return t.name;
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  const why = isolated ? 'cross-origin isolated' : 'one thread: the page is not cross-origin isolated (serve it with COOP/COEP headers)';
-  return `wasm SIMD on ${threads} thread${threads === 1 ? '' : 's'} (${why})`;
+  const why = isolated ? ' (cross-origin isolated)' : ': the page is not cross-origin isolated (serve it with COOP/COEP headers)';
+  return `wasm SIMD on ${threads} thread${threads === 1 ? '' : 's'}${why}`;
 }
 
 export async function chooseTarget(candidates: readonly Target[], threads?: number): Promise<Choice> {
