@@ -46,6 +46,27 @@ test('the browser bundle runs a model decoded from bytes exactly as the wasm tar
   await Promise.all([compiled.dispose(), here.dispose()]);
 });
 
+test('loadModel takes the first candidate target that runs and says why it passed over the others', async () => {
+  const web = await import(pathToFileURL(join(PACKAGE_ROOT, 'dist/web/rtsr.js')).href);
+  const m = randomModel(WDSR_ODD, 2, 5);
+  const bytes = new Uint8Array(Buffer.concat(encodeModel(m)));
+  // A WebGPU target as it will register: here it has no adapter.
+  const gpu = { ...web.wasmTarget, name: 'webgpu', unavailable: async () => 'no WebGPU adapter' };
+  const up = await web.loadModel(bytes, { targets: [gpu, web.wasmTarget], tune: false });
+  assert.equal(up.target, 'wasm');
+  assert.match(up.reason, /^wasm SIMD on 1 thread: the page is not cross-origin isolated .*; webgpu not used: no WebGPU adapter$/);
+  const img = rgbImage(13, 7, Uint8Array.from({ length: 13 * 7 * 3 }, (_, i) => (i * 31) & 255));
+  // The browser host in Node runs without relaxed SIMD (Node 20 has it behind a flag only the Node host sets), so
+  // its sums lack FMA and a byte may round the other way: within 1, not bit-exact.
+  const here = await compile(m, { target: await getTarget('wasm'), threads: 1, tune: false });
+  const [a, b] = [(await up.upscaleRgb(img)).data, (await here.runImage(img)).data];
+  assert.equal(a.length, b.length);
+  assert.ok(a.every((v: number, i: number) => Math.abs(v - b[i]) <= 1));
+  await Promise.all([up.dispose(), here.dispose()]);
+  await assert.rejects(web.loadModel(new Uint8Array([1, 2, 3])), /model bytes is not a model rtsr can read/);
+  await assert.rejects(web.loadModel(bytes, { targets: [gpu] }), /no target runs in this browser: webgpu not used: no WebGPU adapter/);
+});
+
 test('a compiled artifact loads in a fresh Node from its own folder and upscales Set5 as rtsr upscale does', async () => {
   const first = (await listImages(BUNDLED_DATA_DIR, 'Set5'))[0];
   const built = join(dir, 'built');

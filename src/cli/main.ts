@@ -19,7 +19,8 @@ const COMMANDS: Record<string, Command> = {
   export: { summary: 'export MODEL|--arch SPEC --onnx OUT.onnx: ONNX for onnxruntime and other runtimes', load: () => import('./export.js') },
   upscale: { summary: 'upscale IN OUT --model NAME|FILE [--target native|wasm|reference] [--overwrite]: super-resolve an image, folder or glob to PNG', load: () => import('./upscale.js') },
   profile: { summary: 'profile [--target native|wasm] [--scale 2] [--input 640x360] [--samples N] [--out FILE]: measure block latencies (resumable)', load: () => import('./profile.js') },
-  search: { summary: 'search --scale 2 --budget-ms 33 [--input 640x360] [--data DIR] [--out DIR] [--quick]: the best network for a latency budget', load: () => import('./search.js') },
+  serve: { summary: 'serve [--port 8080] [--host 127.0.0.1] [--models DIR]: the demo and device-profiling pages, for this browser or a phone', load: () => import('./serve.js') },
+  search: { summary: 'search --scale 2 --budget-ms 33 [--input 640x360] [--device-profile FILE] [--data DIR] [--out DIR] [--quick]: the best network for a latency budget', load: () => import('./search.js') },
   'speed-model': { summary: 'speed-model fit|eval|predict …: fit the latency predictor, check it on held-out blocks, predict a model', load: () => import('./speed-model.js') },
 };
 

@@ -3,12 +3,13 @@ import { selectBackend } from '../backends/index.js';
 import { resolveDataDir } from '../data/datadir.js';
 import { BENCHMARK_SETS, listSets } from '../data/datasets.js';
 import { useBackend } from '../engine/tensor.js';
+import { checkSetup, profileSetup, readProfile } from '../latency/profile-file.js';
 import { search } from '../search/run.js';
 import { resolveTarget, TARGET_OPTION } from './target-option.js';
 import { CliError, intOption, msOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
 
-const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--target native|wasm|…] [--backend native|reference] [--data DIR]
+const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--target native|wasm|…] [--device-profile FILE] [--backend native|reference] [--data DIR]
                    [--out DIR] [--quick] [--no-width-gradient] [--gate-worth straight-through|taylor] [--seed 0]
                    [--baseline MODEL …]`;
 const WORTH = ['straight-through', 'taylor'] as const;
@@ -20,6 +21,7 @@ export async function run(argv: string[]): Promise<void> {
     input: { type: 'string' },
     backend: { type: 'string' },
     ...TARGET_OPTION,
+    'device-profile': { type: 'string' },
     data: { type: 'string' },
     out: { type: 'string' },
     quick: { type: 'boolean', default: false },
@@ -45,9 +47,12 @@ export async function run(argv: string[]): Promise<void> {
   const trainSets = ['T91', 'BSD200'].filter((s) => present.includes(s));
   const evalSets = BENCHMARK_SETS.filter((s) => present.includes(s));
   if (trainSets.length === 0 || evalSets.length === 0) throw new CliError(`${dataDir} needs T91 or BSD200 to train and Set5 to evaluate (sets there: ${present.join(', ') || 'none'})`);
+  const deviceProfile = values['device-profile'] as string | undefined;
+  // Read and checked now, not after the data is loaded: a bad file fails in a second.
+  if (deviceProfile) checkSetup(profileSetup(readProfile(deviceProfile)), { scale, input }, deviceProfile);
   const outDir = (values.out as string | undefined) ?? `runs/search-x${scale}-${budgetMs}ms${values.quick ? '-quick' : ''}`;
   const report = await search({
-    scale, budgetMs, input, target, dataDir, trainSets, evalSets, outDir,
+    scale, budgetMs, input, target, deviceProfile, dataDir, trainSets, evalSets, outDir,
     quick: values.quick as boolean,
     baselines: values.baseline as string[],
     widthGradient: !values['no-width-gradient'],
@@ -58,7 +63,7 @@ export async function run(argv: string[]): Promise<void> {
   const set = evalSets[0];
   process.stdout.write(
     `searched ${JSON.stringify(report.architecture)}\n` +
-      `predicted ${report.predicted_ms.toFixed(1)} ms, measured ${report.measured_ms.toFixed(1)} ms (budget ${budgetMs} ms); ` +
+      `predicted ${report.predicted_ms.toFixed(1)} ms, measured ${report.measured_ms.toFixed(1)} ms on ${report.measured_on} (budget ${budgetMs} ms); ` +
       `${set} ${report.metrics[set].psnr.toFixed(2)} dB; ${(report.search_seconds / 60).toFixed(1)} min\nreport: ${outDir}/report.md\n`,
   );
 }

@@ -2,7 +2,8 @@
 // of rounds over all its parts, so drift — a co-runner starting, clocks changing — hits every part alike
 // instead of whichever part happened to be timed at the time. A part's time is the median of its samples, its
 // spread the interquartile range over the median.
-import type { Rng } from '../util/random.js';
+import type { Measurement } from './profile-format.js';
+import { Rng } from '../util/random.js';
 import type { BlockRunner, Part } from './runner.js';
 
 export interface Timing {
@@ -35,4 +36,50 @@ export async function timeRound(runner: BlockRunner, parts: readonly Part[], rng
     times[i] = now() - t0;
   }
   return times;
+}
+
+/** A part and its timed runs so far. */
+export interface PartSamples {
+  readonly part: Part;
+  readonly times: number[];
+}
+
+export interface RoundOptions {
+  /** Untimed rounds over all parts first. */
+  readonly warmup: number;
+  /** Samples each part needs. */
+  readonly repeats: number;
+  readonly seed: number;
+  /** Milliseconds; tests pass a virtual clock. */
+  readonly now: () => number;
+}
+
+/** Times the (prepared) parts in interleaved rounds until each has `repeats` samples, appending to their `times`;
+ *  `onRound(round, parts timed, ms)` runs after every round (the profiler saves there, the page shows progress). */
+export async function timeRounds(
+  runner: BlockRunner, todo: readonly PartSamples[], o: RoundOptions, onRound: (round: number, timed: number, ms: number) => void | Promise<void>,
+): Promise<void> {
+  const rng = new Rng(o.seed);
+  for (let w = 0; w < o.warmup; w++) await timeRound(runner, todo.map((s) => s.part), rng, o.now);
+  for (let round = 1; ; round++) {
+    const left = todo.filter((s) => s.times.length < o.repeats);
+    if (left.length === 0) return;
+    const t0 = o.now();
+    (await timeRound(runner, left.map((s) => s.part), rng, o.now)).forEach((t, i) => left[i].times.push(t));
+    await onRound(round, left.length, o.now() - t0);
+  }
+}
+
+/** A profile's measurements: every part with at least one sample, in the given order. */
+export function measurementsOf(samples: Iterable<PartSamples>): Measurement[] {
+  return [...samples].filter((s) => s.times.length).map((s) => ({ part: s.part, ...summarize(s.times), samples: [...s.times] }));
+}
+
+/** Compiles the parts `batch` at a time (one compiler run each); `onBatch(done, ms)` after each. */
+export async function prepareInBatches(runner: BlockRunner, parts: readonly Part[], batch: number, now: () => number, onBatch: (done: number, ms: number) => void | Promise<void>): Promise<void> {
+  for (let b = 0; b < parts.length; b += batch) {
+    const t0 = now();
+    await runner.prepare(parts.slice(b, b + batch));
+    await onBatch(Math.min(b + batch, parts.length), now() - t0);
+  }
 }

@@ -5,14 +5,15 @@
 // times only the samples still missing.
 import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
-import { Rng } from '../util/random.js';
-import { summarize, timeRound } from './measure.js';
+import { measurementsOf, type PartSamples, prepareInBatches, timeRounds } from './measure.js';
 import {
   checkSetup, deviceFingerprint, PROFILE_FORMAT, PROFILE_VERSION, readProfile, writeProfile,
   type DeviceFingerprint, type Profile, type Protocol,
 } from './profile-file.js';
-import { partKey, type BlockRunner, type Part } from './runner.js';
-import { plannedModels, sampleConfig, SEARCH_CS } from './sampling.js';
+import { partKey, type BlockRunner } from './runner.js';
+import { planParts } from './sampling.js';
+
+export { planParts };
 
 export interface ProfileOptions extends Protocol {
   readonly out: string;
@@ -26,24 +27,6 @@ export interface ProfileOptions extends Protocol {
   readonly log?: (line: string) => void;
   /** Milliseconds; tests pass a virtual clock. */
   readonly now?: () => number;
-}
-
-/**
- * Everything a profile measures, in order: head and tail for every C, the planned models' blocks and the
- * models themselves (how parts add up into a network), then the sampled blocks. The order only grows at the end when
- * --samples grows, so an extended profile keeps what it has.
- */
-export function planParts(samples: number, seed: number): Part[] {
-  const models = plannedModels(seed);
-  const parts: Part[] = [
-    ...SEARCH_CS.map((c): Part => ({ kind: 'head', c })),
-    ...SEARCH_CS.map((c): Part => ({ kind: 'tail', c })),
-    ...models.flatMap((m) => m.blocks.map((b): Part => ({ kind: 'block', c: m.c, ...b }))),
-    ...models,
-    ...Array.from({ length: samples }, (_, i): Part => ({ kind: 'block', ...sampleConfig(seed, i) })),
-  ];
-  const keys = new Set<string>();
-  return parts.filter((p) => !keys.has(partKey(p)) && keys.add(partKey(p)));
 }
 
 function sameDevice(file: DeviceFingerprint, now: DeviceFingerprint, path: string): void {
@@ -72,33 +55,18 @@ export async function runProfile(runner: BlockRunner, o: ProfileOptions): Promis
   const now = o.now ?? (() => performance.now());
   let profile = startingProfile(runner, o);
   // Samples by part, in file order, then plan order for parts new to the file.
-  const samples = new Map(profile.measurements.map((m) => [partKey(m.part), { part: m.part, times: [...m.samples] }]));
+  const samples = new Map<string, PartSamples>(profile.measurements.map((m) => [partKey(m.part), { part: m.part, times: [...m.samples] }]));
   for (const p of planParts(o.samples, o.seed)) if (!samples.has(partKey(p))) samples.set(partKey(p), { part: p, times: [] });
   const todo = [...samples.values()].filter((s) => s.times.length < o.repeats);
   if (todo.length === 0) return profile;
   if (profile.measurements.length) log(`${o.out}: ${todo.length} of ${samples.size} parts still need samples`);
 
-  const parts = todo.map((s) => s.part);
-  for (let b = 0; b * o.batch < parts.length; b++) {
-    const t0 = now();
-    await runner.prepare(parts.slice(b * o.batch, (b + 1) * o.batch));
-    log(`compiled ${Math.min((b + 1) * o.batch, parts.length)}/${parts.length} parts (${((now() - t0) / 1e3).toFixed(1)} s)`);
-  }
-  const rng = new Rng(o.seed + profile.load.length);
-  for (let w = 0; w < o.warmup; w++) await timeRound(runner, parts, rng, now);
-  for (let round = 1; ; round++) {
-    const left = todo.filter((s) => s.times.length < o.repeats);
-    if (left.length === 0) break;
-    const t0 = now();
-    (await timeRound(runner, left.map((s) => s.part), rng, now)).forEach((t, i) => left[i].times.push(t));
+  await prepareInBatches(runner, todo.map((s) => s.part), o.batch, now, (done, ms) => log(`compiled ${done}/${todo.length} parts (${(ms / 1e3).toFixed(1)} s)`));
+  await timeRounds(runner, todo, { warmup: o.warmup, repeats: o.repeats, seed: o.seed + profile.load.length, now }, (round, timed, ms) => {
     const load = Number(loadavg()[0].toFixed(2));
-    profile = {
-      ...profile,
-      load: [...profile.load, load],
-      measurements: [...samples.values()].filter((s) => s.times.length).map((s) => ({ part: s.part, ...summarize(s.times), samples: [...s.times] })),
-    };
+    profile = { ...profile, load: [...profile.load, load], measurements: measurementsOf(samples.values()) };
     writeProfile(o.out, profile);
-    log(`round ${round}: ${left.length} parts in ${((now() - t0) / 1e3).toFixed(1)} s, load ${load}`);
-  }
+    log(`round ${round}: ${timed} parts in ${(ms / 1e3).toFixed(1)} s, load ${load}`);
+  });
   return profile;
 }

@@ -1,9 +1,10 @@
-// Which block widths and networks a profile measures: those of the search space, where every integer width is
-// allowed, not only multiples of a vector width (the compiler's alignment steps are what the speed model has to
-// learn), but none below the gates' minimum of 8 channels, which no search can produce.
+// Which parts a profile measures (planParts): block widths and networks of the search space, where every integer
+// width is allowed, not only multiples of a vector width (the compiler's alignment steps are what the speed model
+// has to learn), but none below the gates' minimum of 8 channels, which no search can produce. Node-free: the
+// profiling page plans the same parts as `rtsr profile`.
 import { uniformWdsr } from '../models/wdsr.js';
 import { Rng } from '../util/random.js';
-import type { BlockConfig, Part } from './runner.js';
+import { type BlockConfig, type Part, partKey } from './runner.js';
 
 /** The search space: MIN_WIDTH ≤ C ≤ 32, M1 ≤ 6C (the seed's expansion), M2 ≤ C, every width ≥ MIN_WIDTH (the
  *  seed keeps the 8 largest gates of a layer when fewer pass). */
@@ -58,4 +59,22 @@ export function randomArchitectures(n: number, seed: number): Extract<Part, { ki
     const blocks = Array.from({ length: between(1, 16) }, () => ({ m1: between(MIN_WIDTH, EXPANSION * c), m2: between(MIN_WIDTH, c) }));
     return { kind: 'model' as const, c, blocks };
   });
+}
+
+/**
+ * Everything a profile measures, in order: head and tail for every C, the planned models' blocks and the
+ * models themselves (how parts add up into a network), then the sampled blocks. The order only grows at the end when
+ * --samples grows, so an extended profile keeps what it has.
+ */
+export function planParts(samples: number, seed: number): Part[] {
+  const models = plannedModels(seed);
+  const parts: Part[] = [
+    ...SEARCH_CS.map((c): Part => ({ kind: 'head', c })),
+    ...SEARCH_CS.map((c): Part => ({ kind: 'tail', c })),
+    ...models.flatMap((m) => m.blocks.map((b): Part => ({ kind: 'block', c: m.c, ...b }))),
+    ...models,
+    ...Array.from({ length: samples }, (_, i): Part => ({ kind: 'block', ...sampleConfig(seed, i) })),
+  ];
+  const keys = new Set<string>();
+  return parts.filter((p) => !keys.has(partKey(p)) && keys.add(partKey(p)));
 }

@@ -9,7 +9,7 @@ import { median } from '../bench/infer-bench.js';
 import { PatchSampler } from '../data/patches.js';
 import { evaluate } from '../eval/evaluate.js';
 import { fitSpeedModel } from '../latency/fit.js';
-import { defaultProfilePath, deviceFingerprint } from '../latency/profile-file.js';
+import { checkSetup, defaultProfilePath, deviceFingerprint, profileSetup, readProfile } from '../latency/profile-file.js';
 import { runProfile } from '../latency/profiler.js';
 import { createRunner } from '../latency/runner.js';
 import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
@@ -34,6 +34,9 @@ export interface SearchRun {
   input: { w: number; h: number };
   /** Where the searched network will run: its speed is profiled, predicted and measured there. */
   target: Target;
+  /** A profile measured on another device (the profiling page of `rtsr serve`): the search fits its speed model
+   *  and aims at that device; `target` then only trains and times the result on this machine, for reference. */
+  deviceProfile?: string;
   dataDir: string;
   trainSets: string[];
   evalSets: string[];
@@ -69,6 +72,8 @@ export interface SearchReport {
   gate_worth: GateWorth;
   input: string;
   speed_model: string;
+  /** Where measured_ms and the compared models' times come from. */
+  measured_on: string;
 }
 
 /** The seed's smaller supernet (8 × 24: 20.6 GMACs at 720p, ~6× a 33 ms budget here) and the seed's stage
@@ -105,6 +110,14 @@ const SAME_DEVICE = ['cpu', 'cores', 'os', 'runner', 'target', 'compiler', 'thre
 /** The shipped speed model when it was measured on a device like this one, else one profiled and fitted into
  *  the output folder (a speed model from another machine would steer the search to the wrong widths). */
 async function speedModelFor(run: SearchRun): Promise<{ model: SpeedModel; path: string }> {
+  if (run.deviceProfile) {
+    const profile = readProfile(run.deviceProfile);
+    checkSetup(profileSetup(profile), { scale: run.scale, input: run.input }, run.deviceProfile);
+    const path = join(run.outDir, 'device.model.json');
+    const model = fitSpeedModel(profile, run.deviceProfile);
+    model.save(path);
+    return { model, path };
+  }
   const setup = { target: run.target.name, scale: run.scale, input: run.input };
   const runner = await createRunner({ target: run.target, scale: run.scale, h: run.input.h, w: run.input.w });
   const here = deviceFingerprint(runner.info);
@@ -142,7 +155,9 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const timing = { target: run.target, threads: run.target.defaultThreads(), warmup: 3, repeats: 15 };
   // The median of three windows' medians: the target follows this figure, and one window can be disturbed
   // (one here read 41.7 ms for a network that reads 34.8 quiet).
-  const timeReference = async (spec: WdsrSpec) => {
+  // A device profile's networks cannot be timed from here: its speed model (whose composition factor was fitted
+  // on whole networks timed on that device) stands in for the measurement, so the target is the budget itself.
+  const timeReference = run.deviceProfile ? async (spec: WdsrSpec) => speed.model.specMs(spec) : async (spec: WdsrSpec) => {
     const ms: number[] = [];
     for (let i = 0; i < 3; i++) ms.push((await timeModels([Model.init(spec, 0)], run.input.w, run.input.h, timing))[0]);
     return median(ms);
@@ -187,6 +202,9 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     gate_worth: run.gateWorth,
     input: `${run.input.w}x${run.input.h}`,
     speed_model: speed.path,
+    measured_on: run.deviceProfile
+      ? `this machine's ${run.target.name} target, not the device of ${run.deviceProfile}: there, predicted_ms is the estimate`
+      : `this machine's ${run.target.name} target`,
   };
   saveModel(join(run.outDir, 'model.rtsr'), result.model, { training: { search: cfg, seconds: Math.round(report.search_seconds) }, metrics: scores.sets });
   writeFileAtomic(join(run.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
@@ -218,7 +236,7 @@ function reportMarkdown(r: SearchReport): string {
     `# Search result (×${r.architecture.scale}, ${r.input}, budget ${r.budget_ms} ms)`,
     '',
     `- architecture: \`${JSON.stringify(r.architecture)}\``,
-    `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the target, ${r.filled_blocks} skipped blocks and ${r.filled_channels} channels turned on where it left room), measured ${r.measured_ms.toFixed(1)} ms`,
+    `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the target, ${r.filled_blocks} skipped blocks and ${r.filled_channels} channels turned on where it left room), measured ${r.measured_ms.toFixed(1)} ms on ${r.measured_on}`,
     `- target ${r.calibration.target_ms.toFixed(1)} ms predicted: a reference \`${JSON.stringify(r.calibration.reference)}\` was predicted at ${r.calibration.predicted_ms.toFixed(1)} ms and measured ${r.calibration.measured_ms.toFixed(1)} ms before the search`,
     `- latency gradient to the widths: ${r.width_gradient ? 'yes (rtsr)' : "no (the seed's release)"}; what a channel is worth: ${r.gate_worth === 'taylor' ? 'Taylor (rtsr)' : "straight-through (the seed's)"}`,
     `- search time: ${(r.search_seconds / 60).toFixed(1)} min; speed model: ${r.speed_model}`,
@@ -227,7 +245,7 @@ function reportMarkdown(r: SearchReport): string {
     '| --- | ---: | ---: |',
     ...rows,
     '',
-    `Measured in the same rounds (PSNR on ${sets.join(' / ')}, as stored in each model file):`,
+    `Measured in the same rounds on ${r.measured_on} (PSNR on ${sets.join(' / ')}, as stored in each model file):`,
     '',
     '| model | ms | within budget | PSNR |',
     '| --- | ---: | --- | --- |',

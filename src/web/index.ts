@@ -1,6 +1,8 @@
-// rtsr in a browser (and in any ESM runtime): decode a model file, compile it for WebAssembly SIMD (threads where
-// the page is cross-origin isolated) or the reference interpreter, and upscale frames. Imports no `node:*`: the
-// bundle (scripts/build-web.mjs) is checked for that.
+// rtsr/web: super-resolution in a page (and in any ESM runtime). `loadModel()` decodes a model file, compiles it
+// for the best target this device runs — registered ones first (WebGPU when it lands), else WebAssembly SIMD
+// (threads where the page is cross-origin isolated) — and upscales frames. The lower-level pieces (compile,
+// decodeModel, the targets) are exported too. Imports no `node:*`: the bundle (scripts/build-web.mjs) is checked
+// for that.
 import { compile, type CompiledModel, type CompileOptions } from '../compiler/compile.js';
 import { type RgbImage, rgbImage } from '../image/image.js';
 import { decodeModel } from '../models/model-file.js';
@@ -8,8 +10,27 @@ import { referenceTarget } from '../targets/reference/index.js';
 import type { Target } from '../targets/target.js';
 import { createWasmTarget } from '../targets/wasm/index.js';
 import { browserHost } from './host.js';
+import { loadModel as load, type LoadOptions, type ModelSource, type Upscaler } from './upscaler.js';
 
 export { compile, decodeModel, referenceTarget, rgbImage, type CompiledModel, type CompileOptions, type RgbImage, type Target };
+export { chooseTarget, type Choice } from './choose.js';
+export { rgbaToRgb, rgbToImageData, type FrameSource } from './frames.js';
+export type { LoadOptions, ModelSource, Upscaler };
 
 /** The wasm target with Web Workers from `worker.js` beside this module. */
 export const wasmTarget: Target = createWasmTarget(browserHost(new URL('./worker.js', import.meta.url)));
+
+const registered: Target[] = [];
+
+/** Offers another target (e.g. WebGPU) to loadModel, preferred to those registered before it and to wasm. */
+export function registerTarget(target: Target): void {
+  registered.unshift(target);
+}
+
+/** The candidates loadModel tries, most preferred first. */
+export const webTargets = (): Target[] => [...registered, wasmTarget];
+
+/** Loads a model file (URL, bytes or File) and compiles it for this device: see Upscaler.target and .reason. */
+export function loadModel(src: ModelSource, opts: LoadOptions = {}): Promise<Upscaler> {
+  return load(src, webTargets(), opts);
+}
