@@ -34,7 +34,7 @@ before(async () => {
   serve = await startServe(['--profiles', join(dir, 'profiles')]);
   browser = await launchBrowser();
   demo = await browser.newPage({ viewport: { width: 1000, height: 760 } });
-  await demo.goto(`${serve.url}?model=wdsr-b-x2`);
+  await demo.goto(`${serve.url}?model=wdsr-b-x2&target=wasm`);
   await demo.waitForSelector('#target[data-state=ready]', { timeout: 60_000 });
 });
 after(async () => {
@@ -78,6 +78,35 @@ test('the demo page upscales Set5\'s first image on wasm threads to the wasm tar
   assert.ok(Math.abs(psnrPage - psnrEval) <= 0.01, `${psnrPage} vs ${psnrEval}`);
   assert.ok(Buffer.from(page.data).equals(Buffer.from(here.data)), 'the same pixels');
   await demo.screenshot({ path: join(PACKAGE_ROOT, 'docs/web-demo.png') });
+});
+
+test('on WebGPU (SwiftShader here) the demo page upscales Set5\'s first image to the wasm target\'s PSNR, bytes within one', { skip, timeout: 240_000 }, async (t) => {
+  const page = await browser.newPage({ viewport: { width: 1000, height: 760 } });
+  await page.goto(`${serve.url}?model=wdsr-b-x2&target=webgpu`);
+  await page.waitForSelector('#target[data-state=ready], #target[data-state=failed]', { timeout: 60_000 });
+  const status = (await page.textContent('#target'))!;
+  t.diagnostic(status);
+  if (!/runs on webgpu/.test(status)) return t.skip(`this chromium gives the page no WebGPU adapter: ${status}`);
+  const pair = await loadPair((await listImages(BUNDLED_DATA_DIR, 'Set5'))[0], 2);
+  const lrPath = join(dir, 'lr-gpu.png');
+  await writePng(lrPath, pair.lr);
+  await page.setInputFiles('#file', lrPath);
+  await page.waitForSelector('#result[data-state=done]', { timeout: 200_000 });
+  writeFileSync(join(dir, 'gpu.png'), await downloaded(page));
+  const got = await readImage(join(dir, 'gpu.png'));
+  const compiled = await compile(findModel('wdsr-b-x2').model, { target: await getTarget('wasm') });
+  const want = await compiled.runImage(pair.lr);
+  await compiled.dispose();
+  let exact = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    assert.ok(Math.abs(got.data[i] - want.data[i]) <= 1, `byte ${i}: ${got.data[i]} vs ${want.data[i]}`);
+    if (got.data[i] === want.data[i]) exact++;
+  }
+  const [psnrGpu, psnrWasm] = [scoreY(got, pair.hr, 2).psnr, scoreY(want, pair.hr, 2).psnr];
+  t.diagnostic(`webgpu ${psnrGpu.toFixed(4)} dB, wasm ${psnrWasm.toFixed(4)} dB, ${((100 * exact) / want.data.length).toFixed(3)} % of bytes exact`);
+  assert.ok(exact >= 0.999 * want.data.length);
+  assert.ok(Math.abs(psnrGpu - psnrWasm) <= 0.01);
+  await page.close();
 });
 
 test('the demo page plays a video upscaled frame by frame', { skip, timeout: 120_000 }, async () => {
@@ -132,7 +161,7 @@ test('the demo page answers bad files with a message and keeps working', { skip,
 test('the profiling page profiles this browser; the server writes it; speed-model fit accepts it', { skip, timeout: 300_000 }, async (t) => {
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
   // Enough blocks for fit (head and tail of every C, the planned networks' blocks, 20 samples), tiny frames.
-  await page.goto(`${serve.url}profile.html?input=32x18&samples=20&repeats=3&models=0&start=1`);
+  await page.goto(`${serve.url}profile.html?target=wasm&input=32x18&samples=20&repeats=3&models=0&start=1`);
   await page.waitForSelector('body[data-state=done], body[data-state=failed]', { timeout: 280_000 });
   assert.equal(await page.getAttribute('body', 'data-error'), null);
   const path = (await page.getAttribute('body', 'data-saved'))!;

@@ -1,6 +1,6 @@
 // rtsr/web: super-resolution in a page (and in any ESM runtime). `loadModel()` decodes a model file, compiles it
-// for the best target this device runs — registered ones first (WebGPU when it lands), else WebAssembly SIMD
-// (threads where the page is cross-origin isolated) — and upscales frames. The lower-level pieces (compile,
+// for the best target this device runs — registered ones first, then WebGPU (`navigator.gpu`), else WebAssembly
+// SIMD (threads where the page is cross-origin isolated) — and upscales frames. The lower-level pieces (compile,
 // decodeModel, the targets) are exported too. Imports no `node:*`: the bundle (scripts/build-web.mjs) is checked
 // for that.
 import { compile, type CompiledModel, type CompileOptions } from '../compiler/compile.js';
@@ -9,6 +9,8 @@ import { decodeModel } from '../models/model-file.js';
 import { referenceTarget } from '../targets/reference/index.js';
 import type { Target } from '../targets/target.js';
 import { createWasmTarget } from '../targets/wasm/index.js';
+import type { GpuAdapter } from '../targets/webgpu/gpu.js';
+import { createWebGpuTarget } from '../targets/webgpu/index.js';
 import { browserHost } from './host.js';
 import { loadModel as load, type LoadOptions, type ModelSource, type Upscaler } from './upscaler.js';
 
@@ -20,15 +22,25 @@ export type { LoadOptions, ModelSource, Upscaler };
 /** The wasm target with Web Workers from `worker.js` beside this module. */
 export const wasmTarget: Target = createWasmTarget(browserHost(new URL('./worker.js', import.meta.url)));
 
+/** The WebGPU target on the page's `navigator.gpu`. */
+export const webgpuTarget: Target = createWebGpuTarget({
+  async adapter() {
+    const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapter | null> } } }).navigator?.gpu;
+    if (!gpu) return 'this browser has no WebGPU (navigator.gpu), or the page is not a secure context (https or localhost)';
+    return (await gpu.requestAdapter()) ?? 'WebGPU found no adapter on this device';
+  },
+  runtime: () => (typeof navigator === 'object' ? navigator.userAgent : 'unknown browser'),
+});
+
 const registered: Target[] = [];
 
-/** Offers another target (e.g. WebGPU) to loadModel, preferred to those registered before it and to wasm. */
+/** Offers another target to loadModel, preferred to those registered before it, to WebGPU and to wasm. */
 export function registerTarget(target: Target): void {
   registered.unshift(target);
 }
 
 /** The candidates loadModel tries, most preferred first. */
-export const webTargets = (): Target[] => [...registered, wasmTarget];
+export const webTargets = (): Target[] => [...registered, webgpuTarget, wasmTarget];
 
 /** Loads a model file (URL, bytes or File) and compiles it for this device: see Upscaler.target and .reason. */
 export function loadModel(src: ModelSource, opts: LoadOptions = {}): Promise<Upscaler> {

@@ -1,6 +1,6 @@
 // The demo page (web/index.html): pick a zoo model or drop a .rtsr file, drop a picture or a video, and compare
 // the model's output with the browser's own scaling. Every failure ends as a message on the page.
-import { loadModel, type Upscaler } from 'rtsr/web';
+import { loadModel, type Upscaler, webTargets } from 'rtsr/web';
 import { probeGpu } from './gpu.js';
 
 const $ = <T extends HTMLElement>(id: string) => document.getElementById(id) as T;
@@ -57,6 +57,9 @@ function drawBicubic(src: CanvasImageSource, w: number, h: number, s: number): v
   ctx.drawImage(src, 0, 0, w * s, h * s);
 }
 
+/** `?target=wasm|webgpu` keeps the page on one target (otherwise the best this device runs). */
+const onlyTarget = new URLSearchParams(location.search).get('target');
+
 /** Loads a model; the one in use stays until the new one has loaded (a bad file changes nothing). */
 async function useModel(source: string | File, name: string): Promise<void> {
   stopVideo?.();
@@ -65,7 +68,7 @@ async function useModel(source: string | File, name: string): Promise<void> {
   targetLine.textContent = `Loading ${name}…`;
   let loaded: Upscaler;
   try {
-    loaded = await loadModel(source);
+    loaded = await loadModel(source, onlyTarget ? { targets: webTargets().filter((t) => t.name === onlyTarget) } : {});
   } catch (err) {
     targetLine.dataset.state = upscaler ? 'ready' : 'failed';
     if (upscaler) targetLine.replaceChildren(...before);

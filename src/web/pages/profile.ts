@@ -114,13 +114,6 @@ async function profileDevice(target: Target, adapter: string | null): Promise<vo
 }
 
 async function main(): Promise<void> {
-  const params = new URLSearchParams(location.search);
-  for (const [k, el] of Object.entries(form)) {
-    const v = params.get(k);
-    if (v === null) continue;
-    if (el instanceof HTMLInputElement && el.type === 'checkbox') el.checked = v !== '0';
-    else el.value = v;
-  }
   const gpu = await probeGpu();
   const usable: Target[] = [];
   const notes: string[] = [gpu.text];
@@ -130,6 +123,14 @@ async function main(): Promise<void> {
     else usable.push(t);
   }
   for (const t of usable) form.target.append(new Option(`${t.name} (${t.defaultThreads()} thread${t.defaultThreads() === 1 ? '' : 's'})`, t.name));
+  // URL parameters fill the form once its target list exists (?target=wasm picks one).
+  const params = new URLSearchParams(location.search);
+  for (const [k, el] of Object.entries(form)) {
+    const v = params.get(k);
+    if (v === null) continue;
+    if (el instanceof HTMLInputElement && el.type === 'checkbox') el.checked = v !== '0';
+    else el.value = v;
+  }
   $('device').textContent = [`user agent: ${navigator.userAgent}`, `cores: ${navigator.hardwareConcurrency}`, `cross-origin isolated: ${crossOriginIsolated}`, ...notes, ...(await Promise.all(usable.map(async (t) => `${t.name}: ${await t.describe()}`)))].join('\n');
   if (usable.length === 0) return fail('No rtsr target runs in this browser (it needs WebAssembly SIMD or WebGPU).');
   const start = async () => {
