@@ -43,7 +43,8 @@ export async function transcode(o: TranscodeOptions): Promise<TranscodeResult> {
   o.signal?.addEventListener('abort', killAll);
   try {
     o.signal?.throwIfAborted();
-    encoder = await spawnTool('ffmpeg', ['-v', 'error', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-framerate', info.rate, '-i', 'pipe:0', ...o.encodeArgs], ['pipe', 'ignore', 'pipe']);
+    // -n: never replace a file (ffmpeg would otherwise ask, on the stdin that carries the frames).
+    encoder = await spawnTool('ffmpeg', ['-v', 'error', '-n', '-f', 'rawvideo', '-pix_fmt', 'rgb24', '-s', `${o.width}x${o.height}`, '-framerate', info.rate, '-i', 'pipe:0', ...o.encodeArgs], ['pipe', 'ignore', 'pipe']);
     const encodeErrors = collectTail(encoder.child.stderr);
     const encodeFailure = () => new Error(`cannot encode the upscaled video: ${reason(encodeErrors())}`);
     const input = encoder.child.stdin!;
