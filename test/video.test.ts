@@ -176,3 +176,24 @@ test('a kill while encoding leaves nothing under the final name: SIGINT kills bo
   assert.equal(r.status, 0, r.stderr);
   assert.deepEqual(readdirSync(join(dir, 'kill')), ['out.mp4']);
 });
+
+test('bench --video: times the model on the video’s frame size and says whether it is real-time at its rate', { skip }, () => {
+  const bench = (...args: string[]) =>
+    spawnSync(process.execPath, [MAIN, 'bench', '--video', 'in.mp4', '--target', 'reference', '--warmup', '0', '--repeats', '1', ...args], { cwd: dir, env, encoding: 'utf8' });
+  let r = bench('--model', 'm.rtsr');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stdout, /^m\.rtsr ×2, 320x180 → 640x360, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\nreal-time at 10 fps: (yes|no) \([\d.]+ ms\/frame of 100\.0\)\n$/);
+  r = bench('--model', 'm.rtsr', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  const j = JSON.parse(r.stdout);
+  // The fields of test/compiler-bench.test.ts, then the video's.
+  assert.deepEqual(Object.keys(j).slice(-4), ['video', 'video_fps', 'frame_budget_ms', 'real_time']);
+  assert.deepEqual([j.input, j.video, j.video_fps, j.frame_budget_ms, j.real_time], ['320x180', 'in.mp4', 10, 100, j.ms <= 100]);
+  // Several models: the budget is one frame's time.
+  r = bench('--model', 'm.rtsr', '--model', 'm.rtsr', '--json');
+  assert.equal(r.status, 0, r.stderr);
+  for (const row of JSON.parse(r.stdout) as { ms: number; meets_budget: boolean }[]) assert.equal(row.meets_budget, row.ms <= 100);
+  r = bench('--model', 'm.rtsr', '--input', '8x8');
+  assert.equal(r.status, 2);
+  assert.equal(r.stderr, 'rtsr: --input or --video, not both: a video sets the frame size\n');
+});
