@@ -42,8 +42,8 @@ function frames(name: string): Buffer {
   return r.stdout;
 }
 
-function streams(name: string): { codec_type: string; codec_name: string; width?: number; height?: number; r_frame_rate: string }[] {
-  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height,r_frame_rate', '-of', 'json', join(dir, name)], { encoding: 'utf8' });
+function streams(name: string): { codec_type: string; codec_name: string; width?: number; height?: number; r_frame_rate: string; color_space?: string }[] {
+  const r = spawnSync('ffprobe', ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height,r_frame_rate,color_space', '-of', 'json', join(dir, name)], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
   return JSON.parse(r.stdout).streams;
 }
@@ -81,12 +81,12 @@ test('a video upscaled losslessly (ffv1 in .mkv): 640×360 at 10 fps, every fram
 // Pixels are checked on the lossless path above. Here they cannot be: the random model's output is a colour
 // checkerboard at the pixel pitch (its pixel shuffle of random weights), which 4:2:0 chroma cannot carry
 // (11 dB against the lossless frames; the same frames re-encoded with x264 at qp 0 in 4:4:4 give 53 dB).
-test('the default .mp4 (libx264 CRF 18, 4:2:0): 640×360, all 20 frames at 10 fps, audio copied', { skip }, () => {
+test('the default .mp4 (libx264 CRF 18, 4:2:0 BT.709): 640×360, all 20 frames at 10 fps, audio copied', { skip }, () => {
   const r = rtsr(['in.mp4', 'out.mp4', '--model', modelPath]);
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stderr, /→ out\.mp4 \(640x360, libx264, audio copied\)\n$/);
   const [video, audio] = streams('out.mp4');
-  assert.deepEqual([video.codec_name, video.width, video.height, video.r_frame_rate, audio?.codec_name], ['h264', 640, 360, '10/1', 'aac']);
+  assert.deepEqual([video.codec_name, video.width, video.height, video.r_frame_rate, video.color_space, audio?.codec_name], ['h264', 640, 360, '10/1', 'bt709', 'aac']);
   assert.equal(frames('out.mp4').length, 20 * HR);
 });
 

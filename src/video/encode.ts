@@ -25,8 +25,8 @@ const VIDEO_INPUT_EXTS = new Set([...VIDEO_OUTPUT_EXTS, '.mpg', '.mpeg', '.ts', 
 export const isVideoPath = (path: string) => VIDEO_INPUT_EXTS.has(extname(path).toLowerCase());
 
 /** Encoders with a constant-quality mode: its default here (x264's 18 looks lossless to most eyes) and the
- *  flags it needs. They get 4:2:0 chroma, which every player decodes; other encoders keep ffmpeg's choice, so
- *  a lossless one (ffv1, png, libx264rgb -qp 0) stays RGB. */
+ *  flags it needs. They get 4:2:0 chroma, which every player decodes (TO_YUV); other encoders keep ffmpeg's
+ *  choice, so a lossless one (ffv1, png, libx264rgb -qp 0) stays RGB. */
 const CRF: Record<string, { crf: number; extra: string[] }> = {
   libx264: { crf: 18, extra: [] },
   libx265: { crf: 22, extra: [] },
@@ -34,6 +34,10 @@ const CRF: Record<string, { crf: number; extra: string[] }> = {
   // at 7 % smaller files, and would make the encoder the slowest step.
   'libvpx-vp9': { crf: 31, extra: ['-b:v', '0', '-row-mt', '1', '-cpu-used', '4'] },
 };
+
+/** RGB → 4:2:0 with the BT.709 matrix, tagged so: players take an untagged HD video for BT.709, and read that
+ *  way, ffmpeg's default conversion (BT.601) turns (192, 48, 96) into (203, 64, 96). */
+const TO_YUV = ['-vf', 'scale=out_color_matrix=bt709:out_range=tv,format=yuv420p', '-colorspace', 'bt709', '-color_primaries', 'bt709', '-color_trc', 'bt709'];
 
 export interface EncodeChoice {
   /** --codec, else the container's. */
@@ -60,7 +64,7 @@ export async function planEncode(source: string, info: VideoInfo, out: string, w
   const codec = choice.codec ?? container.codec;
   const quality = CRF[codec];
   if (choice.crf !== undefined && !quality) throw new InputError(`--crf applies to ${Object.keys(CRF).join(', ')}, not ${codec}`);
-  const videoArgs = ['-c:v', codec, ...(quality ? ['-crf', String(choice.crf ?? quality.crf), ...quality.extra, '-pix_fmt', 'yuv420p'] : [])];
+  const videoArgs = ['-c:v', codec, ...(quality ? ['-crf', String(choice.crf ?? quality.crf), ...quality.extra, ...TO_YUV] : [])];
   const withAudio = ['-i', source, '-map', '0:v', '-map', '1:a'];
   const audioWays: { audio: EncodePlan['audio']; input: string[]; codec: string[] }[] =
     info.audio.length === 0
