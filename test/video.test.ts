@@ -90,6 +90,13 @@ test('the default .mp4 (libx264 CRF 18, 4:2:0 BT.709): 640×360, all 20 frames a
   assert.equal(frames('out.mp4').length, 20 * HR);
 });
 
+test('audio the container refuses is re-encoded, said in one note: AAC into .webm becomes Opus', { skip }, () => {
+  const r = rtsr(['in.mp4', 'out.webm', '--model', modelPath]);
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /^note: \.webm does not take the source's aac audio as it is \(.+\); it is re-encoded\n.*→ out\.webm \(640x360, libvpx-vp9, audio re-encoded\)\n$/);
+  assert.deepEqual(streams('out.webm').map((s) => s.codec_name), ['vp9', 'opus']);
+});
+
 test('without ffmpeg on PATH: one line saying how to install it, exit 2', () => {
   writeFileSync(join(dir, 'any.mp4'), 'not looked at');
   // The reference target: the default one would first say that there is no C compiler on this PATH either.
