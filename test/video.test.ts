@@ -129,6 +129,18 @@ test('a corrupt or truncated video: one line naming it, exit 2, nothing written'
   assert.deepEqual(readdirSync(dir).filter((f) => f.includes('never')), []);
 });
 
+test('a codec ffmpeg lacks, or --crf for one without it: one line, exit 2, nothing written', { skip }, () => {
+  for (const [args, message] of [
+    [['--codec', 'nosuch'], "rtsr: cannot encode never.mkv with nosuch: Unknown encoder 'nosuch'\n"],
+    [['--codec', 'ffv1', '--crf', '20'], 'rtsr: --crf applies to libx264, libx265, libvpx-vp9, not ffv1\n'],
+  ]) {
+    const r = rtsr(['in.mp4', 'never.mkv', '--model', modelPath, ...args]);
+    assert.equal(r.status, 2, r.stderr);
+    assert.equal(r.stderr, message);
+  }
+  assert.deepEqual(readdirSync(dir).filter((f) => f.includes('never')), []);
+});
+
 /** Pids of running ffmpeg processes with `text` in their arguments (Linux's /proc). */
 function ffmpegsWith(text: string): number[] {
   return readdirSync('/proc')
