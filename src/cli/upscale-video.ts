@@ -53,10 +53,10 @@ export async function upscaleVideo(input: string, out: string, opts: VideoOption
   for (const sig of SIGNALS) process.on(sig, onSignal);
   const t0 = performance.now();
   const rate = (done: number) => done / ((performance.now() - t0) / 1000);
-  let drawn = 0;
-  const progress = (done: number) => {
+  let drawn = -Infinity;
+  const progress = (done: number, last = false) => {
     // A redraw per frame would cost more than a small frame's upscale.
-    if (performance.now() - drawn < 100) return;
+    if (!last && performance.now() - drawn < 100) return;
     drawn = performance.now();
     const total = info.frames === null ? '' : `/${info.framesExact ? '' : '~'}${info.frames}`;
     const fps = rate(done);
@@ -71,7 +71,8 @@ export async function upscaleVideo(input: string, out: string, opts: VideoOption
     } catch (err) {
       throw new Error(`cannot write ${out}: ${fsCause(err)}`);
     }
-    if (drawn > 0) endBar();
+    progress(result.frames, true);
+    endBar();
     if (result.decodeWarning) say(`note: ffmpeg decoded ${input} past damage: ${result.decodeWarning}`);
     const fps = rate(result.frames);
     const audio = plan.audio === 'none' ? '' : `, audio ${plan.audio}`;
