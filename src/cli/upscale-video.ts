@@ -1,7 +1,7 @@
 // `rtsr upscale IN.mp4 OUT.mp4 --model …`: a video through the compiled model frame by frame (src/video), with
 // the guarantees images have: the checks of outputs.ts before any work, the output written to a temp file
-// beside OUT and renamed over it only once the encoder has finished, and on a failure, Ctrl-C or SIGTERM both
-// ffmpeg children killed and the temp file removed.
+// beside OUT and renamed over it only once the encoder has finished, and on a failure or a stop signal (Ctrl-C,
+// SIGTERM, SIGHUP) both ffmpeg children killed and the temp file removed.
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { checkImageSize } from '../image/io.js';
@@ -45,9 +45,9 @@ export async function upscaleVideo(input: string, out: string, opts: VideoOption
 
   const tmp = tempPathFor(out);
   const abort = new AbortController();
-  let stoppedBy: StopSignal | null = null;
+  const stop: { by: StopSignal | null } = { by: null };
   const onSignal = (sig: StopSignal) => {
-    stoppedBy = sig;
+    stop.by = sig;
     abort.abort(new Error(`stopped by ${sig}`));
   };
   for (const sig of SIGNALS) process.on(sig, onSignal);
@@ -81,15 +81,15 @@ export async function upscaleVideo(input: string, out: string, opts: VideoOption
         `${fps.toFixed(1)} fps, ${(fps / info.fps).toFixed(2)}× real time at ${+info.fps.toFixed(2)} fps → ${out} (${width}x${height}, ${plan.codec}${audio})`,
     );
   } catch (err) {
-    if (stoppedBy === null) throw err;
+    if (stop.by === null) throw err;
   } finally {
     for (const sig of SIGNALS) process.off(sig, onSignal);
     rmSync(tmp, { force: true });
     await compiled.dispose();
   }
-  if (stoppedBy !== null) {
-    say(`rtsr: stopped by ${stoppedBy}; ${out} was not written`);
+  if (stop.by !== null) {
+    say(`rtsr: stopped by ${stop.by}; ${out} was not written`);
     // The status a shell gives a command its signal ended (130 for Ctrl-C).
-    process.exit(128 + constants.signals[stoppedBy as StopSignal]);
+    process.exit(128 + constants.signals[stop.by]);
   }
 }

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { InputError } from '../util/errors.js';
-import { reason, runTool } from './ffmpeg.js';
+import { fileArg, reason, runTool } from './ffmpeg.js';
 import type { VideoInfo } from './probe.js';
 
 /** Output extensions: ffmpeg's muxer for each and the video codec used unless --codec says otherwise. */
@@ -65,7 +65,7 @@ export async function planEncode(source: string, info: VideoInfo, out: string, w
   const quality = CRF[codec];
   if (choice.crf !== undefined && !quality) throw new InputError(`--crf applies to ${Object.keys(CRF).join(', ')}, not ${codec}`);
   const videoArgs = ['-c:v', codec, ...(quality ? ['-crf', String(choice.crf ?? quality.crf), ...quality.extra, ...TO_YUV] : [])];
-  const withAudio = ['-i', source, '-map', '0:v', '-map', '1:a'];
+  const withAudio = ['-i', fileArg(source), '-map', '0:v', '-map', '1:a'];
   const audioWays: { audio: EncodePlan['audio']; input: string[]; codec: string[] }[] =
     info.audio.length === 0
       ? [{ audio: 'none', input: [], codec: [] }]
@@ -79,7 +79,7 @@ export async function planEncode(source: string, info: VideoInfo, out: string, w
   try {
     let failure = '';
     for (const way of audioWays) {
-      const output = (extra: string[], path: string) => [...way.input, ...videoArgs, ...way.codec, ...extra, '-f', container.muxer, path];
+      const output = (extra: string[], path: string) => [...way.input, ...videoArgs, ...way.codec, ...extra, '-f', container.muxer, fileArg(path)];
       // Two frames of black at the real size and rate, and the real audio cut to the same length.
       const frames = ['-f', 'lavfi', '-i', `color=c=black:s=${width}x${height}:r=${info.rate}`];
       const { code, stderr } = await runTool('ffmpeg', ['-v', 'error', '-y', ...frames, ...output(['-t', String(2 / info.fps)], join(dir, `trial${ext}`))]);

@@ -1,6 +1,6 @@
 // Running ffmpeg and ffprobe (Debian's `ffmpeg` package brings both). They are spawned with argument arrays,
-// never through a shell, so any file name reaches them as it is; a missing one is an InputError that says how
-// to install it.
+// never through a shell, and get files as fileArg()s, so any file name reaches them as it is; a missing one is
+// an InputError that says how to install it.
 import { type ChildProcess, spawn, type StdioOptions } from 'node:child_process';
 import { InputError } from '../util/errors.js';
 
@@ -11,6 +11,10 @@ function installHint(): string {
   if (process.platform === 'win32') return '`winget install ffmpeg`';
   return '`sudo apt-get install ffmpeg` (Debian, Ubuntu), `sudo dnf install ffmpeg` (Fedora) or `brew install ffmpeg`';
 }
+
+/** A path as ffmpeg's file protocol, so that no name is taken for another protocol ('concat:a.mp4', 'pipe:1')
+ *  or, starting with '-', for an option. */
+export const fileArg = (path: string) => `file:${path}`;
 
 /** A spawned tool and its end: the exit code (null when killed by a signal) once its pipes are closed too. */
 export interface Running {

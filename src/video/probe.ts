@@ -1,7 +1,7 @@
 // What a video holds, from ffprobe: the frame size as decoded, the frame rate its frames are decoded at, how
 // many frames that makes, and its audio streams.
 import { InputError } from '../util/errors.js';
-import { reason, runTool } from './ffmpeg.js';
+import { fileArg, reason, runTool } from './ffmpeg.js';
 
 export interface VideoInfo {
   /** The frame size as ffmpeg decodes it: a 90°-rotated phone video's width and height are swapped. */
@@ -50,9 +50,9 @@ export async function probeVideo(path: string): Promise<VideoInfo> {
     '-v', 'error',
     '-show_entries', 'stream=codec_type,codec_name,width,height,r_frame_rate,avg_frame_rate,nb_frames,duration:stream_side_data=rotation:stream_tags=rotate:format=duration',
     '-of', 'json',
-    path,
+    '-i', fileArg(path),
   ]);
-  if (code !== 0) throw new InputError(`cannot read video ${path}: ${reason(stderr, path)}`);
+  if (code !== 0) throw new InputError(`cannot read video ${path}: ${reason(stderr, fileArg(path))}`);
   const { streams = [], format = {} } = JSON.parse(stdout) as { streams?: Stream[]; format?: { duration?: string } };
   const video = streams.find((s) => s.codec_type === 'video' && s.width && s.height);
   if (!video) throw new InputError(`${path}: no video stream`);

@@ -6,7 +6,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { rgbImage, type RgbImage } from '../image/image.js';
 import { InputError } from '../util/errors.js';
-import { collectTail, reason, type Running, spawnTool } from './ffmpeg.js';
+import { collectTail, fileArg, reason, type Running, spawnTool } from './ffmpeg.js';
 import type { VideoInfo } from './probe.js';
 
 export interface TranscodeOptions {
@@ -34,7 +34,7 @@ export async function transcode(o: TranscodeOptions): Promise<TranscodeResult> {
   const { info } = o;
   // -r: frames at exactly the rate the encoder is told (duplicated or dropped where a variable-rate source
   // strays from it), so the audio stays in sync.
-  const decoder = await spawnTool('ffmpeg', ['-v', 'error', '-nostdin', '-i', o.source, '-map', '0:v:0', '-r', info.rate, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], ['ignore', 'pipe', 'pipe']);
+  const decoder = await spawnTool('ffmpeg', ['-v', 'error', '-nostdin', '-i', fileArg(o.source), '-map', '0:v:0', '-r', info.rate, '-f', 'rawvideo', '-pix_fmt', 'rgb24', 'pipe:1'], ['ignore', 'pipe', 'pipe']);
   const decodeErrors = collectTail(decoder.child.stderr);
   let encoder: Running | null = null;
   const killAll = () => {
@@ -65,10 +65,10 @@ export async function transcode(o: TranscodeOptions): Promise<TranscodeResult> {
     input.end();
     const [decoded, encoded] = await Promise.all([decoder.closed, encoder.closed]);
     o.signal?.throwIfAborted();
-    if (decoded !== 0) throw new InputError(`cannot decode video ${o.source}: ${reason(decodeErrors(), o.source)}`);
+    if (decoded !== 0) throw new InputError(`cannot decode video ${o.source}: ${reason(decodeErrors(), fileArg(o.source))}`);
     if (encoded !== 0) throw encodeFailure();
     if (frames === 0) throw new InputError(`${o.source}: no frame could be decoded`);
-    return { frames, decodeWarning: decodeErrors().trim() ? reason(decodeErrors(), o.source) : null };
+    return { frames, decodeWarning: decodeErrors().trim() ? reason(decodeErrors(), fileArg(o.source)) : null };
   } finally {
     o.signal?.removeEventListener('abort', killAll);
     killAll();
