@@ -1,6 +1,7 @@
 // `rtsr bench train`: training-step speed of our engine against PyTorch in the same run.
 // `rtsr bench --model|--arch … --input WxH`: inference speed of the compiled model, optionally against
-// onnxruntime (src/bench/infer-bench.ts).
+// onnxruntime (src/bench/infer-bench.ts). With `--video FILE` instead of --input: its frame size, and whether the
+// model keeps up with its frame rate.
 import { selectBackend } from '../backends/index.js';
 import { ompThreads } from '../backends/native/index.js';
 import { type CompareOptions, timeModels } from '../bench/compare.js';
@@ -16,12 +17,15 @@ import { findModel } from '../models/zoo.js';
 import { CliError, intOption, msOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
 import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
+import { probeVideo, type VideoInfo } from '../video/probe.js';
 
 const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
-const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH
+const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH | --video FILE
                   [--compare onnxruntime|onnxruntime-web] [--target ${TARGET_NAMES_HELP}] [--threads N] [--warmup N] [--repeats N] [--json]
-       rtsr bench --model NAME|FILE … --arch SPEC … --input WxH [--budget-ms MS] [--target …] [--threads N] [--json]
-                  (several models or untrained architectures timed side by side, with their stored metrics)`;
+       rtsr bench --model NAME|FILE … --arch SPEC … --input WxH | --video FILE [--budget-ms MS] [--target …] [--threads N] [--json]
+                  (several models or untrained architectures timed side by side, with their stored metrics)
+  --video FILE  time the model on FILE's frame size and say whether it is real-time at FILE's frame rate
+                (several models: the budget is one frame's time unless --budget-ms is given); needs ffprobe`;
 
 export async function run(argv: string[]): Promise<void> {
   const [what, ...rest] = argv;
@@ -60,6 +64,7 @@ async function runInfer(argv: string[]): Promise<void> {
     scale: { type: 'string' },
     seed: { type: 'string' },
     input: { type: 'string' },
+    video: { type: 'string' },
     compare: { type: 'string' },
     ...TARGET_OPTION,
     threads: { type: 'string' },
@@ -68,10 +73,12 @@ async function runInfer(argv: string[]): Promise<void> {
     json: { type: 'boolean', default: false },
   });
   const names = [...(values.model ?? []), ...(values.arch ?? [])];
-  if (names.length === 0 || values.input === undefined) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
+  if (names.length === 0 || (values.input === undefined && values.video === undefined)) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
+  if (values.input !== undefined && values.video !== undefined) throw new CliError('--input or --video, not both: a video sets the frame size');
   const target = await resolveTarget(values.target);
   if (values.arch === undefined && (values.scale !== undefined || values.seed !== undefined)) throw new CliError('--scale and --seed only go with --arch');
-  const { w, h } = parseSize(values.input, 'input');
+  const video = values.video === undefined ? null : { path: values.video, ...(await probeVideo(values.video)) };
+  const { w, h } = video ? { w: video.width, h: video.height } : parseSize(values.input!, 'input');
   const timing: CompareOptions = {
     target,
     threads: intOption('threads', values.threads, target.defaultThreads()),
@@ -93,8 +100,10 @@ async function runInfer(argv: string[]): Promise<void> {
     if (err instanceof CliError) throw err;
     throw new CliError((err as Error).message);
   }
-  if (entries.length > 1 || values['budget-ms'] !== undefined)
-    return runModels(names, entries, values['budget-ms'], values.compare !== undefined, w, h, timing, values.json);
+  if (entries.length > 1 || values['budget-ms'] !== undefined) {
+    const budget = values['budget-ms'] !== undefined ? msOption('budget-ms', values['budget-ms']) : video ? 1000 / video.fps : null;
+    return runModels(names, entries, budget, video, values.compare !== undefined, w, h, timing, values.json);
+  }
   const compare = values.compare === undefined ? null : ORT_RUNTIMES.find((o) => o === values.compare);
   if (compare === undefined) throw new CliError(`--compare: one of ${ORT_RUNTIMES.join(', ')}, got '${values.compare}'`);
   const [name] = names;
@@ -104,8 +113,10 @@ async function runInfer(argv: string[]): Promise<void> {
   const native = await getTarget('native');
   const alongside = target !== native && target.benchStages && !(await native.unavailable()) ? native : null;
   const r = await benchInfer(name, model, w, h, { ...timing, compare, alongside });
+  // Appended, so that the fields without --video stay as they were.
+  const realTime = video && { video: video.path, video_fps: video.fps, frame_budget_ms: 1000 / video.fps, real_time: r.ms <= 1000 / video.fps };
   if (values.json) {
-    process.stdout.write(JSON.stringify(r) + '\n');
+    process.stdout.write(JSON.stringify({ ...r, ...realTime }) + '\n');
     return;
   }
   const s = model.scale;
@@ -115,8 +126,12 @@ async function runInfer(argv: string[]): Promise<void> {
   if (r.onnxruntime_ms !== null)
     lines.push(`${r.onnxruntime} (${t}): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − ${r.onnxruntime}| ${r.max_abs_diff!.toExponential(1)}`);
   if (r.alongside_ms !== null) lines.push(`${r.alongside} (${t}), same rounds: ${r.alongside_ms.toFixed(1)} ms/frame → ${target.name} takes ${r.ratio_to_alongside!.toFixed(2)}× its time`);
+  if (realTime) lines.push(`real-time at ${fpsText(video!)} fps: ${realTime.real_time ? 'yes' : 'no'} (${r.ms.toFixed(1)} ms/frame of ${realTime.frame_budget_ms.toFixed(1)})`);
   process.stdout.write(lines.join('\n') + '\n');
 }
+
+/** 29.97, 10: the rate as people write it. */
+const fpsText = (v: VideoInfo) => String(+v.fps.toFixed(2));
 
 /** A model to time: a trained one with its stored metrics, or an untrained architecture (none). */
 interface Entry {
@@ -125,9 +140,8 @@ interface Entry {
 }
 
 /** Several models timed side by side (src/bench/compare.ts), listed with their stored metrics. */
-async function runModels(names: string[], entries: Entry[], budgetText: string | undefined, compare: boolean, w: number, h: number, timing: CompareOptions, json: boolean): Promise<void> {
+async function runModels(names: string[], entries: Entry[], budget: number | null, video: (VideoInfo & { path: string }) | null, compare: boolean, w: number, h: number, timing: CompareOptions, json: boolean): Promise<void> {
   if (compare) throw new CliError('--compare onnxruntime times one model; give a single --model or --arch');
-  const budget = budgetText === undefined ? null : msOption('budget-ms', budgetText);
   const ms = await timeModels(entries.map((e) => e.model), w, h, timing);
   const rows = entries.map((e, i) => ({
     model: names[i],
@@ -141,7 +155,7 @@ async function runModels(names: string[], entries: Entry[], budgetText: string |
   const sets = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
   const { target, threads, repeats } = timing;
   const lines = [
-    `${w}x${h} input, ${target.name} (${threads} thread${threads > 1 ? 's' : ''}), median of ${repeats} interleaved rounds${budget === null ? '' : `, budget ${budget} ms`}`,
+    `${video ? `${w}x${h} frames of ${video.path} at ${fpsText(video)} fps` : `${w}x${h} input`}, ${target.name} (${threads} thread${threads > 1 ? 's' : ''}), median of ${repeats} interleaved rounds${budget === null ? '' : `, budget ${+budget.toPrecision(4)} ms`}`,
     `| model | ms | GFLOP/s |${budget === null ? '' : ' meets budget |'}${sets.map((s) => ` ${s} |`).join('')}`,
     `| --- | ---: | ---: |${budget === null ? '' : ' --- |'}${sets.map(() => ' ---: |').join('')}`,
     ...rows.map(

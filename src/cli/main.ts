@@ -10,14 +10,14 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  bench: { summary: 'bench train [--net conv5x32|wdsr-b] [--json] | bench --model NAME|--arch SPEC --input WxH [--target T] [--compare onnxruntime|onnxruntime-web] [--json] | bench --model A --model B … --input WxH [--budget-ms MS]: training / inference speed', load: () => import('./bench.js') },
+  bench: { summary: 'bench train [--net conv5x32|wdsr-b] [--json] | bench --model NAME|--arch SPEC --input WxH|--video FILE [--target T] [--compare onnxruntime|onnxruntime-web] [--json] | bench --model A --model B … --input WxH [--budget-ms MS]: training / inference speed', load: () => import('./bench.js') },
   train: { summary: 'train --arch PRESET|JSON|FILE [--scale 2] [--steps N] [--out DIR] [--resume] …: train a model', load: () => import('./train.js') },
   info: { summary: 'info PRESET|JSON|MODEL_FILE [--scale 2] [--input WxH] [--json]: parameters and MACs', load: () => import('./info.js') },
   zoo: { summary: 'zoo [--json]: trained models with parameters, MACs at 720p and measured PSNR/SSIM', load: () => import('./zoo.js') },
   eval: { summary: 'eval --model bicubic|NAME|FILE [--scale 2|3|4] [--sets …] [--data DIR] [--json]: PSNR/SSIM tables', load: () => import('./eval.js') },
   compile: { summary: 'compile MODEL --target wasm --out DIR: a self-contained folder that a page or a Node program imports to run the model', load: () => import('./compile.js') },
   export: { summary: 'export MODEL|--arch SPEC --onnx OUT.onnx: ONNX for onnxruntime and other runtimes', load: () => import('./export.js') },
-  upscale: { summary: 'upscale IN OUT --model NAME|FILE [--target native|wasm|reference] [--overwrite]: super-resolve an image, folder or glob to PNG', load: () => import('./upscale.js') },
+  upscale: { summary: 'upscale IN OUT --model NAME|FILE [--target native|wasm|reference] [--overwrite]: super-resolve an image, folder or glob to PNG, or a video (ffmpeg) to a video', load: () => import('./upscale.js') },
   profile: { summary: 'profile [--target native|wasm] [--scale 2] [--input 640x360] [--samples N] [--out FILE]: measure block latencies (resumable)', load: () => import('./profile.js') },
   serve: { summary: 'serve [--port 8080] [--host 127.0.0.1] [--models DIR]: the demo and device-profiling pages, for this browser or a phone', load: () => import('./serve.js') },
   search: { summary: 'search --scale 2 --budget-ms 33 [--input 640x360] [--device-profile FILE] [--data DIR] [--out DIR] [--quick]: the best network for a latency budget', load: () => import('./search.js') },

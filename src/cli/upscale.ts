@@ -1,23 +1,31 @@
 // `rtsr upscale IN OUT --model NAME|FILE`: super-resolves an image, a folder of images or a glob of them with a
 // compiled model and writes PNGs. Globs are expanded here (`*`, `?`, `[…]` within a name, `**` across
-// folders), so they work quoted and on shells that do not expand them.
+// folders), so they work quoted and on shells that do not expand them. A video input goes to upscale-video.ts.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, sep } from 'node:path';
-import { compile, type CompiledModel } from '../compiler/compile.js';
+import type { CompiledModel } from '../compiler/compile.js';
 import { checkImageSize, readImageFile, writePng } from '../image/io.js';
-import { findModel } from '../models/zoo.js';
 import { InputError } from '../util/errors.js';
-import { CliError, intOption, parseCli } from './args.js';
+import { isVideoPath, VIDEO_OUTPUT_EXTS } from '../video/encode.js';
+import { CliError, parseCli } from './args.js';
+import { compileOption, modelOption } from './model-option.js';
 import { checkDistinct, checkNotExisting, listFew, prepareFolders } from './outputs.js';
+import { drawBar, endBar, say } from './status-line.js';
 import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
+import { upscaleVideo } from './upscale-video.js';
 
 const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--target ${TARGET_NAMES_HELP}] [--threads N] [--overwrite]
+       rtsr upscale IN.mp4 OUT.mp4 --model NAME|FILE [--codec NAME] [--crf N] [--target …] [--threads N] [--overwrite]
 
   --target     where the model runs; default: native where a C compiler exists, else the portable one
   --overwrite  replace existing output files (without it, any existing output is an error and nothing is written)
+  --codec      a video's encoder (ffmpeg's name); default libx264 (libvpx-vp9 for .webm); ffv1 is lossless
+  --crf        its quality for libx264, libx265, libvpx-vp9 (lower is better); default 18, 22, 31
 
-  IN      an image file, a folder (its .png, .jpg, .jpeg and .bmp files) or a glob ('frames/*.png', 'a/**/*.jpg')
-  OUT     a .png file for a single image, else a folder (created; one <name>.png per input)
+  IN      an image file, a folder (its .png, .jpg, .jpeg and .bmp files) or a glob ('frames/*.png', 'a/**/*.jpg');
+          or a video (.mp4, .mkv, .webm, .mov, .avi and what else ffmpeg reads: needs ffmpeg and ffprobe)
+  OUT     a .png file for a single image, else a folder (created; one <name>.png per input);
+          for a video, a ${VIDEO_OUTPUT_EXTS.join(', ')} file, at the source's frame rate, its audio copied
 
   Outputs are RGB: an alpha channel is dropped, which the run says. An image that fails is reported and the
   others are still written; the run then exits non-zero.`;
@@ -101,22 +109,22 @@ async function upscaleFile(compiled: CompiledModel, file: string, out: string, r
   return alpha;
 }
 
-/** A line on stderr, first clearing a progress bar. */
-function say(line: string): void {
-  process.stderr.write(`${process.stderr.isTTY ? '\r\x1b[K' : ''}${line}\n`);
-}
-
 function progress(done: number, total: number, name: string): void {
-  if (!process.stderr.isTTY || total < 2) return;
-  const width = 30;
-  const filled = Math.round((done / total) * width);
-  process.stderr.write(`\r[${'='.repeat(filled)}${' '.repeat(width - filled)}] ${done}/${total} ${name}\x1b[K`);
+  if (total >= 2) drawBar(done / total, `${done}/${total} ${name}`);
 }
 
 export async function run(argv: string[]): Promise<void> {
   const { values, positionals } = parseCli(
     argv,
-    { model: { type: 'string' }, ...TARGET_OPTION, threads: { type: 'string' }, overwrite: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } },
+    {
+      model: { type: 'string' },
+      ...TARGET_OPTION,
+      threads: { type: 'string' },
+      overwrite: { type: 'boolean', default: false },
+      codec: { type: 'string' },
+      crf: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
     true,
   );
   if (values.help) {
@@ -126,20 +134,15 @@ export async function run(argv: string[]): Promise<void> {
   if (positionals.length !== 2 || values.model === undefined) throw new CliError(USAGE);
   const target = await resolveTarget(values.target);
   const [input, out] = positionals;
+  if (isVideoPath(input) && !hasMagic(input)) return upscaleVideo(input, out, { ...values, model: values.model, target });
+  if (values.codec !== undefined || values.crf !== undefined) throw new CliError(`--codec and --crf are for a video input (${VIDEO_OUTPUT_EXTS.join(', ')}, …)`);
   const { files, single } = inputsOf(input);
   const outs = outputsFor(files, single, out);
   checkDistinct(files, outs);
   if (!values.overwrite) checkNotExisting(outs);
   prepareFolders(outs);
-  let name: string;
-  let compiled: Awaited<ReturnType<typeof compile>>;
-  try {
-    const found = findModel(values.model);
-    name = basename(found.path, extname(found.path));
-    compiled = await compile(found.model, { target, threads: values.threads === undefined ? undefined : intOption('threads', values.threads, 1) });
-  } catch (err) {
-    throw new CliError((err as Error).message);
-  }
+  const { name, model } = modelOption(values.model);
+  const compiled = await compileOption(model, target, values.threads);
   const t0 = performance.now();
   const failed: { file: string; err: Error }[] = [];
   const withAlpha: string[] = [];
@@ -158,7 +161,7 @@ export async function run(argv: string[]): Promise<void> {
     await compiled.dispose();
   }
   progress(files.length, files.length, '');
-  if (process.stderr.isTTY && files.length > 1) process.stderr.write('\n');
+  if (files.length > 1) endBar();
   if (withAlpha.length > 0) say(`note: alpha channel dropped (outputs are RGB) from ${withAlpha.length === 1 ? withAlpha[0] : `${withAlpha.length} images: ${listFew(withAlpha)}`}`);
   const done = files.length - failed.length;
   const where = single ? outs[0] : relative('.', out) || '.';

@@ -11,24 +11,42 @@ const tempName = (path: string) => join(dirname(path), `.${basename(path)}.${pro
 /** With `replace: false` an existing file at `path` is left alone and the write fails with EEXIST, decided
  *  when the file is put in place (a hard link cannot replace), not by an earlier look that could be stale. */
 export function writeFileAtomic(path: string, chunks: readonly Uint8Array[] | Uint8Array | string, { replace = true } = {}): void {
-  makeFolder(dirname(path));
-  sweepOnce(dirname(path));
-  const tmp = tempName(path);
+  const tmp = tempPathFor(path);
   const parts = typeof chunks === 'string' ? [Buffer.from(chunks)] : chunks instanceof Uint8Array ? [chunks] : chunks;
   try {
     const fd = openSync(tmp, 'wx');
     try {
       for (const c of parts) writeSync(fd, c);
-      fsyncSync(fd);
     } finally {
       closeSync(fd);
     }
-    if (replace) renameSync(tmp, path);
-    else putNew(tmp, path);
-    fsyncFolder(dirname(path));
+    commitTemp(tmp, path, { replace });
   } finally {
     rmSync(tmp, { force: true });
   }
+}
+
+/** A fresh temp path beside `path` (its folder created, dead writers' temps swept), for a file that another
+ *  process writes (ffmpeg) before commitTemp puts it in place. */
+export function tempPathFor(path: string): string {
+  makeFolder(dirname(path));
+  sweepOnce(dirname(path));
+  return tempName(path);
+}
+
+/** Puts the finished temp file `tmp` at `path`: fsync, then rename (or, with `replace: false`, a hard link that
+ *  fails on an existing file), then fsync the folder. The caller removes `tmp` afterwards, whatever happened
+ *  (a hard link leaves it, a failure too). */
+export function commitTemp(tmp: string, path: string, { replace = true } = {}): void {
+  const fd = openSync(tmp, 'r+');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+  if (replace) renameSync(tmp, path);
+  else putNew(tmp, path);
+  fsyncFolder(dirname(path));
 }
 
 const NO_HARD_LINKS = new Set(['EPERM', 'ENOTSUP', 'EOPNOTSUPP', 'ENOSYS']);
