@@ -48,7 +48,7 @@ test('the packed package serves rtsr/web, and the docs example runs from a page 
     await page.waitForSelector('body[data-done]', { timeout: 120_000 });
     const done = (await page.getAttribute('body', 'data-done'))!;
     t.diagnostic(done);
-    assert.match(done, /^288x288 on wasm: wasm SIMD on \d+ threads? \(cross-origin isolated\)/);
+    assert.match(done, /^288x288 on (webgpu: |wasm: wasm SIMD on \d+ threads? \(cross-origin isolated\))/);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -141,6 +141,16 @@ test('the demo page plays a video upscaled frame by frame', { skip, timeout: 120
   assert.equal(await demo.getAttribute('body', 'data-error'), null);
 });
 
+test('the demo page upscales the camera live (a fake camera here) until stopped', { skip, timeout: 120_000 }, async () => {
+  await demo.click('#camera');
+  await demo.waitForSelector('#result[data-state=playing]', { timeout: 30_000 });
+  await demo.waitForFunction(() => Number(document.getElementById('result')!.dataset.frames ?? 0) >= 3, undefined, { timeout: 100_000 });
+  assert.equal(await demo.getAttribute('#result', 'data-state'), 'playing');
+  await demo.click('#stop');
+  assert.equal(await demo.getAttribute('#result', 'data-state'), 'done');
+  assert.equal(await demo.isHidden('#stop'), true);
+});
+
 test('the demo page answers bad files with a message and keeps working', { skip, timeout: 120_000 }, async () => {
   const cases = [
     { name: 'broken.png', mimeType: 'image/png', buffer: Buffer.from('no PNG in here'), says: /broken\.png could not be decoded as an image/ },

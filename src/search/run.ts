@@ -1,7 +1,7 @@
 // `rtsr search` end to end: a speed model for this device (the shipped one when it fits, else profiled and
 // fitted here), the staged search, then the derived network evaluated, measured through the same runner the
 // profile used, and reported (report.md, report.json, a PSNR-vs-latency plot).
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GateWorth } from '../engine/ops.js';
 import { timeModels } from '../bench/compare.js';
@@ -213,7 +213,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const palette = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf'];
   const points = others.flatMap((o, i) => (o.info.metrics?.[set] ? [{ label: o.name, points: [[othersMs[i], o.info.metrics[set].psnr]] as [number, number][], style: 'points' as const, color: palette[i % palette.length] }] : []));
   const psnr = report.metrics[set].psnr;
-  writeFileSync(
+  writeFileAtomic(
     join(run.outDir, 'plot.svg'),
     svgPlot(
       [

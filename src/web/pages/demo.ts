@@ -119,16 +119,40 @@ async function openPicture(file: File): Promise<void> {
   await upscalePicture(bitmap);
 }
 
-/** Plays a video, upscaling each frame the browser presents; frames that arrive while one runs are skipped. */
-async function playVideo(file: File): Promise<void> {
-  if (!upscaler) return fail('Choose a model first.');
+/** Plays a video file upscaled. */
+function playVideo(file: File): Promise<void> {
+  const video = document.createElement('video');
+  video.src = URL.createObjectURL(file);
+  return play(video, file.name, () => URL.revokeObjectURL(video.src));
+}
+
+/** Upscales the camera live, where the page may have one (a secure context and the user's permission). */
+async function playCamera(): Promise<void> {
+  clearError();
+  let stream: MediaStream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ video: true });
+  } catch (err) {
+    return fail(`No camera for this page: ${messageOf(err)} (a camera needs https or localhost, and permission).`);
+  }
+  const video = document.createElement('video');
+  video.srcObject = stream;
+  return play(video, 'the camera', () => stream.getTracks().forEach((t) => t.stop()));
+}
+
+/** Plays `video`, upscaling each frame the browser presents; frames that arrive while one runs are skipped.
+ *  `release` frees its source when it stops. */
+async function play(video: HTMLVideoElement, name: string, release: () => void): Promise<void> {
+  if (!upscaler) {
+    release();
+    return fail('Choose a model first.');
+  }
   stopVideo?.();
   picture = null;
-  const video = document.createElement('video');
-  Object.assign(video, { muted: true, playsInline: true, src: URL.createObjectURL(file) });
+  Object.assign(video, { muted: true, playsInline: true });
   const ended = () => {
     video.pause();
-    URL.revokeObjectURL(video.src);
+    release();
     stopButton.hidden = true;
     stopVideo = null;
     result.dataset.state = 'done';
@@ -136,8 +160,8 @@ async function playVideo(file: File): Promise<void> {
   stopVideo = ended;
   const started = new Promise<void>((done, reject) => {
     video.addEventListener('loadeddata', () => done(), { once: true });
-    video.addEventListener('error', () => reject(new Error(`${file.name} cannot be played by this browser (${video.error?.message || 'unsupported or corrupt video'}).`)), { once: true });
-    setTimeout(() => reject(new Error(`${file.name} did not start within 10 s; is it a video this browser plays?`)), 10_000);
+    video.addEventListener('error', () => reject(new Error(`${name} cannot be played by this browser (${video.error?.message || 'unsupported or corrupt video'}).`)), { once: true });
+    setTimeout(() => reject(new Error(`${name} did not start within 10 s; is it a video this browser plays?`)), 10_000);
   });
   try {
     await started;
@@ -149,6 +173,7 @@ async function playVideo(file: File): Promise<void> {
   const up = upscaler;
   result.hidden = false;
   result.dataset.state = 'playing';
+  result.dataset.frames = '0';
   download.hidden = true;
   stopButton.hidden = false;
   let frames = 0;
@@ -218,6 +243,7 @@ function wire(): void {
   });
   $<HTMLInputElement>('slider').addEventListener('input', (e) => $('compare').style.setProperty('--cut', `${(e.target as HTMLInputElement).value}%`));
   stopButton.addEventListener('click', () => stopVideo?.());
+  $('camera').addEventListener('click', () => void playCamera());
 }
 
 wire();
