@@ -1,5 +1,5 @@
 // Which target a page's models run on: the first candidate that runs on this device, in order of preference
-// (targets registered by the page — WebGPU when it lands — before wasm, the portable one), with the reason in
+// (targets registered by the page, then WebGPU, then wasm, the portable one), with the reason in
 // words: why each preferred one was passed over and how the chosen one runs (threads, and why not more).
 import type { Target } from '../targets/target.js';
 
@@ -9,9 +9,10 @@ export interface Choice {
   readonly reason: string;
 }
 
-/** How a target runs here, for the reason line: wasm's thread count hinges on cross-origin isolation. */
-function howItRuns(t: Target, threads: number): string {
-  if (t.name !== 'wasm') return t.name;
+/** How a target runs here, for the reason line: wasm's thread count hinges on cross-origin isolation; others
+ *  say what runs them (WebGPU: the adapter). */
+async function howItRuns(t: Target, threads: number): Promise<string> {
+  if (t.name !== 'wasm') return t.describe();
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
   const why = isolated ? ' (cross-origin isolated)' : ': the page is not cross-origin isolated (serve it with COOP/COEP headers)';
   return `wasm SIMD on ${threads} thread${threads === 1 ? '' : 's'}${why}`;
@@ -25,7 +26,7 @@ export async function chooseTarget(candidates: readonly Target[], threads?: numb
       passed.push(`${target.name} not used: ${missing}`);
       continue;
     }
-    const runs = howItRuns(target, threads ?? target.defaultThreads());
+    const runs = await howItRuns(target, threads ?? target.defaultThreads());
     return { target, reason: [runs, ...passed].join('; ') };
   }
   throw new Error(`no target runs in this browser: ${passed.join('; ') || 'none was offered'}`);

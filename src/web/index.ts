@@ -29,7 +29,7 @@ export const webgpuTarget: Target = createWebGpuTarget({
     if (!gpu) return 'this browser has no WebGPU (navigator.gpu), or the page is not a secure context (https or localhost)';
     return (await gpu.requestAdapter()) ?? 'WebGPU found no adapter on this device';
   },
-  runtime: () => (typeof navigator === 'object' ? navigator.userAgent : 'unknown browser'),
+  runtime: () => 'WebGPU (navigator.gpu)',
 });
 
 const registered: Target[] = [];
