@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../src/bench/infer-bench.js';
 import { findModel } from '../src/models/zoo.js';
+import { getTarget } from '../src/targets/registry.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const cache = mkdtempSync(join(tmpdir(), 'rtsr-bench-test-'));
@@ -47,13 +48,28 @@ test('bench --compare onnxruntime-web times its wasm backend on the same weights
   assert.ok(j.max_abs_diff <= 1e-4, `max_abs_diff ${j.max_abs_diff}`);
 });
 
+test('bench --target webgpu --compare onnxruntime-webgpu: the same adapter on a GPU, else says plainly why not', async (t) => {
+  const webgpu = await getTarget('webgpu');
+  const missing = await webgpu.unavailable();
+  if (missing) return t.skip(`the webgpu target does not run here: ${missing}`);
+  const r = rtsr('--arch', ARCH, '--input', '23x11', '--target', 'webgpu', '--compare', 'onnxruntime-webgpu', '--json', '--warmup', '0', '--repeats', '2');
+  if (r.status === 0) {
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.onnxruntime, 'onnxruntime-webgpu');
+    assert.ok(j.max_abs_diff <= 1e-3, `max_abs_diff ${j.max_abs_diff}`);
+  } else {
+    assert.match(r.stderr, /rtsr: onnxruntime-webgpu cannot load the model \(it needs a WebGPU adapter in core mode, i\.e\. a GPU\)/);
+    t.diagnostic('no GPU here: onnxruntime-web\'s WebGPU EP refused, as expected on a software adapter');
+  }
+});
+
 test('bench without --compare prints ours only; usage errors exit with status 2; bench train still parses', () => {
   const r = rtsr('--arch', 'espcn', '--input', '9x7', '--warmup', '0', '--repeats', '1', '--target', 'reference');
   assert.equal(r.status, 0, r.stderr);
   assert.match(r.stdout, /^espcn ×2, 9x7 → 18x14, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\n$/);
   for (const [args, message] of [
     [['--arch', 'espcn'], /usage: rtsr bench --model/],
-    [['--arch', 'espcn', '--input', '9x7', '--compare', 'tflite'], /--compare: one of onnxruntime, onnxruntime-web, got 'tflite'/],
+    [['--arch', 'espcn', '--input', '9x7', '--compare', 'tflite'], /--compare: one of onnxruntime, onnxruntime-web, onnxruntime-webgpu, got 'tflite'/],
     [['--arch', 'espcn', '--input', '9by7'], /--input must be WIDTHxHEIGHT/],
     [['train', '--net', 'nope'], /bench train: unknown --net 'nope'/],
   ] as const) {

@@ -21,7 +21,7 @@ import { probeVideo, type VideoInfo } from '../video/probe.js';
 
 const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
 const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH | --video FILE
-                  [--compare onnxruntime|onnxruntime-web] [--target ${TARGET_NAMES_HELP}] [--threads N] [--warmup N] [--repeats N] [--json]
+                  [--compare onnxruntime|onnxruntime-web|onnxruntime-webgpu] [--target ${TARGET_NAMES_HELP}] [--threads N] [--warmup N] [--repeats N] [--json]
        rtsr bench --model NAME|FILE … --arch SPEC … --input WxH | --video FILE [--budget-ms MS] [--target …] [--threads N] [--json]
                   (several models or untrained architectures timed side by side, with their stored metrics)
   --video FILE  time the model on FILE's frame size and say whether it is real-time at FILE's frame rate

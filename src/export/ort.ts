@@ -4,9 +4,18 @@
 import type * as ort from 'onnxruntime-common';
 import { Tensor } from '../engine/tensor.js';
 
-/** 'onnxruntime' is onnxruntime-node. */
-export type OrtRuntime = 'onnxruntime' | 'onnxruntime-web';
-export const ORT_RUNTIMES: readonly OrtRuntime[] = ['onnxruntime', 'onnxruntime-web'];
+/** 'onnxruntime' is onnxruntime-node; 'onnxruntime-webgpu' is onnxruntime-web's WebGPU execution provider. */
+export type OrtRuntime = 'onnxruntime' | 'onnxruntime-web' | 'onnxruntime-webgpu';
+export const ORT_RUNTIMES: readonly OrtRuntime[] = ['onnxruntime', 'onnxruntime-web', 'onnxruntime-webgpu'];
+
+/** onnxruntime-web's WebGPU build in Node: Dawn (the optional `webgpu` package) as `navigator.gpu`, so that it asks
+ *  Dawn for the default adapter, the one the webgpu target runs on where Dawn has one. */
+async function loadWebGpu(): Promise<OrtModule> {
+  const dawn = (await import('webgpu')) as unknown as { create(flags: string[]): unknown; globals: object };
+  Object.assign(globalThis, dawn.globals);
+  if (!(globalThis as { navigator?: { gpu?: unknown } }).navigator?.gpu) Object.defineProperty(globalThis, 'navigator', { value: { gpu: dawn.create([]) }, configurable: true });
+  return (await import('onnxruntime-web/webgpu')) as OrtModule;
+}
 
 interface OrtModule {
   readonly InferenceSession: typeof ort.InferenceSession;
@@ -22,7 +31,7 @@ let webThreads: number | null = null;
 async function load(runtime: OrtRuntime, threads: number): Promise<OrtModule> {
   let m = modules.get(runtime);
   if (!m) {
-    m = (await import(runtime === 'onnxruntime' ? 'onnxruntime-node' : 'onnxruntime-web')) as OrtModule;
+    m = runtime === 'onnxruntime-webgpu' ? await loadWebGpu() : ((await import(runtime === 'onnxruntime' ? 'onnxruntime-node' : 'onnxruntime-web')) as OrtModule);
     modules.set(runtime, m);
   }
   if (runtime === 'onnxruntime-web') {
@@ -49,7 +58,7 @@ export async function ortSession(bytes: Uint8Array, threads = 2, runtime: OrtRun
   const m = await load(runtime, threads);
   try {
     const session = await m.InferenceSession.create(bytes, {
-      executionProviders: [runtime === 'onnxruntime' ? 'cpu' : 'wasm'],
+      executionProviders: [{ onnxruntime: 'cpu', 'onnxruntime-web': 'wasm', 'onnxruntime-webgpu': 'webgpu' }[runtime]],
       intraOpNumThreads: threads,
       interOpNumThreads: 1,
       executionMode: 'sequential',
@@ -58,7 +67,9 @@ export async function ortSession(bytes: Uint8Array, threads = 2, runtime: OrtRun
     sessions.set(session, m);
     return session;
   } catch (err) {
-    throw new Error(`${runtime} cannot load the model (${bytes.length} bytes): ${(err as Error).message}`);
+    // Its WebGPU EP needs a core-mode adapter: a GPU (Dawn's software GL backends offer compatibility mode only).
+    const where = runtime === 'onnxruntime-webgpu' ? ' (it needs a WebGPU adapter in core mode, i.e. a GPU)' : '';
+    throw new Error(`${runtime} cannot load the model${where} (${bytes.length} bytes): ${(err as Error).message}`);
   }
 }
 
