@@ -49,3 +49,10 @@ export function planStages(graph: Graph): StagePlan {
   });
   return { stages: planned, slotChannels };
 }
+
+/** Bands of rows handed out dynamically to a stage's threads (every CPU target): several per thread, so a thread
+ *  slowed by another process does less of the work, but not so many that the chain rows recomputed at band
+ *  edges (2r per band) add up. */
+export function bandsFor(rows: number, threads: number): number {
+  return Math.max(1, Math.min(rows, threads === 1 ? 1 : 4 * threads, Math.floor(rows / 8)));
+}

@@ -4,6 +4,7 @@
 // of the weights and only the valid lanes are stored.
 import type { ConvShape } from '../backend.js';
 import type { KernelSource, Target } from './glue.js';
+import { range } from '../../util/range.js';
 
 /** A convolution's geometry without the batch size. */
 export type ConvGeom = Omit<ConvShape, 'n'>;
@@ -21,8 +22,6 @@ function columnSpans(w: number, p: number, pad: number): Span[] {
   for (x += blocks * p; x < w; x += Math.min(p, w - x)) spans.push({ kind: 'fixed', x0: x, np: Math.min(p, w - x) });
   return spans;
 }
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 /** Stores accumulator `acc` (vector v of a cout row at `ptr`), masking the padded tail vector. */
 function store(ptr: string, acc: string, v: number, co: number, vw: number): string {

@@ -2,6 +2,7 @@
 // runtime, the tuner and the profiling runnables all go through `runStage`).
 import { loadModule, type NativeModule, type Toolchain } from '../../backends/native/compile.js';
 import { type KernelSource, moduleSource } from '../../backends/native/glue.js';
+import { bandsFor } from '../../compiler/plan.js';
 import { INPUT, type StageNode } from '../../compiler/ir.js';
 import type { Io } from '../../compiler/stage.js';
 import { Rng } from '../../util/random.js';
@@ -35,11 +36,6 @@ export interface StageCall {
   readonly threads: number;
 }
 
-/** Bands of rows handed out dynamically: several per thread, so a thread slowed by another process does
- *  less of the work, but not so many that the chain rows recomputed at band edges (2r per band) add up. */
-export function bandsFor(rows: number, threads: number): number {
-  return Math.max(1, Math.min(rows, threads === 1 ? 1 : 4 * threads, Math.floor(rows / 8)));
-}
 
 export class StageKernels {
   private readonly module: NativeModule;

@@ -16,8 +16,7 @@
 // Shapes are constants in the source, the frame size is not: one kernel serves every frame and tile size.
 import type { KernelSource, Target } from '../../backends/native/glue.js';
 import { blobLayout, type StageShape, type StageTuning } from '../../compiler/stage.js';
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+import { range } from '../../util/range.js';
 
 /** Register block of a pointwise GEMM (1×1 conv) over pixel vectors: out[o][v] = b[o] + Σ_i w[i][o]·in[i][v]. */
 function pointwiseBlock(O: number, P: number, cin: number, cout: number, relu: boolean): string[] {

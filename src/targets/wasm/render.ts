@@ -10,8 +10,8 @@
 import { blobLayout, type StageShape, type StageTuning } from '../../compiler/stage.js';
 import { argSlots } from './abi.js';
 import { Func, type ModuleBuilder } from './encode.js';
+import { range } from '../../util/range.js';
 
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const VB = 16; // bytes per vector
 
 /** `acc += x · w`: one relaxed fused multiply-add where the engine has it, else a product and a sum. */

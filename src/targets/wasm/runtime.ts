@@ -1,6 +1,7 @@
 // One linear memory and the threads that run stages in it (thread 0 is the caller's; workers take the others,
 // worker.ts's protocol). Memory is handed out by a bump allocator and grown on demand, never shrunk (wasm cannot);
 // a shared memory (threads) needs a maximum, so it gets the whole 32-bit space, which V8 only reserves.
+import { bandsFor } from '../../compiler/plan.js';
 import type { WasmHost, WorkerLike } from './host.js';
 import { CMD, CTRL, CTRL_BYTES, countDown, type StageFn, takeBands, type WorkerMessage } from './worker.js';
 
@@ -10,11 +11,6 @@ export const MAX_PAGES = 65536;
 
 const waitAsync = (Atomics as unknown as { waitAsync?: (a: Int32Array, i: number, v: number) => { value: unknown } }).waitAsync;
 
-/** Bands of rows handed out dynamically, as native's bandsFor: several per thread, but not so many that the
- *  chain rows recomputed at band edges add up. */
-export function bandsFor(rows: number, threads: number): number {
-  return Math.max(1, Math.min(rows, threads === 1 ? 1 : 4 * threads, Math.floor(rows / 8)));
-}
 
 /** A module instantiated on every thread: its exported stage entries by index. */
 export interface Loaded {

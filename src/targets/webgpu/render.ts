@@ -12,8 +12,7 @@
 // pipeline serves every frame and tile size.
 import { blobLayout, type StageShape } from '../../compiler/stage.js';
 import { type GpuTuning, workgroupOf } from './schedule.js';
-
-const range = (n: number) => Array.from({ length: n }, (_, i) => i);
+import { range } from '../../util/range.js';
 
 /** f32 literals of b/255 rounded to f32: the frame conversion is a table lookup, not a GPU division (whose
  *  result WGSL allows to be 2.5 ulp off), so a byte becomes the same float as on the reference target. */
