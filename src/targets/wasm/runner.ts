@@ -87,6 +87,7 @@ export class WasmRunner implements WindowRunner {
   private async run(src: Frame, io: Io, frameWidth: number, win: Rect, keep: Rect, dst: Frame): Promise<void> {
     const { loaded, fns, kernels } = await this.kernelsFor(io, win.h, win.w);
     const rt = this.rt;
+    rt.wake();
     const L = this.layout(win.h, win.w, io);
     rt.reserve(L.end);
     const view = (at: number, n: number) => (io === 'u8' ? rt.u8(at, n) : rt.f32(at, n));

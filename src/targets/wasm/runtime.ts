@@ -25,6 +25,8 @@ export class Runtime {
   private readonly workers: WorkerLike[] = [];
   private readonly modules: StageFn[][] = [];
   private failure: string | null = null;
+  /** A WAKE command is out and not yet settled. */
+  private waking = false;
 
   /** `threads` > 1 needs features().threads (a shared memory and host.spawnWorker). */
   constructor(
@@ -87,12 +89,28 @@ export class Runtime {
     return new Int32Array(this.memory.buffer, at, n);
   }
 
+  /** Has the workers wake now (they spin a while, then sleep again), so that the next run starts on every thread
+   *  at once: call it ahead of a frame, before work of one's own such as copying the input in. */
+  wake(): void {
+    if (this.workers.length === 0 || this.waking) return;
+    this.command(CMD.WAKE, this.workers.length);
+    this.waking = true;
+  }
+
+  /** Waits until the workers are awake (after wake()). */
+  async awake(): Promise<void> {
+    if (!this.waking) return;
+    this.waking = false;
+    await this.settle(this.host.canBlock);
+  }
+
   /** Instantiates `module` on every thread; `names` are the stage entries it exports. */
   async load(module: WebAssembly.Module, names: readonly string[]): Promise<Loaded> {
     const id = this.modules.length;
     const exports = (await WebAssembly.instantiate(module, { env: { memory: this.memory } })).exports;
     this.modules.push(names.map((n) => exports[n] as StageFn));
     if (this.workers.length) {
+      await this.awake();
       this.command(CMD.YIELD, this.workers.length);
       for (const w of this.workers) w.postMessage({ type: 'load', id, module, names } satisfies WorkerMessage);
       // Rare and slow (each worker instantiates): wait without blocking, so a worker's error event can arrive; a
@@ -118,6 +136,7 @@ export class Runtime {
       for (let b = 0; b < bands; b++) m.fns[fn](args, ya + Math.floor(((yb - ya) * b) / bands), ya + Math.floor(((yb - ya) * (b + 1)) / bands), scratch);
       return;
     }
+    await this.awake();
     const c = this.ctrl;
     [c[CTRL.BANDS], c[CTRL.MOD], c[CTRL.FN], c[CTRL.ARGS], c[CTRL.YA], c[CTRL.YB], c[CTRL.SCR], c[CTRL.STRIDE]] = [bands, m.id, fn, args, ya, yb, scratch, stride];
     Atomics.store(c, CTRL.NEXT, 0);

@@ -3,13 +3,14 @@
 // the number of workers, bumps GEN and notifies; each worker (waiting on GEN: a short spin, then Atomics.wait)
 // runs it and decrements PENDING, the last one notifying. A RUN command's rows are split into bands that every
 // thread, thread 0 included, takes one at a time from the NEXT counter (a thread slowed by another process then
-// does less of the work). To load a new module, thread 0 sends YIELD with the module posted as a message: the
+// does less of the work). WAKE does nothing but count down: sent ahead of a frame, it has the workers spinning
+// when the frame's first stage comes instead of asleep (a wake-up costs more than a small stage). To load a new module, thread 0 sends YIELD with the module posted as a message: the
 // workers leave their wait loop for the event loop, instantiate it, count down and re-enter the loop.
 // `workerHandler` is the whole worker: the Node entry (worker-node.ts) and a Web Worker entry both call it.
 
 export const CTRL = { GEN: 0, CMD: 1, PENDING: 2, NEXT: 3, BANDS: 4, MOD: 5, FN: 6, ARGS: 7, YA: 8, YB: 9, SCR: 10, STRIDE: 11, ERR: 12 } as const;
 export const CTRL_BYTES = 64;
-export const CMD = { RUN: 0, YIELD: 1 } as const;
+export const CMD = { RUN: 0, YIELD: 1, WAKE: 2 } as const;
 
 /** A stage entry (abi.ts): rows y0..y1 with the args block at `args` and scratch at `scratch`. */
 export type StageFn = (args: number, y0: number, y1: number, scratch: number) => void;
@@ -53,12 +54,15 @@ export function workerHandler(): (msg: WorkerMessage) => void {
         g = Atomics.load(ctrl, CTRL.GEN);
       }
       seen = g;
-      if (ctrl[CTRL.CMD] === CMD.YIELD) return;
-      try {
-        takeBands(ctrl, modules, thread);
-      } catch (err) {
-        Atomics.store(ctrl, CTRL.ERR, 1);
-        console.error(`rtsr wasm worker ${thread}:`, err);
+      const cmd = ctrl[CTRL.CMD];
+      if (cmd === CMD.YIELD) return;
+      if (cmd === CMD.RUN) {
+        try {
+          takeBands(ctrl, modules, thread);
+        } catch (err) {
+          Atomics.store(ctrl, CTRL.ERR, 1);
+          console.error(`rtsr wasm worker ${thread}:`, err);
+        }
       }
       countDown(ctrl);
     }
