@@ -69,9 +69,9 @@ test('bench without --compare prints ours only; usage errors exit with status 2;
   assert.match(r.stdout, /^espcn ×2, 9x7 → 18x14, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\n$/);
   for (const [args, message] of [
     [['--arch', 'espcn'], /usage: rtsr bench --model/],
-    [['--arch', 'espcn', '--input', '9x7', '--compare', 'tflite'], /--compare: one of onnxruntime, onnxruntime-web, onnxruntime-webgpu, got 'tflite'/],
+    [['--arch', 'espcn', '--input', '9x7', '--compare', 'tflite'], /--compare must be onnxruntime, onnxruntime-web or onnxruntime-webgpu, not 'tflite'/],
     [['--arch', 'espcn', '--input', '9by7'], /--input must be WIDTHxHEIGHT/],
-    [['train', '--net', 'nope'], /bench train: unknown --net 'nope'/],
+    [['train', '--net', 'nope'], /--net must be conv5x32 or wdsr-b, not 'nope'/],
   ] as const) {
     const e = rtsr(...args);
     assert.equal(e.status, 2, `${args.join(' ')}: ${e.stderr}`);

@@ -85,7 +85,7 @@ test('usage errors say what is wrong and exit with status 2', async () => {
     [['in/*.jpg', 'x', '--model', modelPath], /in\/\*\.jpg: the pattern matches no image files/],
     [['in/a.png', 'x.jpg', '--model', modelPath], /x\.jpg: the output must be a \.png file or a folder/],
     [['clash', 'x', '--model', modelPath], /clash\/a\.bmp and clash\/a\.png would both be written to x\/a\.png/],
-    [['in', 'x', '--model', modelPath, '--target', 'gpu'], /--target: unknown target 'gpu' \(known: native, reference/],
+    [['in', 'x', '--model', modelPath, '--target', 'gpu'], /--target must be native, reference, wasm or webgpu, not 'gpu'/],
     [['in', 'x', '--model', 'no-such-model'], /no model file 'no-such-model' and no zoo model of that name/],
   ];
   for (const [args, message] of cases) {

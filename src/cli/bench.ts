@@ -14,40 +14,63 @@ import { useBackend } from '../engine/tensor.js';
 import { Model } from '../models/model.js';
 import { parseArchArg } from './arch-arg.js';
 import { findModel } from '../models/zoo.js';
-import { CliError, intOption, msOption, parseCli } from './args.js';
-import { parseSize } from './info.js';
-import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
+import { CliError } from './args.js';
+import { type Args, defineCommand } from './command.js';
+import { OPTIONS, type Options } from './options.js';
+import { resolveTarget } from './target-option.js';
 import { probeVideo, type VideoInfo } from '../video/probe.js';
 
-const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
-const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH | --video FILE
-                  [--compare onnxruntime|onnxruntime-web|onnxruntime-webgpu] [--target ${TARGET_NAMES_HELP}] [--threads N] [--warmup N] [--repeats N] [--json]
-       rtsr bench --model NAME|FILE … --arch SPEC … --input WxH | --video FILE [--budget-ms MS] [--target …] [--threads N] [--json]
-                  (several models or untrained architectures timed side by side, with their stored metrics)
-  --video FILE  time the model on FILE's frame size and say whether it is real-time at FILE's frame rate
-                (several models: the budget is one frame's time unless --budget-ms is given); needs ffprobe`;
+const trainOptions = {
+  net: { kind: 'choice', choices: Object.keys(BENCH_NETS) as BenchNet['name'][], default: 'conv5x32', help: 'the network trained' },
+  backend: OPTIONS.backend,
+  steps: { kind: 'int', value: 'N', min: 1, default: '20', help: 'timed training steps' },
+  warmup: { ...OPTIONS.warmup, default: '3' },
+  'no-torch': { kind: 'flag', help: "skip PyTorch's run (bench/torch_train.py)" },
+  json: OPTIONS.json,
+} as const satisfies Options;
 
-export async function run(argv: string[]): Promise<void> {
-  const [what, ...rest] = argv;
-  if (what !== 'train') return runInfer(argv);
-  const { values } = parseCli(rest, {
-    net: { type: 'string', default: 'conv5x32' },
-    backend: { type: 'string' },
-    steps: { type: 'string' },
-    warmup: { type: 'string' },
-    'no-torch': { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-  });
-  const net = values.net as string;
-  if (!(net in BENCH_NETS)) throw new CliError(`bench train: unknown --net '${net}' (known: ${Object.keys(BENCH_NETS).join(', ')})`);
-  useBackend(await selectBackend(values.backend as string | undefined));
+const train = defineCommand({
+  summary: "training-step speed of rtsr's engine, and PyTorch's for the same net in the same run",
+  usage: ['[options]'],
+  options: trainOptions,
+  examples: ['rtsr bench train --net wdsr-b --json'],
+  run: runTrain,
+});
+
+const options = {
+  model: { ...OPTIONS.model, multiple: true },
+  arch: { ...OPTIONS.arch, multiple: true, help: 'an untrained architecture (random weights), to size one before training it: a preset, its JSON or a JSON file' },
+  scale: { ...OPTIONS.scale, help: 'the upscaling factor of --arch; a model file has its own' },
+  seed: { ...OPTIONS.seed, help: "the seed of --arch's random weights" },
+  input: { ...OPTIONS.input, help: 'the input frame size' },
+  video: { kind: 'text', value: 'FILE', help: "time on FILE's frame size instead of --input, and say whether the model is real-time at its frame rate (needs ffprobe)" },
+  compare: { kind: 'choice', choices: ORT_RUNTIMES, help: "time onnxruntime's run of the same weights in the same rounds (one model)" },
+  'budget-ms': { ...OPTIONS['budget-ms'], help: "several models: mark those within it (default with --video: one frame's time)" },
+  target: OPTIONS.target,
+  threads: OPTIONS.threads,
+  warmup: { ...OPTIONS.warmup, default: '3' },
+  repeats: { ...OPTIONS.repeats, default: '15' },
+  json: OPTIONS.json,
+} as const satisfies Options;
+
+export const command = defineCommand({
+  summary: 'inference speed of compiled models, beside onnxruntime or each other; bench train: training speed',
+  usage: [
+    '--model NAME|FILE --input WxH|--video FILE [--compare RUNTIME] [options]',
+    '--arch SPEC --input WxH|--video FILE [--compare RUNTIME] [options]',
+    '--model A --model B … [--arch SPEC …] --input WxH|--video FILE [--budget-ms MS] [options]',
+  ],
+  options,
+  notes: 'Several models (or untrained architectures) are timed side by side, in interleaved rounds, with their stored metrics.',
+  examples: ['rtsr bench --model wdsr-b-x2 --input 640x360 --compare onnxruntime', 'rtsr bench --model wdsr-b-x2 --model espcn-x2 --input 640x360 --budget-ms 33', 'rtsr bench --model wdsr-b-x2 --video clip.mp4'],
+  subcommands: { train },
+  run,
+});
+
+async function runTrain({ values }: Args<typeof trainOptions>): Promise<void> {
+  useBackend(await selectBackend(values.backend));
   const threads = ompThreads();
-  const r = benchTrain(net as BenchNet['name'], {
-    steps: intOption('steps', values.steps as string | undefined, 20),
-    warmup: intOption('warmup', values.warmup as string | undefined, 3, 0),
-    threads,
-    torch: !values['no-torch'],
-  });
+  const r = benchTrain(values.net, { steps: values.steps, warmup: values.warmup, threads, torch: !values['no-torch'] });
   if (values.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
@@ -56,56 +79,32 @@ export async function run(argv: string[]): Promise<void> {
   process.stdout.write(`${r.net} (batch 16 × 48×48, ${r.backend}, ${threads} threads): ${r.ms_per_step.toFixed(1)} ms/step, ${r.gflops.toFixed(1)} GFLOP/s; ${torch}\n`);
 }
 
-async function runInfer(argv: string[]): Promise<void> {
-  const { values } = parseCli(argv, {
-    model: { type: 'string', multiple: true },
-    arch: { type: 'string', multiple: true },
-    'budget-ms': { type: 'string' },
-    scale: { type: 'string' },
-    seed: { type: 'string' },
-    input: { type: 'string' },
-    video: { type: 'string' },
-    compare: { type: 'string' },
-    ...TARGET_OPTION,
-    threads: { type: 'string' },
-    warmup: { type: 'string' },
-    repeats: { type: 'string' },
-    json: { type: 'boolean', default: false },
-  });
-  const names = [...(values.model ?? []), ...(values.arch ?? [])];
-  if (names.length === 0 || (values.input === undefined && values.video === undefined)) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
+async function run({ values, given, usage }: Args<typeof options>): Promise<void> {
+  const names = [...values.model, ...values.arch];
+  if (names.length === 0 || (values.input === undefined && values.video === undefined)) throw new CliError(usage);
   if (values.input !== undefined && values.video !== undefined) throw new CliError('--input or --video, not both: a video sets the frame size');
   const target = await resolveTarget(values.target);
-  if (values.arch === undefined && (values.scale !== undefined || values.seed !== undefined)) throw new CliError('--scale and --seed only go with --arch');
+  if (values.arch.length === 0 && (given.has('scale') || given.has('seed'))) throw new CliError('--scale and --seed only go with --arch');
   const video = values.video === undefined ? null : { path: values.video, ...(await probeVideo(values.video)) };
-  const { w, h } = video ? { w: video.width, h: video.height } : parseSize(values.input!, 'input');
-  const timing: CompareOptions = {
-    target,
-    threads: intOption('threads', values.threads, target.defaultThreads()),
-    warmup: intOption('warmup', values.warmup, 3, 0),
-    repeats: intOption('repeats', values.repeats, 15),
-  };
+  const { w, h } = video ? { w: video.width, h: video.height } : values.input!;
+  const timing: CompareOptions = { target, threads: values.threads ?? target.defaultThreads(), warmup: values.warmup, repeats: values.repeats };
   let entries: Entry[];
   try {
-    const scale = intOption('scale', values.scale, 2);
-    const seed = intOption('seed', values.seed, 0, 0);
     entries = [
-      ...(values.model ?? []).map((m) => {
+      ...values.model.map((m) => {
         const f = findModel(m);
         return { model: f.model, metrics: f.info.metrics ?? {} };
       }),
-      ...(values.arch ?? []).map((a) => ({ model: Model.init(parseArchArg(a, scale), seed), metrics: {} })),
+      ...values.arch.map((a) => ({ model: Model.init(parseArchArg(a, values.scale), values.seed), metrics: {} })),
     ];
   } catch (err) {
-    if (err instanceof CliError) throw err;
     throw new CliError((err as Error).message);
   }
+  const compare = values.compare ?? null;
   if (entries.length > 1 || values['budget-ms'] !== undefined) {
-    const budget = values['budget-ms'] !== undefined ? msOption('budget-ms', values['budget-ms']) : video ? 1000 / video.fps : null;
-    return runModels(names, entries, budget, video, values.compare !== undefined, w, h, timing, values.json);
+    const budget = values['budget-ms'] ?? (video ? 1000 / video.fps : null);
+    return runModels(names, entries, budget, video, compare !== null, w, h, timing, values.json);
   }
-  const compare = values.compare === undefined ? null : ORT_RUNTIMES.find((o) => o === values.compare);
-  if (compare === undefined) throw new CliError(`--compare: one of ${ORT_RUNTIMES.join(', ')}, got '${values.compare}'`);
   const [name] = names;
   const { model } = entries[0];
   // Beside another compiled target (wasm), the native one in the same rounds: their ratio is what portability

@@ -12,14 +12,24 @@ import { encodeModel } from '../models/model-file.js';
 import { findModel } from '../models/zoo.js';
 import { makeFolder } from '../util/atomic.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
-import { CliError, parseCli } from './args.js';
+import { CliError } from './args.js';
+import { type Args, defineCommand } from './command.js';
+import { OPTIONS, type Options } from './options.js';
 
-const USAGE = `usage: rtsr compile MODEL --target wasm --out DIR [--overwrite]
+const options = {
+  target: { kind: 'choice', choices: ['wasm'], help: "the portable target, for browsers and Node; native code is built where it runs" },
+  out: { ...OPTIONS.out, help: 'the artifact folder: import DIR/index.js and call load() (types in DIR/index.d.ts)' },
+  overwrite: { ...OPTIONS.overwrite, help: 'replace an existing DIR' },
+} as const satisfies Options;
 
-  MODEL        a zoo name or a model file
-  --target     wasm (the portable target: browsers and Node; native code is built where it runs)
-  --out DIR    the artifact folder: import DIR/index.js and call load() (types in DIR/index.d.ts)
-  --overwrite  replace an existing DIR`;
+export const command = defineCommand({
+  summary: 'a model as a self-contained folder that a page or a Node program imports and runs',
+  usage: ['MODEL --target wasm --out DIR [--overwrite]'],
+  args: [['MODEL', 'a zoo model (see rtsr zoo) or a model file']],
+  options,
+  examples: ['rtsr compile wdsr-b-x2 --target wasm --out site/sr'],
+  run,
+});
 
 /** Artifact file → where it comes from in the package (dist/web is built by scripts/build-web.mjs). */
 const RUNTIME: Record<string, string> = {
@@ -31,11 +41,9 @@ const RUNTIME: Record<string, string> = {
   'worker-node.js': 'dist/web/node/worker-node.js',
 };
 
-export async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCli(argv, { target: { type: 'string' }, out: { type: 'string' }, overwrite: { type: 'boolean', default: false }, help: { type: 'boolean', short: 'h', default: false } }, true);
-  if (values.help) return void process.stdout.write(USAGE + '\n');
-  if (positionals.length !== 1 || values.out === undefined) throw new CliError(USAGE);
-  if (values.target !== 'wasm') throw new CliError(`--target: artifacts are built for wasm, got '${values.target ?? '(none)'}'\n${USAGE}`);
+async function run({ values, positionals, usage }: Args<typeof options>): Promise<void> {
+  if (positionals.length !== 1 || values.out === undefined) throw new CliError(usage);
+  if (values.target === undefined) throw new CliError(`--target: artifacts are built for wasm, give --target wasm\n${usage}`);
   const out = resolve(values.out);
   if (existsSync(out) && readdirSync(out).length > 0 && !values.overwrite) throw new CliError(`${values.out} exists and is not empty; nothing was written (pass --overwrite to replace it)`);
   let found: ReturnType<typeof findModel>;

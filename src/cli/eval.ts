@@ -7,37 +7,31 @@ import { KNOWN_MODELS, resolveModel } from '../eval/models.js';
 import type { Upscaler } from '../eval/upscaler.js';
 import { saveModel } from '../models/model-io.js';
 import { findModel } from '../models/zoo.js';
-import { CliError, intOption, parseCli } from './args.js';
-import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
+import { CliError } from './args.js';
+import { type Args, defineCommand } from './command.js';
+import { OPTIONS, type Options } from './options.js';
+import { resolveTarget } from './target-option.js';
 
-const USAGE = `usage: rtsr eval --model NAME|FILE [--scale 2|3|4] [--sets ${BENCHMARK_SETS.join(',')}] [--data DIR] [--json]
+const options = {
+  model: { ...OPTIONS.model, help: `a built-in (${KNOWN_MODELS.join(', ')}), a zoo model (see rtsr zoo) or a model file` },
+  scale: { ...OPTIONS.scale, default: undefined, help: 'the upscaling factor: needed for a built-in; a trained model has its own' },
+  sets: { kind: 'text', value: 'LIST', help: `comma-separated set names; default: those of ${BENCHMARK_SETS.join(', ')} in the data folder` },
+  data: OPTIONS.data,
+  target: { ...OPTIONS.target, help: 'where a trained model runs; default: native where a C compiler exists, else wasm' },
+  'save-metrics': { kind: 'flag', help: 'store the measured PSNR/SSIM in the model file (trained models only)' },
+  json: { ...OPTIONS.json, help: 'print one JSON object {model, scale, sets: {<set>: {psnr, ssim, images}}} instead of a table' },
+} as const satisfies Options;
 
-  --model NAME   a built-in (${KNOWN_MODELS.join(', ')}), a zoo name (see rtsr zoo) or a model file
-  --scale S      upscaling factor (required for built-ins; a trained model has its own)
-  --target T     where a trained model runs: ${TARGET_NAMES_HELP} (default: native where a C compiler exists)
-  --save-metrics store the measured PSNR/SSIM in the model file (trained models only)
-  --sets LIST    comma-separated set names (default: those of ${BENCHMARK_SETS.join(', ')} in the data folder)
-  --data DIR     data folder holding <Set>/HR/* (default: $RTSR_DATA, else the bundled data/)
-  --json         print one JSON object {model, scale, sets: {<set>: {psnr, ssim, images}}} instead of a table
-`;
+export const command = defineCommand({
+  summary: 'Y-PSNR/SSIM on the benchmark sets by the published protocol',
+  usage: ['--model NAME|FILE [options]'],
+  options,
+  examples: ['rtsr eval --model wdsr-b-x2 --sets Set5,Set14', 'rtsr eval --model bicubic --scale 4 --data ../shared/datasets --json'],
+  run,
+});
 
-export async function run(argv: string[]): Promise<void> {
-  const { values } = parseCli(argv, {
-    model: { type: 'string' },
-    scale: { type: 'string' },
-    sets: { type: 'string' },
-    data: { type: 'string' },
-    json: { type: 'boolean', default: false },
-    ...TARGET_OPTION,
-    'save-metrics': { type: 'boolean', default: false },
-    help: { type: 'boolean', short: 'h', default: false },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE);
-    return;
-  }
-  if (values.model === undefined) throw new CliError(`--model is required\n\n${USAGE}`);
-  const scale = values.scale === undefined ? undefined : intOption('scale', values.scale, 0);
+async function run({ values, usage }: Args<typeof options>): Promise<void> {
+  if (values.model === undefined) throw new CliError(`--model is required\n${usage}`);
   // Before the evaluation, not after minutes of it.
   if (values['save-metrics'] && KNOWN_MODELS.includes(values.model)) throw new CliError('--save-metrics needs a trained model file, not a built-in');
 
@@ -58,7 +52,7 @@ export async function run(argv: string[]): Promise<void> {
   const target = await resolveTarget(values.target);
   let model: Upscaler;
   try {
-    model = await resolveModel(values.model, scale, target);
+    model = await resolveModel(values.model, values.scale, target);
   } catch (err) {
     throw new CliError((err as Error).message);
   }

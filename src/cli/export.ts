@@ -4,36 +4,44 @@ import { Model } from '../models/model.js';
 import { parseArchArg } from './arch-arg.js';
 import { findModel } from '../models/zoo.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { CliError, intOption, parseCli } from './args.js';
+import { CliError } from './args.js';
+import { type Args, defineCommand } from './command.js';
+import { OPTIONS, type Options } from './options.js';
 
-const USAGE = 'usage: rtsr export MODEL --onnx OUT.onnx | rtsr export --arch SPEC [--scale 2] [--seed 0] --onnx OUT.onnx';
+const options = {
+  onnx: { kind: 'text', value: 'OUT.onnx', help: 'the ONNX file to write' },
+  arch: { ...OPTIONS.arch, help: 'an untrained architecture (random weights) instead of MODEL: a preset, its JSON or a JSON file' },
+  scale: { ...OPTIONS.scale, help: 'the upscaling factor of --arch; a model has its own' },
+  seed: { ...OPTIONS.seed, help: "the seed of --arch's random weights" },
+} as const satisfies Options;
 
-export async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCli(
-    argv,
-    { onnx: { type: 'string' }, arch: { type: 'string' }, scale: { type: 'string' }, seed: { type: 'string' } },
-    true,
-  );
-  const out = values.onnx as string | undefined;
-  const arch = values.arch as string | undefined;
-  if (!out || positionals.length > 1 || (positionals.length === 1) === (arch !== undefined)) throw new CliError(USAGE);
+export const command = defineCommand({
+  summary: 'a model as ONNX (opset 13), for onnxruntime and other runtimes',
+  usage: ['MODEL --onnx OUT.onnx', '--arch SPEC [--scale 2] [--seed 0] --onnx OUT.onnx'],
+  args: [['MODEL', 'a zoo model (see rtsr zoo) or a model file']],
+  options,
+  examples: ['rtsr export wdsr-b-x2 --onnx wdsr-b-x2.onnx', 'rtsr export --arch wdsr-b-8x16 --scale 3 --onnx untrained.onnx'],
+  run,
+});
+
+async function run({ values, positionals, given, usage }: Args<typeof options>): Promise<void> {
+  const { onnx: out, arch } = values;
+  if (!out || positionals.length > 1 || (positionals.length === 1) === (arch !== undefined)) throw new CliError(usage);
   // A model file fixes its own scale and weights; accepting these flags there would silently ignore them.
-  if (!arch && (values.scale !== undefined || values.seed !== undefined)) throw new CliError(`--scale and --seed only go with --arch\n${USAGE}`);
+  if (!arch && (given.has('scale') || given.has('seed'))) throw new CliError(`--scale and --seed only go with --arch\n${usage}`);
 
   let model: Model;
   let source: string;
   try {
     if (arch) {
-      const seed = intOption('seed', values.seed as string | undefined, 0, 0);
-      model = Model.init(parseArchArg(arch, intOption('scale', values.scale as string | undefined, 2)), seed);
-      source = `${arch} (random weights, seed ${seed})`;
+      model = Model.init(parseArchArg(arch, values.scale), values.seed);
+      source = `${arch} (random weights, seed ${values.seed})`;
     } else {
       const found = findModel(positionals[0]);
       model = found.model;
       source = found.path;
     }
   } catch (err) {
-    if (err instanceof CliError) throw err;
     throw new CliError((err as Error).message);
   }
 

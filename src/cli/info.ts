@@ -3,40 +3,39 @@ import { existsSync } from 'node:fs';
 import { Model } from '../models/model.js';
 import { loadModel } from '../models/model-io.js';
 import { parseArchArg } from './arch-arg.js';
-import { CliError, intOption, parseCli } from './args.js';
+import { CliError } from './args.js';
+import { type Args, defineCommand } from './command.js';
+import { defaultInput, OPTIONS, type Options } from './options.js';
 
-/** Parses "WxH" (e.g. 640x360). */
-/** The largest input side: 8K video fits; beyond it the arrays of even a small network outgrow memory. */
-export const MAX_SIDE = 8192;
+const options = {
+  scale: { ...OPTIONS.scale, help: 'the upscaling factor of an architecture; a model file has its own' },
+  input: OPTIONS.input,
+  json: OPTIONS.json,
+} as const satisfies Options;
 
-export function parseSize(text: string, flag: string): { w: number; h: number } {
-  const m = /^(\d+)x(\d+)$/.exec(text);
-  if (!m || Number(m[1]) === 0 || Number(m[2]) === 0) throw new CliError(`--${flag} must be WIDTHxHEIGHT (e.g. 640x360), got '${text}'`);
-  const [w, h] = [Number(m[1]), Number(m[2])];
-  if (w > MAX_SIDE || h > MAX_SIDE) throw new CliError(`--${flag} ${text}: at most ${MAX_SIDE} pixels a side`);
-  return { w, h };
-}
+export const command = defineCommand({
+  summary: 'the parameters and MACs of an architecture or a model file',
+  usage: ['PRESET|JSON|MODEL_FILE [options]'],
+  args: [['PRESET|JSON|MODEL_FILE', 'an architecture (wdsr-b-NxC, espcn, fsrcnn-d2s), its JSON or a JSON file; or a model file']],
+  options,
+  examples: ['rtsr info wdsr-b-16x24 --scale 4', 'rtsr info zoo/wdsr-b-x2.rtsr --input 640x360 --json'],
+  run,
+});
 
-export async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCli(
-    argv,
-    { scale: { type: 'string', default: '2' }, input: { type: 'string' }, json: { type: 'boolean', default: false } },
-    true,
-  );
+async function run({ values, positionals, usage }: Args<typeof options>): Promise<void> {
   const what = positionals[0];
-  if (!what || positionals.length > 1) throw new CliError('usage: rtsr info PRESET|JSON|MODEL_FILE [--scale 2] [--input WxH] [--json]');
+  if (!what || positionals.length > 1) throw new CliError(usage);
   let model: Model;
   if (existsSync(what) && !what.endsWith('.json')) model = loadModel(what).model;
   else {
     try {
-      model = Model.init(parseArchArg(what, intOption('scale', values.scale as string, 2)), 0);
+      model = Model.init(parseArchArg(what, values.scale), 0);
     } catch (err) {
       throw new CliError((err as Error).message);
     }
   }
   const s = model.scale;
-  // By default the LR size whose output is 1280×720 ("720p" in SR papers means the output).
-  const input = values.input ? parseSize(values.input as string, 'input') : { w: Math.round(1280 / s), h: Math.round(720 / s) };
+  const input = values.input ?? defaultInput(s);
   const info = { spec: model.spec, params: model.paramCount, input: `${input.w}x${input.h}`, output: `${input.w * s}x${input.h * s}`, macs: model.macs(input.h, input.w) };
   if (values.json) process.stdout.write(JSON.stringify(info) + '\n');
   else

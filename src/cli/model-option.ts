@@ -5,7 +5,7 @@ import { compile, type CompiledModel } from '../compiler/compile.js';
 import type { Model } from '../models/model.js';
 import { findModel } from '../models/zoo.js';
 import type { Target } from '../targets/target.js';
-import { CliError, intOption } from './args.js';
+import { CliError } from './args.js';
 
 /** The model a zoo name or file names, and the name to show for it (the file's, without extension). */
 export function modelOption(arg: string): { name: string; model: Model } {
@@ -17,10 +17,9 @@ export function modelOption(arg: string): { name: string; model: Model } {
   }
 }
 
-export async function compileOption(model: Model, target: Target, threads: string | undefined): Promise<CompiledModel> {
-  const n = threads === undefined ? undefined : intOption('threads', threads, 1);
+export async function compileOption(model: Model, target: Target, threads: number | undefined): Promise<CompiledModel> {
   try {
-    return await compile(model, { target, threads: n });
+    return await compile(model, { target, threads });
   } catch (err) {
     throw new CliError((err as Error).message);
   }

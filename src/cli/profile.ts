@@ -3,57 +3,61 @@
 import { defaultProfilePath, type ProfileSetup } from '../latency/profile-file.js';
 import { runProfile } from '../latency/profiler.js';
 import { createRunner } from '../latency/runner.js';
-import { CliError, intOption, parseCli } from './args.js';
-import { parseSize } from './info.js';
-import { resolveTarget, TARGET_NAMES_HELP } from './target-option.js';
+import { type Args, defineCommand } from './command.js';
+import { defaultInput, OPTIONS, type Options, type Size } from './options.js';
+import { resolveTarget } from './target-option.js';
 
-const USAGE = `usage: rtsr profile [--target ${TARGET_NAMES_HELP}] [--scale 2|3|4] [--input WxH] [--samples 400] [--out FILE]
-                    [--repeats 15] [--warmup 1] [--batch 24] [--seed 1]`;
+/** The options that name a profile's setup; `speed-model` takes them too, to find and check its files. */
+export const SETUP_OPTIONS = {
+  target: { ...OPTIONS.target, default: 'native', help: 'the target measured' },
+  scale: { ...OPTIONS.scale, min: 2, max: 4 },
+  input: OPTIONS.input,
+} as const satisfies Options;
 
-/** The flags that name a profile's setup; `speed-model` takes them too, to find and check its files. */
-export const SETUP_OPTIONS = { target: { type: 'string' }, scale: { type: 'string' }, input: { type: 'string' } } as const;
+type Setup = { target: string; scale: number; input: Size | undefined };
 
-/** The setup flags as given (for checking files against) and with defaults filled in (for default paths). */
-export function parseSetup(v: Record<string, string | boolean | undefined>): { given: Partial<ProfileSetup>; full: ProfileSetup } {
-  const scale = intOption('scale', v.scale as string | undefined, 2, 2);
-  if (scale > 4) throw new CliError(`--scale must be 2, 3 or 4, got ${scale}`);
-  // By default the LR size whose output is 1280×720 ("720p" in SR papers means the output).
-  const input = v.input ? parseSize(v.input as string, 'input') : { w: Math.round(1280 / scale), h: Math.round(720 / scale) };
-  const target = (v.target as string | undefined) ?? 'native';
-  const given = { ...(v.target ? { target } : {}), ...(v.scale ? { scale } : {}), ...(v.input ? { input } : {}) };
-  return { given, full: { target, scale, input } };
+/** The setup as given (for checking files against) and with defaults filled in (for default paths). */
+export function parseSetup(v: Setup, given: ReadonlySet<string>): { given: Partial<ProfileSetup>; full: ProfileSetup } {
+  const { target, scale } = v;
+  const input = v.input ?? defaultInput(scale);
+  const said = { ...(given.has('target') ? { target } : {}), ...(given.has('scale') ? { scale } : {}), ...(given.has('input') ? { input } : {}) };
+  return { given: said, full: { target, scale, input } };
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const { values } = parseCli(argv, {
-    ...SETUP_OPTIONS,
-    samples: { type: 'string' },
-    out: { type: 'string' },
-    repeats: { type: 'string' },
-    warmup: { type: 'string' },
-    batch: { type: 'string' },
-    seed: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return;
-  }
-  const { full } = parseSetup(values);
+const options = {
+  ...SETUP_OPTIONS,
+  samples: { kind: 'int', value: 'N', min: 1, default: '400', help: 'random blocks measured' },
+  out: { ...OPTIONS.out, value: 'FILE', help: 'the profile file; default: profiles/<target>-x<scale>-<WxH>.json' },
+  repeats: { ...OPTIONS.repeats, default: '15' },
+  warmup: { ...OPTIONS.warmup, default: '1' },
+  batch: { kind: 'int', value: 'N', min: 1, default: '24', help: 'parts timed in one interleaved round' },
+  seed: { ...OPTIONS.seed, default: '1', help: "the seed of the sampled blocks" },
+} as const satisfies Options;
+
+export const command = defineCommand({
+  summary: 'measure block latencies on this device through the compiler, for the speed model',
+  usage: ['[options]'],
+  options,
+  examples: ['rtsr profile --target wasm --scale 2 --input 640x360 --samples 200'],
+  run,
+});
+
+async function run({ values, given }: Args<typeof options>): Promise<void> {
+  const { full } = parseSetup(values, given);
   const { scale, input } = full;
   const target = await resolveTarget(full.target);
-  const out = (values.out as string | undefined) ?? defaultProfilePath(full);
+  const out = values.out ?? defaultProfilePath(full);
   const runner = await createRunner({ target, scale, h: input.h, w: input.w });
   const t0 = performance.now();
   const p = await runProfile(runner, {
     out,
     scale,
     input,
-    samples: intOption('samples', values.samples as string | undefined, 400),
-    seed: intOption('seed', values.seed as string | undefined, 1, 0),
-    warmup: intOption('warmup', values.warmup as string | undefined, 1, 0),
-    repeats: intOption('repeats', values.repeats as string | undefined, 15),
-    batch: intOption('batch', values.batch as string | undefined, 24),
+    samples: values.samples,
+    seed: values.seed,
+    warmup: values.warmup,
+    repeats: values.repeats,
+    batch: values.batch,
     log: (line) => process.stderr.write(line + '\n'),
   });
   const { runner: r, compiler, threads, cpu } = p.device;

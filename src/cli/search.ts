@@ -5,56 +5,55 @@ import { BENCHMARK_SETS, listSets } from '../data/datasets.js';
 import { useBackend } from '../engine/tensor.js';
 import { checkSetup, profileSetup, readProfile } from '../latency/profile-file.js';
 import { search } from '../search/run.js';
-import { resolveTarget, TARGET_OPTION } from './target-option.js';
-import { CliError, intOption, msOption, parseCli } from './args.js';
-import { parseSize } from './info.js';
+import { resolveTarget } from './target-option.js';
+import { CliError } from './args.js';
+import { type Args, defineCommand } from './command.js';
+import { defaultInput, OPTIONS, type Options } from './options.js';
 
-const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--target native|wasm|…] [--device-profile FILE] [--backend native|reference] [--data DIR]
-                   [--out DIR] [--quick] [--no-width-gradient] [--gate-worth straight-through|taylor] [--seed 0]
-                   [--baseline MODEL …]`;
-const WORTH = ['straight-through', 'taylor'] as const;
+const options = {
+  scale: { ...OPTIONS.scale, min: 2, max: 4 },
+  'budget-ms': { ...OPTIONS['budget-ms'], help: "the latency budget for one frame at --input, on this device (or --device-profile's)" },
+  input: OPTIONS.input,
+  target: OPTIONS.target,
+  'device-profile': { kind: 'text', value: 'FILE', help: "search for the device of this profile (rtsr serve's profiling page) instead of this one" },
+  backend: OPTIONS.backend,
+  data: { ...OPTIONS.data, help: 'the data folder: T91 or BSD200 to train on, the benchmark sets there to evaluate on; default: $RTSR_DATA, else data/' },
+  out: { ...OPTIONS.out, help: 'the run folder; default: runs/search-x<scale>-<budget>ms[-quick]' },
+  quick: { kind: 'flag', help: 'a small, brief search on the bundled data: the pipeline end to end, not a model to use' },
+  baseline: { ...OPTIONS.model, multiple: true, help: 'a hand-designed model measured and plotted beside the result' },
+  'no-width-gradient': { kind: 'flag', help: "the seed's variant, for the ablation: no width gate gets a gradient from the latency term" },
+  'gate-worth': { kind: 'choice', choices: ['straight-through', 'taylor'], default: 'straight-through', help: "what a channel is worth to its width gate's gradient: docs/search.md" },
+  seed: OPTIONS.seed,
+} as const satisfies Options;
 
-export async function run(argv: string[]): Promise<void> {
-  const { values } = parseCli(argv, {
-    scale: { type: 'string', default: '2' },
-    'budget-ms': { type: 'string' },
-    input: { type: 'string' },
-    backend: { type: 'string' },
-    ...TARGET_OPTION,
-    'device-profile': { type: 'string' },
-    data: { type: 'string' },
-    out: { type: 'string' },
-    quick: { type: 'boolean', default: false },
-    baseline: { type: 'string', multiple: true, default: [] },
-    'no-width-gradient': { type: 'boolean', default: false },
-    'gate-worth': { type: 'string', default: 'straight-through' },
-    seed: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  });
-  if (values.help) return void process.stdout.write(USAGE + '\n');
+export const command = defineCommand({
+  summary: 'the best network for a latency budget on this device, end to end',
+  usage: ['--budget-ms MS [--scale 2|3|4] [--input WxH] [options]'],
+  options,
+  examples: ['rtsr search --quick --budget-ms 33', 'rtsr search --scale 4 --budget-ms 33 --data ../shared/datasets --out runs/x4-33ms'],
+  run,
+});
+
+async function run({ values, usage }: Args<typeof options>): Promise<void> {
   // Every argument is checked here, before profiling or training can take minutes.
-  if (values['budget-ms'] === undefined) throw new CliError(`search needs --budget-ms\n${USAGE}`);
-  const budgetMs = msOption('budget-ms', values['budget-ms'] as string);
-  const gateWorth = WORTH.find((w) => w === values['gate-worth']);
-  if (!gateWorth) throw new CliError(`--gate-worth must be ${WORTH.join(' or ')}, not '${values['gate-worth']}'\n${USAGE}`);
-  const scale = intOption('scale', values.scale as string, 2, 2, 4);
-  const seed = intOption('seed', values.seed as string | undefined, 0, 0);
-  const input = values.input ? parseSize(values.input as string, 'input') : { w: Math.round(1280 / scale), h: Math.round(720 / scale) };
-  useBackend(await selectBackend(values.backend as string | undefined));
-  const target = await resolveTarget(values.target as string | undefined);
-  const dataDir = resolveDataDir(values.data as string | undefined);
+  if (values['budget-ms'] === undefined) throw new CliError(`search needs --budget-ms\n${usage}`);
+  const { scale, seed, 'budget-ms': budgetMs, 'gate-worth': gateWorth } = values;
+  const input = values.input ?? defaultInput(scale);
+  useBackend(await selectBackend(values.backend));
+  const target = await resolveTarget(values.target);
+  const dataDir = resolveDataDir(values.data);
   const present = await listSets(dataDir);
   const trainSets = ['T91', 'BSD200'].filter((s) => present.includes(s));
   const evalSets = BENCHMARK_SETS.filter((s) => present.includes(s));
   if (trainSets.length === 0 || evalSets.length === 0) throw new CliError(`${dataDir} needs T91 or BSD200 to train and Set5 to evaluate (sets there: ${present.join(', ') || 'none'})`);
-  const deviceProfile = values['device-profile'] as string | undefined;
+  const deviceProfile = values['device-profile'];
   // Read and checked now, not after the data is loaded: a bad file fails in a second.
   if (deviceProfile) checkSetup(profileSetup(readProfile(deviceProfile)), { scale, input }, deviceProfile);
-  const outDir = (values.out as string | undefined) ?? `runs/search-x${scale}-${budgetMs}ms${values.quick ? '-quick' : ''}`;
+  const outDir = values.out ?? `runs/search-x${scale}-${budgetMs}ms${values.quick ? '-quick' : ''}`;
   const report = await search({
     scale, budgetMs, input, target, deviceProfile, dataDir, trainSets, evalSets, outDir,
-    quick: values.quick as boolean,
-    baselines: values.baseline as string[],
+    quick: values.quick,
+    baselines: values.baseline,
     widthGradient: !values['no-width-gradient'],
     gateWorth,
     seed,

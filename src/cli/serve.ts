@@ -5,13 +5,24 @@ import { existsSync, statSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { resolve } from 'node:path';
 import { createRtsrServer } from '../serve/server.js';
-import { CliError, intOption, parseCli } from './args.js';
+import { CliError } from './args.js';
+import { type Args, defineCommand } from './command.js';
+import type { Options } from './options.js';
 
-const USAGE = `usage: rtsr serve [--port 8080] [--host 127.0.0.1] [--models DIR] [--profiles profiles/devices]
+const options = {
+  port: { kind: 'int', value: 'N', min: 0, max: 65535, default: '8080', help: 'the port; 0 picks a free one' },
+  host: { kind: 'text', value: 'ADDRESS', default: '127.0.0.1', help: 'the interface to listen on; 0.0.0.0 opens the pages to your network (a phone on the same Wi-Fi)' },
+  models: { kind: 'text', value: 'DIR', help: 'a folder of .rtsr files to offer beside the zoo' },
+  profiles: { kind: 'text', value: 'DIR', default: 'profiles/devices', help: "where the profiling page's results are written" },
+} as const satisfies Options;
 
-  --host      the interface to listen on; 0.0.0.0 opens the pages to your network (a phone on the same Wi-Fi)
-  --models    a folder of .rtsr files to offer beside the zoo
-  --profiles  where the profiling page's results are written`;
+export const command = defineCommand({
+  summary: 'the demo and device-profiling pages, for this browser or a phone',
+  usage: ['[options]'],
+  options,
+  examples: ['rtsr serve --host 0.0.0.0 --models runs'],
+  run,
+});
 
 /** The URLs a browser opens: the host itself, or every IPv4 address of this machine when bound to all. */
 function urlsFor(host: string, port: number): string[] {
@@ -22,29 +33,21 @@ function urlsFor(host: string, port: number): string[] {
   return hosts.map((h) => `http://${h}:${port}/`);
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const { values } = parseCli(argv, {
-    port: { type: 'string' },
-    host: { type: 'string', default: '127.0.0.1' },
-    models: { type: 'string' },
-    profiles: { type: 'string', default: 'profiles/devices' },
-    help: { type: 'boolean', short: 'h', default: false },
-  });
-  if (values.help) return void process.stdout.write(USAGE + '\n');
-  const port = intOption('port', values.port as string | undefined, 8080, 0, 65535);
-  const modelsDir = values.models === undefined ? undefined : resolve(values.models as string);
+async function run({ values }: Args<typeof options>): Promise<void> {
+  const { port, host, profiles } = values;
+  const modelsDir = values.models === undefined ? undefined : resolve(values.models);
   if (modelsDir && !(existsSync(modelsDir) && statSync(modelsDir).isDirectory())) throw new CliError(`--models: ${values.models} is not a folder`);
   const log = (line: string) => process.stderr.write(line + '\n');
-  const server = createRtsrServer({ modelsDir, profilesDir: resolve(values.profiles as string), log });
+  const server = createRtsrServer({ modelsDir, profilesDir: resolve(profiles), log });
   await new Promise<void>((done, fail) => {
-    server.once('error', (err: NodeJS.ErrnoException) => fail(new CliError(`cannot listen on ${values.host}:${port}: ${err.code ?? err.message}`)));
-    server.listen(port, values.host as string, done);
+    server.once('error', (err: NodeJS.ErrnoException) => fail(new CliError(`cannot listen on ${host}:${port}: ${err.code ?? err.message}`)));
+    server.listen(port, host, done);
   });
   const bound = (server.address() as { port: number }).port;
-  const urls = urlsFor(values.host as string, bound);
+  const urls = urlsFor(host, bound);
   process.stdout.write(
     `rtsr serve: open ${urls[0]} (demo) or ${urls[0]}profile.html (profile this device)\n` +
       (urls.length > 1 ? `  on your network: ${urls.slice(1).join('  ')}\n` : '') +
-      `  profiles go to ${resolve(values.profiles as string)}${modelsDir ? `; models from ${modelsDir}` : ''}; Ctrl-C stops\n`,
+      `  profiles go to ${resolve(profiles)}${modelsDir ? `; models from ${modelsDir}` : ''}; Ctrl-C stops\n`,
   );
 }

@@ -1,11 +1,8 @@
 // `--target NAME` for every command that compiles a model: where it runs (src/targets). Without the flag, the
 // fastest target available here.
-import { defaultTarget, getTarget, TARGET_NAMES } from '../targets/registry.js';
+import { defaultTarget, getTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
 import { CliError } from './args.js';
-
-export const TARGET_OPTION = { target: { type: 'string' } } as const;
-export const TARGET_NAMES_HELP = TARGET_NAMES.join("|");
 
 /** The named target, checked to run here; or the default one. */
 export async function resolveTarget(name: string | undefined): Promise<Target> {

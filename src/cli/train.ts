@@ -15,12 +15,37 @@ import { modelUpscaler } from '../models/upscaler.js';
 import { patchSource } from '../train/data.js';
 import { CHECKPOINT, checkpointRun, CURVE, LOG, train, type TrainOptions } from '../train/trainer.js';
 import { parseArchArg } from './arch-arg.js';
-import { CliError, intOption, parseCli } from './args.js';
+import { CliError } from './args.js';
+import { type Args, defineCommand } from './command.js';
+import { OPTIONS, type Options } from './options.js';
 
-const USAGE = `usage: rtsr train --arch PRESET|JSON|FILE [--scale 2|3|4] [--data DIR] [--train-sets T91,BSD200] [--steps N]
-                  [--batch 16] [--patch 48] [--lr 1e-3] [--milestones 0.5,0.75,0.9] [--gamma 0.5] [--seed 0]
-                  [--val-set Set5] [--val-every 1000 (0: at the end only)] [--checkpoint-every 500] [--out DIR]
-                  [--resume [--steps N] [--val-every N] [--checkpoint-every N]] [--backend native|reference]`;
+const options = {
+  arch: { ...OPTIONS.arch, help: 'the architecture to train: a preset, its JSON or a JSON file' },
+  scale: OPTIONS.scale,
+  data: OPTIONS.data,
+  'train-sets': { kind: 'text', value: 'LIST', help: 'comma-separated sets to train on; default: T91 and BSD200, those in the data folder' },
+  'val-set': { kind: 'text', value: 'SET', default: 'Set5', help: 'the set validated on' },
+  steps: { kind: 'int', value: 'N', min: 1, default: '20000', help: 'training steps' },
+  batch: { kind: 'int', value: 'N', min: 1, default: '16', help: 'patches per step' },
+  patch: { kind: 'int', value: 'N', min: 1, default: '48', help: 'the HR patch side' },
+  lr: { kind: 'number', value: 'LR', default: '1e-3', help: "Adam's learning rate" },
+  milestones: { kind: 'text', value: 'LIST', default: '0.5,0.75,0.9', help: 'where the learning rate drops, as fractions of --steps' },
+  gamma: { kind: 'number', value: 'G', default: '0.5', help: 'the factor it drops by' },
+  seed: OPTIONS.seed,
+  'val-every': { kind: 'int', value: 'N', min: 0, default: '1000', help: 'validate every N steps; 0: at the end only' },
+  'checkpoint-every': { kind: 'int', value: 'N', min: 1, default: '500', help: 'checkpoint every N steps' },
+  out: { ...OPTIONS.out, help: 'the run folder; default: runs/<arch>-x<scale>' },
+  resume: { kind: 'flag', help: "continue the run in --out from its checkpoint, exactly; only --steps, --val-every and --checkpoint-every may change, every other option is the checkpoint's" },
+  backend: OPTIONS.backend,
+} as const satisfies Options;
+
+export const command = defineCommand({
+  summary: 'train a network (L1 + Adam), validating on Set5, with checkpoints: Ctrl-C saves, --resume continues',
+  usage: ['--arch PRESET|JSON|FILE [options]', '--resume --out DIR [--steps N] [--val-every N] [--checkpoint-every N]'],
+  options,
+  examples: ['rtsr train --arch wdsr-b-16x24 --scale 2 --steps 40000 --out runs/wdsr', 'rtsr train --resume --out runs/wdsr'],
+  run,
+});
 
 interface RunConfig {
   dataDir: string;
@@ -29,47 +54,52 @@ interface RunConfig {
 }
 
 type LoopFlags = Omit<TrainOptions, 'run'>;
-type Values = Record<string, string | boolean | string[] | undefined>;
+type Values = Args<typeof options>['values'];
 
-const DEFAULTS: LoopFlags = { steps: 20000, batch: 16, patch: 48, lr: 1e-3, milestones: [0.5, 0.75, 0.9], gamma: 0.5, seed: 0, valEvery: 1000, checkpointEvery: 500 };
-const FLAG: Record<keyof LoopFlags, string> = {
+const FLAG: Record<keyof LoopFlags, keyof Values & string> = {
   steps: 'steps', batch: 'batch', patch: 'patch', lr: 'lr', milestones: 'milestones', gamma: 'gamma', seed: 'seed', valEvery: 'val-every', checkpointEvery: 'checkpoint-every',
 };
 /** What a resumed run may change: how long it runs and how often it reports, not what a step computes. */
 const CHANGEABLE = new Set<keyof LoopFlags>(['steps', 'valEvery', 'checkpointEvery']);
 
-/** The loop's options from the flags given, each absent flag taking its value from `base`. */
-function loopFlags(values: Values, base: LoopFlags): LoopFlags {
-  const str = (k: keyof LoopFlags) => values[FLAG[k]] as string | undefined;
+/** The loop's options from the flags; on --resume, each one not given takes the checkpoint's value. */
+function loopFlags(values: Values, given: ReadonlySet<string>, checkpoint?: LoopFlags): LoopFlags {
+  const pick = <K extends keyof LoopFlags>(k: K, v: LoopFlags[K]) => (checkpoint && !given.has(FLAG[k]) ? checkpoint[k] : v);
   return {
-    steps: intOption('steps', str('steps'), base.steps),
-    batch: intOption('batch', str('batch'), base.batch),
-    patch: intOption('patch', str('patch'), base.patch),
-    lr: num('lr', str('lr'), base.lr),
-    milestones: str('milestones')?.split(',').map((f) => num('milestones', f, 0.5)) ?? base.milestones,
-    gamma: num('gamma', str('gamma'), base.gamma),
-    seed: intOption('seed', str('seed'), base.seed, 0),
-    valEvery: intOption('val-every', str('valEvery'), base.valEvery, 0),
-    checkpointEvery: intOption('checkpoint-every', str('checkpointEvery'), base.checkpointEvery),
+    steps: pick('steps', values.steps),
+    batch: pick('batch', values.batch),
+    patch: pick('patch', values.patch),
+    lr: pick('lr', values.lr),
+    milestones: pick('milestones', values.milestones.split(',').map(milestone)),
+    gamma: pick('gamma', values.gamma),
+    seed: pick('seed', values.seed),
+    valEvery: pick('valEvery', values['val-every']),
+    checkpointEvery: pick('checkpointEvery', values['checkpoint-every']),
   };
 }
 
+function milestone(text: string): number {
+  const f = Number(text);
+  if (!Number.isFinite(f) || f <= 0) throw new CliError(`--milestones must be a positive number, got '${text}'`);
+  return f;
+}
+
 /** The checkpoint's run, with the flags that may change applied; any other flag must match the checkpoint. */
-function resumed(values: Values, ckptPath: string): { spec: ArchSpec; opts: TrainOptions } {
+function resumed(values: Values, given: ReadonlySet<string>, ckptPath: string): { spec: ArchSpec; opts: TrainOptions } {
   const ck = checkpointRun(ckptPath);
   const run = ck.options.run as unknown as RunConfig;
-  const refuse = (flag: string, given: unknown, saved: unknown) => {
-    throw new CliError(`train --resume: --${flag} ${given} differs from the checkpoint's ${saved} (${ckptPath}); a resumed run keeps what decides its steps — start a new run (another --out) to change it`);
+  const refuse = (flag: string, value: unknown, saved: unknown) => {
+    throw new CliError(`train --resume: --${flag} ${value} differs from the checkpoint's ${saved} (${ckptPath}); a resumed run keeps what decides its steps — start a new run (another --out) to change it`);
   };
-  const asked = loopFlags(values, ck.options);
+  const asked = loopFlags(values, given, ck.options);
   for (const k of Object.keys(FLAG) as (keyof LoopFlags)[])
     if (!CHANGEABLE.has(k) && !isDeepStrictEqual(asked[k], ck.options[k])) refuse(FLAG[k], values[FLAG[k]], ck.options[k]);
-  const scale = values.scale === undefined ? ck.spec.scale : intOption('scale', values.scale as string, 2);
+  const scale = given.has('scale') ? values.scale : ck.spec.scale;
   if (scale !== ck.spec.scale) refuse('scale', scale, ck.spec.scale);
-  if (values.arch !== undefined && !isDeepStrictEqual(parseArchArg(values.arch as string, scale), ck.spec)) refuse('arch', values.arch, JSON.stringify(ck.spec));
-  if (values.data !== undefined && resolve(values.data as string) !== run.dataDir) refuse('data', resolve(values.data as string), run.dataDir);
+  if (values.arch !== undefined && !isDeepStrictEqual(parseArchArg(values.arch, scale), ck.spec)) refuse('arch', values.arch, JSON.stringify(ck.spec));
+  if (values.data !== undefined && resolve(values.data) !== run.dataDir) refuse('data', resolve(values.data), run.dataDir);
   if (values['train-sets'] !== undefined && values['train-sets'] !== run.trainSets.join(',')) refuse('train-sets', values['train-sets'], run.trainSets.join(','));
-  if (values['val-set'] !== undefined && values['val-set'] !== run.valSet) refuse('val-set', values['val-set'], run.valSet);
+  if (given.has('val-set') && values['val-set'] !== run.valSet) refuse('val-set', values['val-set'], run.valSet);
   if (asked.steps < ck.step) throw new CliError(`train --resume: --steps ${asked.steps} is below the checkpoint's step ${ck.step} (${ckptPath})`);
   process.stderr.write(`resuming ${ck.spec.arch} ×${ck.spec.scale} at step ${ck.step}/${asked.steps} from ${ckptPath}\n`);
   if (asked.steps !== ck.options.steps) {
@@ -80,40 +110,9 @@ function resumed(values: Values, ckptPath: string): { spec: ArchSpec; opts: Trai
   return { spec: ck.spec, opts: { ...asked, run: ck.options.run } };
 }
 
-function num(name: string, v: string | undefined, fallback: number): number {
-  if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n <= 0) throw new CliError(`--${name} must be a positive number, got '${v}'`);
-  return n;
-}
-
-export async function run(argv: string[]): Promise<void> {
-  const { values } = parseCli(argv, {
-    arch: { type: 'string' },
-    scale: { type: 'string' },
-    data: { type: 'string' },
-    'train-sets': { type: 'string' },
-    steps: { type: 'string' },
-    batch: { type: 'string' },
-    patch: { type: 'string' },
-    lr: { type: 'string' },
-    milestones: { type: 'string' },
-    gamma: { type: 'string' },
-    seed: { type: 'string' },
-    'val-set': { type: 'string' },
-    'val-every': { type: 'string' },
-    'checkpoint-every': { type: 'string' },
-    out: { type: 'string' },
-    resume: { type: 'boolean', default: false },
-    backend: { type: 'string' },
-    help: { type: 'boolean', default: false },
-  });
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return;
-  }
-  useBackend(await selectBackend(values.backend as string | undefined));
-  const outFlag = values.out as string | undefined;
+async function run({ values, given, usage }: Args<typeof options>): Promise<void> {
+  useBackend(await selectBackend(values.backend));
+  const outFlag = values.out;
   let spec: ArchSpec;
   let opts: TrainOptions;
   let outDir: string;
@@ -122,21 +121,20 @@ export async function run(argv: string[]): Promise<void> {
     outDir = resolve(outFlag);
     const ckptPath = join(outDir, CHECKPOINT);
     if (!existsSync(ckptPath)) throw new CliError(`train --resume: no checkpoint at ${ckptPath}`);
-    ({ spec, opts } = resumed(values, ckptPath));
+    ({ spec, opts } = resumed(values, given, ckptPath));
   } else {
-    if (!values.arch) throw new CliError(`train needs --arch\n${USAGE}`);
-    const scale = intOption('scale', values.scale as string | undefined, 2);
+    if (!values.arch) throw new CliError(`train needs --arch\n${usage}`);
     try {
-      spec = parseArchArg(values.arch as string, scale);
+      spec = parseArchArg(values.arch, values.scale);
     } catch (err) {
       throw new CliError((err as Error).message);
     }
-    const dataDir = resolveDataDir(values.data as string | undefined);
+    const dataDir = resolveDataDir(values.data);
     const present = await listSets(dataDir);
-    const trainSets = values['train-sets'] ? (values['train-sets'] as string).split(',') : ['T91', 'BSD200'].filter((s) => present.includes(s));
+    const trainSets = values['train-sets'] ? values['train-sets'].split(',') : ['T91', 'BSD200'].filter((s) => present.includes(s));
     if (trainSets.length === 0) throw new CliError(`no training sets: ${dataDir} has neither T91 nor BSD200 (sets there: ${present.join(', ') || 'none'}); use --train-sets`);
-    const run: RunConfig = { dataDir, trainSets, valSet: (values['val-set'] as string | undefined) ?? 'Set5' };
-    opts = { ...loopFlags(values, DEFAULTS), run: { ...run } };
+    const run: RunConfig = { dataDir, trainSets, valSet: values['val-set'] };
+    opts = { ...loopFlags(values, given), run: { ...run } };
     outDir = resolve(outFlag ?? join('runs', `${spec.arch}-x${spec.scale}`));
     if (existsSync(join(outDir, CHECKPOINT))) throw new CliError(`${outDir} already holds a run: add --resume to continue it, or choose another --out`);
   }
@@ -144,7 +142,7 @@ export async function run(argv: string[]): Promise<void> {
   process.stderr.write(`loading ${run.trainSets.join(', ')} from ${run.dataDir} (×${spec.scale})…\n`);
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, spec.scale);
   const validate = async (m: Parameters<typeof modelUpscaler>[0]) => (await evaluate(modelUpscaler(m, spec.arch), run.dataDir, [run.valSet])).sets[run.valSet].psnr;
-  const result = await train(spec, opts, outDir, { data: patchSource(sampler, opts.seed, opts.batch, opts.patch), validate }, values.resume as boolean);
+  const result = await train(spec, opts, outDir, { data: patchSource(sampler, opts.seed, opts.batch, opts.patch), validate }, values.resume);
   if (result.interrupted) {
     process.stderr.write(`stopped at step ${result.step}; checkpoint in ${join(outDir, CHECKPOINT)} — continue with: rtsr train --resume --out ${outDir}\n`);
     return;

@@ -11,7 +11,7 @@ import { fsCause } from '../util/errors.js';
 import { planEncode } from '../video/encode.js';
 import { probeVideo } from '../video/probe.js';
 import { transcode } from '../video/transcode.js';
-import { CliError, intOption } from './args.js';
+import { CliError } from './args.js';
 import { compileOption, modelOption } from './model-option.js';
 import { checkDistinct, checkNotExisting, prepareFolders } from './outputs.js';
 import { drawBar, endBar, say } from './status-line.js';
@@ -19,10 +19,10 @@ import { drawBar, endBar, say } from './status-line.js';
 export interface VideoOptions {
   readonly model: string;
   readonly target: Target;
-  readonly threads?: string;
+  readonly threads?: number;
   readonly overwrite: boolean;
   readonly codec?: string;
-  readonly crf?: string;
+  readonly crf?: number;
 }
 
 const SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP'] as const;
@@ -30,7 +30,6 @@ type StopSignal = (typeof SIGNALS)[number];
 
 export async function upscaleVideo(input: string, out: string, opts: VideoOptions): Promise<void> {
   if (!existsSync(input) || !statSync(input).isFile()) throw new CliError(`${input}: no such file`);
-  const crf = opts.crf === undefined ? undefined : intOption('crf', opts.crf, 0, 0, 63);
   checkDistinct([input], [out]);
   if (!opts.overwrite) checkNotExisting([out]);
   prepareFolders([out]);
@@ -39,7 +38,7 @@ export async function upscaleVideo(input: string, out: string, opts: VideoOption
   const s = model.scale;
   const [width, height] = [info.width * s, info.height * s];
   checkImageSize(width, height, `${input}'s frames upscaled ×${s}`);
-  const plan = await planEncode(input, info, out, width, height, { codec: opts.codec, crf });
+  const plan = await planEncode(input, info, out, width, height, { codec: opts.codec, crf: opts.crf });
   if (plan.note) say(plan.note);
   const compiled = await compileOption(model, opts.target, opts.threads);
 

@@ -7,28 +7,36 @@ import type { CompiledModel } from '../compiler/compile.js';
 import { checkImageSize, readImageFile, writePng } from '../image/io.js';
 import { InputError } from '../util/errors.js';
 import { isVideoPath, VIDEO_OUTPUT_EXTS } from '../video/encode.js';
-import { CliError, parseCli } from './args.js';
+import { CliError } from './args.js';
+import { type Args, defineCommand } from './command.js';
 import { compileOption, modelOption } from './model-option.js';
+import { OPTIONS, type Options } from './options.js';
 import { checkDistinct, checkNotExisting, listFew, prepareFolders } from './outputs.js';
 import { drawBar, endBar, say } from './status-line.js';
-import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
+import { resolveTarget } from './target-option.js';
 import { upscaleVideo } from './upscale-video.js';
 
-const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--target ${TARGET_NAMES_HELP}] [--threads N] [--overwrite]
-       rtsr upscale IN.mp4 OUT.mp4 --model NAME|FILE [--codec NAME] [--crf N] [--target …] [--threads N] [--overwrite]
+const options = {
+  model: OPTIONS.model,
+  target: OPTIONS.target,
+  threads: OPTIONS.threads,
+  overwrite: OPTIONS.overwrite,
+  codec: { kind: 'text', value: 'NAME', help: "a video's encoder (ffmpeg's name); default libx264 (libvpx-vp9 for .webm); ffv1 is lossless" },
+  crf: { kind: 'int', value: 'N', min: 0, max: 63, help: "a video's quality for libx264, libx265, libvpx-vp9 (lower is better); default 18, 22, 31" },
+} as const satisfies Options;
 
-  --target     where the model runs; default: native where a C compiler exists, else the portable one
-  --overwrite  replace existing output files (without it, any existing output is an error and nothing is written)
-  --codec      a video's encoder (ffmpeg's name); default libx264 (libvpx-vp9 for .webm); ffv1 is lossless
-  --crf        its quality for libx264, libx265, libvpx-vp9 (lower is better); default 18, 22, 31
-
-  IN      an image file, a folder (its .png, .jpg, .jpeg and .bmp files) or a glob ('frames/*.png', 'a/**/*.jpg');
-          or a video (.mp4, .mkv, .webm, .mov, .avi and what else ffmpeg reads: needs ffmpeg and ffprobe)
-  OUT     a .png file for a single image, else a folder (created; one <name>.png per input);
-          for a video, a ${VIDEO_OUTPUT_EXTS.join(', ')} file, at the source's frame rate, its audio copied
-
-  Outputs are RGB: an alpha channel is dropped, which the run says. An image that fails is reported and the
-  others are still written; the run then exits non-zero.`;
+export const command = defineCommand({
+  summary: 'super-resolve an image, a folder or a glob of images, or a video',
+  usage: ['IN OUT --model NAME|FILE [options]', 'IN.mp4 OUT.mp4 --model NAME|FILE [--codec NAME] [--crf N] [options]'],
+  args: [
+    ['IN', "an image file, a folder (its .png, .jpg, .jpeg and .bmp files) or a glob ('frames/*.png', 'a/**/*.jpg'); or a video (.mp4, .mkv, .webm, .mov, .avi and what else ffmpeg reads: needs ffmpeg and ffprobe)"],
+    ['OUT', `a .png file for a single image, else a folder (created; one <name>.png per input); for a video, a ${VIDEO_OUTPUT_EXTS.join(', ')} file at the source's frame rate, its audio copied`],
+  ],
+  options,
+  notes: 'Outputs are RGB: an alpha channel is dropped, which the run says. An image that fails is reported and the others are\nstill written; the run then exits non-zero.',
+  examples: ['rtsr upscale photo.png photo-x2.png --model wdsr-b-x2', "rtsr upscale 'frames/*.png' frames-x2 --model wdsr-b-x2 --overwrite", 'rtsr upscale clip.mp4 clip-x2.mkv --model wdsr-b-x2 --codec ffv1'],
+  run,
+});
 
 const IMAGE_EXTS = new Set(['.png', '.jpg', '.jpeg', '.bmp']);
 const isImage = (f: string) => IMAGE_EXTS.has(extname(f).toLowerCase());
@@ -113,25 +121,8 @@ function progress(done: number, total: number, name: string): void {
   if (total >= 2) drawBar(done / total, `${done}/${total} ${name}`);
 }
 
-export async function run(argv: string[]): Promise<void> {
-  const { values, positionals } = parseCli(
-    argv,
-    {
-      model: { type: 'string' },
-      ...TARGET_OPTION,
-      threads: { type: 'string' },
-      overwrite: { type: 'boolean', default: false },
-      codec: { type: 'string' },
-      crf: { type: 'string' },
-      help: { type: 'boolean', short: 'h', default: false },
-    },
-    true,
-  );
-  if (values.help) {
-    process.stdout.write(USAGE + '\n');
-    return;
-  }
-  if (positionals.length !== 2 || values.model === undefined) throw new CliError(USAGE);
+async function run({ values, positionals, usage }: Args<typeof options>): Promise<void> {
+  if (positionals.length !== 2 || values.model === undefined) throw new CliError(usage);
   const target = await resolveTarget(values.target);
   const [input, out] = positionals;
   if (isVideoPath(input) && !hasMagic(input)) return upscaleVideo(input, out, { ...values, model: values.model, target });

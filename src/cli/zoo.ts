@@ -1,9 +1,19 @@
 // `rtsr zoo`: the committed trained models with their size and measured quality.
 import { listZoo, ZOO_DIR } from '../models/zoo.js';
-import { parseCli } from './args.js';
+import { type Args, defineCommand } from './command.js';
+import { OPTIONS, type Options } from './options.js';
 
-export async function run(argv: string[]): Promise<void> {
-  const { values } = parseCli(argv, { json: { type: 'boolean', default: false } });
+const options = { json: { ...OPTIONS.json, help: 'print the list as JSON' } } as const satisfies Options;
+
+export const command = defineCommand({
+  summary: 'the trained models in zoo/ with their size and measured PSNR/SSIM',
+  usage: ['[--json]'],
+  options,
+  examples: ['rtsr zoo'],
+  run,
+});
+
+async function run({ values }: Args<typeof options>): Promise<void> {
   const zoo = listZoo();
   if (values.json) {
     process.stdout.write(JSON.stringify(zoo) + '\n');
