@@ -11,7 +11,7 @@ import { fuseStages, stagesOf } from '../src/compiler/fuse.js';
 import { isTuningCandidate } from '../src/compiler/stage.js';
 import { referenceTarget } from '../src/targets/reference/index.js';
 import { LIMITS } from '../src/targets/wasm/abi.js';
-import type { TuningStore } from '../src/targets/wasm/host.js';
+import type { TuningStore } from '../src/targets/tuning.js';
 import { createWasmTarget } from '../src/targets/wasm/index.js';
 import { Func, ModuleBuilder } from '../src/targets/wasm/encode.js';
 import { nodeHost } from '../src/targets/wasm/node.js';

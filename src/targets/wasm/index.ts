@@ -13,7 +13,8 @@ import { WasmRunner } from './runner.js';
 import { Runtime } from './runtime.js';
 import { type TuneEnv, tuneStage } from './tune.js';
 
-export type { WasmHost, WorkerLike, TuningStore } from './host.js';
+export type { WasmHost, WorkerLike } from './host.js';
+export type { TuningStore } from '../tuning.js';
 export { workerHandler } from './worker.js';
 
 export function createWasmTarget(host: WasmHost): Target {
