@@ -17,21 +17,12 @@ import { Func, ModuleBuilder } from '../src/targets/wasm/encode.js';
 import { nodeHost } from '../src/targets/wasm/node.js';
 import { MAX_PAGES, Runtime } from '../src/targets/wasm/runtime.js';
 import { Rng } from '../src/util/random.js';
+import { memoryStore } from './support/memory-store.js';
 import { maxAbsDiff, randomImage, randomModel } from './compiler-support.js';
 
 const WDSR = '{"arch":"wdsr-b","channels":5,"blocks":[{"m1":11,"m2":3},{"m1":7,"m2":5}]}';
 const dir = mkdtempSync(join(tmpdir(), 'rtsr-wasm-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A store in a Map, counting what the tuner does with it. */
-function memoryStore(entries = new Map<string, unknown>()) {
-  const stats = { loads: 0, saves: 0 };
-  const store: TuningStore = {
-    load: (k) => (stats.loads++, entries.get(k)),
-    save: (k, v) => (stats.saves++, entries.set(k, v)),
-  };
-  return { store, entries, stats };
-}
 
 test('tuned kernels compute the same; choices are stored, reused from a store, and a bad stored one is measured again', async () => {
   const m = randomModel(WDSR, 2, 21);

@@ -1,0 +1,70 @@
+// Choosing a stage's GPU schedule (tile and channel group, schedule.ts) by timing candidates on the adapter it
+// runs on: the tile first, then the channel group in the best tile, each round's candidates timed interleaved by
+// the stage bench's device time (timestamps where the adapter has them, else many dispatches between completion
+// waits), each candidate's fastest of a few rounds — noise only ever adds time. Every candidate sums in the same
+// order, so tuning changes speed only. Choices are remembered per process and in the host's store
+// (../tuning.ts), keyed by stage shape, window size class, precision, adapter, runtime and limits, and trusted
+// on reading only if they are candidates of today's space that fit the device.
+import type { StageNode } from '../../compiler/ir.js';
+import { type Io, stageShape } from '../../compiler/stage.js';
+import type { Precision } from '../target.js';
+import { type TuningStore, tunedChoice } from '../tuning.js';
+import { stageBench } from './bench.js';
+import type { GpuContext } from './device.js';
+import { defaultTuning, type GpuTuning, isGpuCandidate, tuningRounds } from './schedule.js';
+
+/** Bumped whenever the generated code or the meaning of a schedule changes, so stale choices are not reused. */
+const TUNING_VERSION = 1;
+
+/** Windows below 64×64 pixels keep the default: they fill a few workgroups whatever the tile, and cost little. */
+export const MIN_TUNED_PIXELS = 64 * 64;
+
+/** Schedules are chosen per power-of-two class of the window's pixels (0: untuned): how full the device is
+ *  matters, the exact size does not. */
+export const pixelClass = (h: number, w: number): number => (h * w < MIN_TUNED_PIXELS ? 0 : 2 ** Math.ceil(Math.log2(h * w)));
+
+export interface TuneEnv {
+  readonly store?: TuningStore;
+  /** What provides WebGPU (the host's runtime line): another Dawn or browser may rank schedules otherwise. */
+  readonly runtime: string;
+  readonly precision: Precision;
+}
+
+/** Rounds of timing per candidate. */
+const ROUNDS = 3;
+
+/** The schedule of `stage` for windows about h×w: remembered, stored, else measured; the default for small ones. */
+export function tuneStage(ctx: GpuContext, stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<GpuTuning> {
+  const shape = stageShape(stage, io);
+  const { limits } = ctx;
+  const p = env.precision;
+  if (pixelClass(h, w) === 0) return Promise.resolve(defaultTuning(shape, limits, p));
+  const key = JSON.stringify({ version: TUNING_VERSION, shape, pixels: pixelClass(h, w), precision: p, adapter: ctx.adapterName, runtime: env.runtime, limits });
+  return tunedChoice(env.store ?? ctx, env.store, key, (x): x is GpuTuning => isGpuCandidate(x, shape, limits, p), () => measure(ctx, stage, io, h, w, env));
+}
+
+/** Every stage's schedule: tuned for windows about h×w, or the default. */
+export async function schedules(ctx: GpuContext, stages: readonly StageNode[], io: Io, h: number, w: number, env: TuneEnv, tune: boolean): Promise<GpuTuning[]> {
+  const out: GpuTuning[] = [];
+  for (const s of stages) out.push(tune ? await tuneStage(ctx, s, io, h, w, env) : defaultTuning(stageShape(s, io), ctx.limits, env.precision));
+  return out;
+}
+
+async function measure(ctx: GpuContext, stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<GpuTuning> {
+  const shape = stageShape(stage, io);
+  let best = defaultTuning(shape, ctx.limits, env.precision);
+  for (const round of tuningRounds(shape, ctx.limits, env.precision)) {
+    // A round proposes the best so far among its candidates; one candidate alone needs no timing.
+    const cands = round(best);
+    if (cands.length < 2) continue;
+    const bench = await stageBench(ctx, cands.map(() => stage), cands, io, h, w, env.precision);
+    try {
+      const ms = cands.map(() => Infinity);
+      for (let r = 0; r < ROUNDS; r++) for (let i = 0; i < cands.length; i++) ms[i] = Math.min(ms[i], await bench.time!(i));
+      best = cands[ms.indexOf(Math.min(...ms))];
+    } finally {
+      await bench.dispose();
+    }
+  }
+  return best;
+}
