@@ -16,12 +16,12 @@ import { parseArchArg } from './arch-arg.js';
 import { findModel } from '../models/zoo.js';
 import { CliError, intOption, msOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
-import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
+import { parsePrecision, PRECISION_OPTION, resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
 import { probeVideo, type VideoInfo } from '../video/probe.js';
 
 const USAGE = 'usage: rtsr bench train [--net conv5x32|wdsr-b] [--backend native|reference] [--steps N] [--warmup N] [--no-torch] [--json]';
 const INFER_USAGE = `usage: rtsr bench --model NAME|FILE | --arch SPEC [--scale 2] [--seed 0]  --input WxH | --video FILE
-                  [--compare onnxruntime|onnxruntime-web|onnxruntime-webgpu] [--target ${TARGET_NAMES_HELP}] [--threads N] [--warmup N] [--repeats N] [--json]
+                  [--compare onnxruntime|onnxruntime-web|onnxruntime-webgpu] [--target ${TARGET_NAMES_HELP}] [--precision f32|f16] [--threads N] [--warmup N] [--repeats N] [--json]
        rtsr bench --model NAME|FILE … --arch SPEC … --input WxH | --video FILE [--budget-ms MS] [--target …] [--threads N] [--json]
                   (several models or untrained architectures timed side by side, with their stored metrics)
   --video FILE  time the model on FILE's frame size and say whether it is real-time at FILE's frame rate
@@ -67,6 +67,7 @@ async function runInfer(argv: string[]): Promise<void> {
     video: { type: 'string' },
     compare: { type: 'string' },
     ...TARGET_OPTION,
+    ...PRECISION_OPTION,
     threads: { type: 'string' },
     warmup: { type: 'string' },
     repeats: { type: 'string' },
@@ -75,12 +76,14 @@ async function runInfer(argv: string[]): Promise<void> {
   const names = [...(values.model ?? []), ...(values.arch ?? [])];
   if (names.length === 0 || (values.input === undefined && values.video === undefined)) throw new CliError(`${INFER_USAGE}\n${USAGE}`);
   if (values.input !== undefined && values.video !== undefined) throw new CliError('--input or --video, not both: a video sets the frame size');
-  const target = await resolveTarget(values.target);
+  const precision = parsePrecision(values.precision);
+  const target = await resolveTarget(values.target, precision);
   if (values.arch === undefined && (values.scale !== undefined || values.seed !== undefined)) throw new CliError('--scale and --seed only go with --arch');
   const video = values.video === undefined ? null : { path: values.video, ...(await probeVideo(values.video)) };
   const { w, h } = video ? { w: video.width, h: video.height } : parseSize(values.input!, 'input');
   const timing: CompareOptions = {
     target,
+    precision,
     threads: intOption('threads', values.threads, target.defaultThreads()),
     warmup: intOption('warmup', values.warmup, 3, 0),
     repeats: intOption('repeats', values.repeats, 15),
@@ -121,7 +124,7 @@ async function runInfer(argv: string[]): Promise<void> {
   }
   const s = model.scale;
   const threads = timing.threads;
-  const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${target.name} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
+  const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${target.name}${precision === 'f16' ? ' f16' : ''} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
   const t = `${threads} thread${threads > 1 ? 's' : ''}`;
   if (r.onnxruntime_ms !== null)
     lines.push(`${r.onnxruntime} (${t}): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − ${r.onnxruntime}| ${r.max_abs_diff!.toExponential(1)}`);

@@ -4,7 +4,7 @@ import { basename, extname } from 'node:path';
 import { compile, type CompiledModel } from '../compiler/compile.js';
 import type { Model } from '../models/model.js';
 import { findModel } from '../models/zoo.js';
-import type { Target } from '../targets/target.js';
+import type { Precision, Target } from '../targets/target.js';
 import { CliError, intOption } from './args.js';
 
 /** The model a zoo name or file names, and the name to show for it (the file's, without extension). */
@@ -17,10 +17,10 @@ export function modelOption(arg: string): { name: string; model: Model } {
   }
 }
 
-export async function compileOption(model: Model, target: Target, threads: string | undefined): Promise<CompiledModel> {
+export async function compileOption(model: Model, target: Target, threads: string | undefined, precision: Precision = 'f32'): Promise<CompiledModel> {
   const n = threads === undefined ? undefined : intOption('threads', threads, 1);
   try {
-    return await compile(model, { target, threads: n });
+    return await compile(model, { target, threads: n, precision });
   } catch (err) {
     throw new CliError((err as Error).message);
   }

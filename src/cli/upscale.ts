@@ -11,13 +11,14 @@ import { CliError, parseCli } from './args.js';
 import { compileOption, modelOption } from './model-option.js';
 import { checkDistinct, checkNotExisting, listFew, prepareFolders } from './outputs.js';
 import { drawBar, endBar, say } from './status-line.js';
-import { resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
+import { parsePrecision, PRECISION_OPTION, resolveTarget, TARGET_NAMES_HELP, TARGET_OPTION } from './target-option.js';
 import { upscaleVideo } from './upscale-video.js';
 
-const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--target ${TARGET_NAMES_HELP}] [--threads N] [--overwrite]
+const USAGE = `usage: rtsr upscale IN OUT --model NAME|FILE [--target ${TARGET_NAMES_HELP}] [--precision f32|f16] [--threads N] [--overwrite]
        rtsr upscale IN.mp4 OUT.mp4 --model NAME|FILE [--codec NAME] [--crf N] [--target …] [--threads N] [--overwrite]
 
   --target     where the model runs; default: native where a C compiler exists, else the portable one
+  --precision  what weights and activations are stored as; f16 needs --target webgpu on an adapter with shader-f16
   --overwrite  replace existing output files (without it, any existing output is an error and nothing is written)
   --codec      a video's encoder (ffmpeg's name); default libx264 (libvpx-vp9 for .webm); ffv1 is lossless
   --crf        its quality for libx264, libx265, libvpx-vp9 (lower is better); default 18, 22, 31
@@ -119,6 +120,7 @@ export async function run(argv: string[]): Promise<void> {
     {
       model: { type: 'string' },
       ...TARGET_OPTION,
+      ...PRECISION_OPTION,
       threads: { type: 'string' },
       overwrite: { type: 'boolean', default: false },
       codec: { type: 'string' },
@@ -132,9 +134,10 @@ export async function run(argv: string[]): Promise<void> {
     return;
   }
   if (positionals.length !== 2 || values.model === undefined) throw new CliError(USAGE);
-  const target = await resolveTarget(values.target);
+  const precision = parsePrecision(values.precision);
+  const target = await resolveTarget(values.target, precision);
   const [input, out] = positionals;
-  if (isVideoPath(input) && !hasMagic(input)) return upscaleVideo(input, out, { ...values, model: values.model, target });
+  if (isVideoPath(input) && !hasMagic(input)) return upscaleVideo(input, out, { ...values, model: values.model, target, precision });
   if (values.codec !== undefined || values.crf !== undefined) throw new CliError(`--codec and --crf are for a video input (${VIDEO_OUTPUT_EXTS.join(', ')}, …)`);
   const { files, single } = inputsOf(input);
   const outs = outputsFor(files, single, out);
@@ -142,7 +145,7 @@ export async function run(argv: string[]): Promise<void> {
   if (!values.overwrite) checkNotExisting(outs);
   prepareFolders(outs);
   const { name, model } = modelOption(values.model);
-  const compiled = await compileOption(model, target, values.threads);
+  const compiled = await compileOption(model, target, values.threads, precision);
   const t0 = performance.now();
   const failed: { file: string; err: Error }[] = [];
   const withAlpha: string[] = [];
