@@ -40,7 +40,13 @@ export async function openContext(host: WebGpuHost, adapter: GpuAdapter): Promis
   const limits = Object.fromEntries(LIMIT_NAMES.map((k) => [k, Math.min(device.limits[k], host.caps?.[k] ?? Infinity)])) as unknown as GpuLimits;
   const name = adapterName(adapter);
   let lostWhy: string | null = null;
-  const lost = device.lost.then((info) => (lostWhy = `webgpu: the device on adapter ${name} was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`));
+  // The waits in progress, failed at once when the device is lost (a listener each while it waits, none kept
+  // afterwards: a race against the loss promise itself would leave one reaction per frame until the loss).
+  const waiting = new Set<(err: Error) => void>();
+  void device.lost.then((info) => {
+    lostWhy = `webgpu: the device on adapter ${name} was lost (${info.reason}${info.message ? `: ${info.message}` : ''})`;
+    for (const fail of waiting) fail(new Error(lostWhy));
+  });
   const errors: string[] = [];
   device.onuncapturederror = (e) => void errors.push(e.error.message.trim());
   const reported = () => errors.length && `webgpu: adapter ${name} reported an error: ${errors.splice(0).join('; ')}`;
@@ -53,11 +59,17 @@ export async function openContext(host: WebGpuHost, adapter: GpuAdapter): Promis
     adapterName: name,
     lost: () => lostWhy,
     async until(p) {
+      let fail = (_: Error) => {};
+      const failed = new Promise<never>((_, reject) => (fail = reject));
+      waiting.add(fail);
       try {
-        return await Promise.race([p, lost.then((why) => Promise.reject(new Error(why)))]);
+        if (lostWhy) throw new Error(lostWhy);
+        return await Promise.race([p, failed]);
       } catch (err) {
         // A wait that fails on a lost or faulty device says why rather than its own terse reason (AbortError).
         throw lostWhy ? new Error(lostWhy) : errors.length ? new Error(reported() as string) : err;
+      } finally {
+        waiting.delete(fail);
       }
     },
     check() {

@@ -19,9 +19,20 @@ const TUNING_VERSION = 1;
 /** Windows below 64×64 pixels keep the default: they fill a few workgroups whatever the tile, and cost little. */
 export const MIN_TUNED_PIXELS = 64 * 64;
 
-/** Schedules are chosen per power-of-two class of the window's pixels (0: untuned): how full the device is
- *  matters, the exact size does not. */
-export const pixelClass = (h: number, w: number): number => (h * w < MIN_TUNED_PIXELS ? 0 : 2 ** Math.ceil(Math.log2(h * w)));
+/** Larger windows are timed at this size (their shape, scaled): a few workgroups for every compute unit of a
+ *  large GPU at any tile, and a bounded cost where the adapter is slow (a software one, in CI). */
+export const MAX_TUNED_PIXELS = 256 * 256;
+
+/** Schedules are chosen per power-of-two class of the window's pixels up to MAX_TUNED_PIXELS (0: untuned): how
+ *  full the device is matters, the exact size does not. */
+export const pixelClass = (h: number, w: number): number =>
+  h * w < MIN_TUNED_PIXELS ? 0 : Math.min(MAX_TUNED_PIXELS, 2 ** Math.ceil(Math.log2(h * w)));
+
+/** The window candidates are timed on: h×w, scaled down to MAX_TUNED_PIXELS. */
+function timedWindow(h: number, w: number): [number, number] {
+  const s = Math.min(1, Math.sqrt(MAX_TUNED_PIXELS / (h * w)));
+  return [Math.max(1, Math.floor(h * s)), Math.max(1, Math.floor(w * s))];
+}
 
 export interface TuneEnv {
   readonly store?: TuningStore;
@@ -40,7 +51,7 @@ export function tuneStage(ctx: GpuContext, stage: StageNode, io: Io, h: number, 
   const p = env.precision;
   if (pixelClass(h, w) === 0) return Promise.resolve(defaultTuning(shape, limits, p));
   const key = JSON.stringify({ version: TUNING_VERSION, shape, pixels: pixelClass(h, w), precision: p, adapter: ctx.adapterName, runtime: env.runtime, limits });
-  return tunedChoice(env.store ?? ctx, env.store, key, (x): x is GpuTuning => isGpuCandidate(x, shape, limits, p), () => measure(ctx, stage, io, h, w, env));
+  return tunedChoice(env.store ?? ctx, env.store, key, (x): x is GpuTuning => isGpuCandidate(x, shape, limits, p), () => measure(ctx, stage, io, ...timedWindow(h, w), env));
 }
 
 /** Every stage's schedule: tuned for windows about h×w, or the default. */
