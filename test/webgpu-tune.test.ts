@@ -1,7 +1,7 @@
 // The WebGPU target's tuner on this machine's adapter (Dawn's OpenGL ES backend over llvmpipe here): every
 // schedule it may choose computes the reference target's output, and its choices are stored per stage shape and
-// adapter (in the cache directory from Node), reused, and measured again when a stored one is not a candidate. Skipped, with the reason, where no
-// adapter can be had.
+// adapter (in the cache directory from Node), reused, and measured again when a stored one is not a candidate; an
+// adapter too slow to search keeps the default. Skipped, with the reason, where no adapter can be had.
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -111,4 +111,41 @@ test('webgpu: tuned schedules are stored per stage shape and adapter (the Node h
   assert.ok((await run(withStore(third.store))) <= FLOAT_TOLERANCE);
   assert.equal(third.stats.saves, 2, 'only the bad choices are measured again');
   for (const k of [bad, other]) assert.ok(isGpuCandidate(third.entries.get(k), keyOf(k).shape, keyOf(k).limits));
+});
+
+test('webgpu: an adapter too slow to search within the budget keeps (and stores) the default schedule', { skip, timeout: 300_000 }, async () => {
+  // Every pipeline takes 2 s to build: a search would take ~2 s per candidate, past the 10 s budget of a stage.
+  const { store, entries } = memoryStore();
+  const slow = createWebGpuTarget({
+    ...nodeHost,
+    async adapter() {
+      const a = await nodeHost.adapter();
+      if (typeof a === 'string') return a;
+      return {
+        features: a.features,
+        limits: a.limits,
+        info: a.info,
+        async requestDevice(d) {
+          const device = await a.requestDevice(d);
+          const build = device.createComputePipelineAsync.bind(device);
+          device.createComputePipelineAsync = async (desc) => (await new Promise((r) => setTimeout(r, 2000)), build(desc));
+          return device;
+        },
+      };
+    },
+    tuningStore: () => store,
+  });
+  const m = randomModel('espcn', 2, 37);
+  const [h, w] = [64, 64];
+  const t0 = performance.now();
+  const c = await compile(m, { target: slow, tune: true });
+  const x = randomImage(new Rng(38), h, w);
+  const d = maxAbsDiff(await c.run(x, h, w), await (await compile(m, { target: reference })).run(x, h, w));
+  await c.dispose();
+  assert.ok(d <= FLOAT_TOLERANCE, `max |webgpu − reference| = ${d}`);
+  const stages = stagesOf(fuseStages(optimizedGraph(m))).length;
+  assert.equal(entries.size, stages, 'a choice per stage shape is stored');
+  for (const [k, v] of entries) assert.deepEqual(v, defaultTuning(keyOf(k).shape, keyOf(k).limits), 'the default');
+  // One probe pipeline per stage shape, and the programs' own (the default's, built by the probe): no search.
+  assert.ok(performance.now() - t0 < 2000 * (2 * stages + 3), `${((performance.now() - t0) / 1e3).toFixed(1)} s`);
 });

@@ -2,9 +2,10 @@
 // runs on: the tile first, then the channel group in the best tile, each round's candidates timed interleaved by
 // the stage bench's device time (timestamps where the adapter has them, else many dispatches between completion
 // waits), each candidate's fastest of a few rounds — noise only ever adds time. Every candidate sums in the same
-// order, so tuning changes speed only. Choices are remembered per process and in the host's store
-// (../tuning.ts), keyed by stage shape, window size class, precision, adapter, runtime and limits, and trusted
-// on reading only if they are candidates of today's space that fit the device.
+// order, so tuning changes speed only. An adapter too slow to search within a budget keeps the default schedule.
+// Choices are remembered per process and in the host's store (../tuning.ts), keyed by stage shape, window size
+// class, precision, adapter, runtime and limits, and trusted on reading only if they are candidates of today's
+// space that fit the device.
 import type { StageNode } from '../../compiler/ir.js';
 import { type Io, stageShape } from '../../compiler/stage.js';
 import type { Precision } from '../target.js';
@@ -44,6 +45,9 @@ export interface TuneEnv {
 /** Rounds of timing per candidate. */
 const ROUNDS = 3;
 
+/** The most a stage shape's search may be expected to take (ms): on a GPU it takes a second or two. */
+const TUNING_BUDGET_MS = 10_000;
+
 /** The schedule of `stage` for windows about h×w: remembered, stored, else measured; the default for small ones. */
 export function tuneStage(ctx: GpuContext, stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<GpuTuning> {
   const shape = stageShape(stage, io);
@@ -64,7 +68,14 @@ export async function schedules(ctx: GpuContext, stages: readonly StageNode[], i
 async function measure(ctx: GpuContext, stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<GpuTuning> {
   const shape = stageShape(stage, io);
   let best = defaultTuning(shape, ctx.limits, env.precision);
-  for (const round of tuningRounds(shape, ctx.limits, env.precision)) {
+  const rounds = tuningRounds(shape, ctx.limits, env.precision);
+  // What one candidate costs (its pipeline built, its time taken), times the candidates: past the budget the
+  // adapter is a slow one (software, in CI or a page without a GPU: minutes for a model) and keeps the default.
+  const t0 = performance.now();
+  const probe = await stageBench(ctx, [stage], [best], io, h, w, env.precision);
+  await probe.time!(0).finally(() => probe.dispose());
+  if ((performance.now() - t0) * rounds.reduce((n, r) => n + r(best).length, 0) > TUNING_BUDGET_MS) return best;
+  for (const round of rounds) {
     // A round proposes the best so far among its candidates; one candidate alone needs no timing.
     const cands = round(best);
     if (cands.length < 2) continue;
