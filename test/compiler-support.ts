@@ -23,3 +23,17 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
   for (let i = 0; i < a.length; i++) d = Math.max(d, Math.abs(a[i] - b[i]));
   return Number.isNaN(d) ? Infinity : d;
 }
+
+/** Asserts that `got` differs from `want` only by one, where `values` (bytes, unrounded) lie within `band` of
+ *  a tie; returns the number of equal bytes. */
+export function tieRule(got: Uint8Array, want: Uint8Array, values: Float32Array, band: number, what: string): number {
+  let equal = 0;
+  for (let i = 0; i < want.length; i++) {
+    if (got[i] === want[i]) equal++;
+    else {
+      const v = values[i] * 255;
+      assert.ok(Math.abs(got[i] - want[i]) === 1 && Math.abs(v - Math.floor(v) - 0.5) <= band, `${what}: byte ${i} is ${got[i]}, expected ${want[i]} (value ${v})`);
+    }
+  }
+  return equal;
+}

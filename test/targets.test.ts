@@ -16,7 +16,7 @@ import { fromFloat, rgbImage, type RgbImage, toFloat } from '../src/image/image.
 import { getTarget, TARGET_NAMES } from '../src/targets/registry.js';
 import type { TargetName } from '../src/targets/target.js';
 import { Rng } from '../src/util/random.js';
-import { maxAbsDiff, randomImage, randomModel, WDSR_ODD } from './compiler-support.js';
+import { maxAbsDiff, randomImage, randomModel, tieRule, WDSR_ODD } from './compiler-support.js';
 
 const cacheDir = mkdtempSync(join(tmpdir(), 'rtsr-targets-test-'));
 after(() => rmSync(cacheDir, { recursive: true, force: true }));
@@ -45,20 +45,6 @@ interface Tolerance {
 /** A GPU sums in f32 in its own order (its compiler contracting a·b + c into FMAs or not), and rounds bytes
  *  from v·255 in f32: issue 19's tolerance. */
 const TOLERANCE: Partial<Record<TargetName, Tolerance>> = { webgpu: { float: 1e-4, ownTie: 1e-3 } };
-
-/** Asserts that `got` differs from `want` only by one, where `values` (bytes, unrounded) lie within `band` of
- *  a tie; returns the number of equal bytes. */
-function tieRule(got: Uint8Array, want: Uint8Array, values: Float32Array, band: number, what: string): number {
-  let equal = 0;
-  for (let i = 0; i < want.length; i++) {
-    if (got[i] === want[i]) equal++;
-    else {
-      const v = values[i] * 255;
-      assert.ok(Math.abs(got[i] - want[i]) === 1 && Math.abs(v - Math.floor(v) - 0.5) <= band, `${what}: byte ${i} is ${got[i]}, expected ${want[i]} (value ${v})`);
-    }
-  }
-  return equal;
-}
 
 /** Asserts the byte rule above for one image; returns the bytes equal to the reference's. */
 async function sameBytes(c: CompiledModel, ref: CompiledModel, img: RgbImage, tol: Tolerance, what: string): Promise<number> {

@@ -17,6 +17,8 @@ import { saveModel } from '../src/models/model-io.js';
 import { randomModel } from './compiler-support.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
+const webgpu = await getTarget('webgpu');
+const webgpuMissing = await webgpu.unavailable();
 const dir = mkdtempSync(join(tmpdir(), 'rtsr-upscale-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 const env = { ...process.env, RTSR_CACHE_DIR: join(dir, 'cache') };
@@ -76,6 +78,21 @@ test('a file, a folder and a glob upscale to PNGs holding exactly runImage’s p
   await expect('in/sub/c.png', 'globbed/c.png');
 });
 
+test('--target webgpu writes the WebGPU target\'s runImage pixels; --precision f16 needs shader-f16', { skip: webgpuMissing ?? false }, async (t) => {
+  await image('gpu/a.png', 19, 7, 5);
+  let r = rtsr('gpu/a.png', 'gpu2x.png', '--model', modelPath, '--target', 'webgpu');
+  assert.equal(r.status, 0, r.stderr);
+  assert.match(r.stderr, /1 image upscaled ×2 with m \(webgpu\)/);
+  const compiled = await compile(model, { target: webgpu, tune: false });
+  assert.deepEqual(await readImage(join(dir, 'gpu2x.png')), await compiled.runImage(await readImage(join(dir, 'gpu/a.png'))));
+  await compiled.dispose();
+  const f16 = await webgpu.unavailable('f16');
+  if (!f16) return t.skip('this adapter has shader-f16: f16 is accepted');
+  r = rtsr('gpu/a.png', 'gpu16.png', '--model', modelPath, '--target', 'webgpu', '--precision', 'f16');
+  assert.equal(r.status, 2, r.stderr);
+  assert.equal(r.stderr.split('\n').filter((l) => l.startsWith('rtsr:')).join('\n'), `rtsr: --target webgpu does not run here in f16: ${f16}`);
+});
+
 test('usage errors say what is wrong and exit with status 2', async () => {
   await image('clash/a.png', 3, 3, 4);
   writeFileSync(join(dir, 'clash/a.bmp'), Buffer.from('BM'));
@@ -87,6 +104,8 @@ test('usage errors say what is wrong and exit with status 2', async () => {
     [['clash', 'x', '--model', modelPath], /clash\/a\.bmp and clash\/a\.png would both be written to x\/a\.png/],
     [['in', 'x', '--model', modelPath, '--target', 'gpu'], /--target must be native, reference, wasm or webgpu, not 'gpu'/],
     [['in', 'x', '--model', 'no-such-model'], /no model file 'no-such-model' and no zoo model of that name/],
+    [['in', 'x', '--model', modelPath, '--precision', 'f8'], /--precision must be f32 or f16, not 'f8'/],
+    [['in', 'x', '--model', modelPath, '--target', 'reference', '--precision', 'f16'], /--target reference does not run here in f16: the reference target stores f32 only/],
   ];
   for (const [args, message] of cases) {
     const r = rtsr(...args);

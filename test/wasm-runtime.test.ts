@@ -11,27 +11,18 @@ import { fuseStages, stagesOf } from '../src/compiler/fuse.js';
 import { isTuningCandidate } from '../src/compiler/stage.js';
 import { referenceTarget } from '../src/targets/reference/index.js';
 import { LIMITS } from '../src/targets/wasm/abi.js';
-import type { TuningStore } from '../src/targets/wasm/host.js';
+import type { TuningStore } from '../src/targets/tuning.js';
 import { createWasmTarget } from '../src/targets/wasm/index.js';
 import { Func, ModuleBuilder } from '../src/targets/wasm/encode.js';
 import { nodeHost } from '../src/targets/wasm/node.js';
 import { MAX_PAGES, Runtime } from '../src/targets/wasm/runtime.js';
 import { Rng } from '../src/util/random.js';
+import { memoryStore } from './support/memory-store.js';
 import { maxAbsDiff, randomImage, randomModel } from './compiler-support.js';
 
 const WDSR = '{"arch":"wdsr-b","channels":5,"blocks":[{"m1":11,"m2":3},{"m1":7,"m2":5}]}';
 const dir = mkdtempSync(join(tmpdir(), 'rtsr-wasm-test-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
-
-/** A store in a Map, counting what the tuner does with it. */
-function memoryStore(entries = new Map<string, unknown>()) {
-  const stats = { loads: 0, saves: 0 };
-  const store: TuningStore = {
-    load: (k) => (stats.loads++, entries.get(k)),
-    save: (k, v) => (stats.saves++, entries.set(k, v)),
-  };
-  return { store, entries, stats };
-}
 
 test('tuned kernels compute the same; choices are stored, reused from a store, and a bad stored one is measured again', async () => {
   const m = randomModel(WDSR, 2, 21);
@@ -93,21 +84,20 @@ test('benchStages runs every stage of a model on synthetic inputs, on 2 threads'
 });
 
 test('a kernel that traps on a worker fails the run (it does not hang), and the runtime refuses further runs', async () => {
-  // (args, y0, y1, scratch): thread 0 (scratch 0) spins a while per band, so the worker surely takes bands; on a
-  // worker (scratch ≠ 0) it traps.
+  // (args, y0, y1, scratch): on a worker (scratch ≠ 0) it raises the flag at `args`, then traps; thread 0 waits
+  // for the flag in every band, so a worker surely takes a band however late it wakes (a loaded machine).
   const f = new Func(['i32', 'i32', 'i32', 'i32'], []);
-  const n = f.local('i32');
-  f.get(3).if(() => f.op('unreachable'));
-  f.i32(1_000_000).set(n);
-  f.loop((top) => f.get(n).i32(1).op('i32.sub').tee(n).brIf(top));
+  f.get(3).if(() => f.get(0).i32(1).mem('i32.atomic.store').op('unreachable'));
+  f.loop((top) => f.get(0).mem('i32.atomic.load').op('i32.eqz').brIf(top));
   const rt = new Runtime(nodeHost, 2);
   try {
     const mb = new ModuleBuilder({ min: 1, max: MAX_PAGES, shared: true });
     mb.add(f, 'stage');
     const m = await rt.load(await WebAssembly.compile(mb.encode()), ['stage']);
+    const flag = rt.alloc(4);
     // (The worker's own console, on stderr, shows the trap.)
-    await assert.rejects(rt.run(m, 0, 0, 0, 64, 0, 64), /a worker failed/);
-    await assert.rejects(rt.run(m, 0, 0, 0, 64, 0, 64), /a worker failed/);
+    await assert.rejects(rt.run(m, 0, flag, 0, 64, 0, 64), /a worker failed/);
+    await assert.rejects(rt.run(m, 0, flag, 0, 64, 0, 64), /a worker failed/);
   } finally {
     await rt.dispose();
   }

@@ -3,12 +3,14 @@
 // elsewhere hits them alike; the figure is each model's median over the rounds.
 import { compile } from '../compiler/compile.js';
 import type { Model } from '../models/model.js';
-import type { Target } from '../targets/target.js';
+import type { Precision, Target } from '../targets/target.js';
 import { Rng } from '../util/random.js';
 import { idle, median, timeOnce } from './infer-bench.js';
 
 export interface CompareOptions {
   readonly target: Target;
+  /** Default f32. */
+  readonly precision?: Precision;
   readonly threads: number;
   readonly warmup: number;
   readonly repeats: number;
@@ -18,7 +20,7 @@ export interface CompareOptions {
 export async function timeModels(models: readonly Model[], w: number, h: number, opts: CompareOptions): Promise<number[]> {
   const rng = new Rng(0);
   const x = rng.fill(new Float32Array(h * w * 3), () => rng.next());
-  const compiled = await Promise.all(models.map((m) => compile(m, { target: opts.target, threads: opts.threads })));
+  const compiled = await Promise.all(models.map((m) => compile(m, { target: opts.target, threads: opts.threads, precision: opts.precision })));
   // The first run of each tunes it; the warm-up runs are not timed either.
   for (let i = 0; i < 1 + opts.warmup; i++) for (const c of compiled) await timeOnce(c, x, h, w);
   const times: number[][] = models.map(() => []);

@@ -67,7 +67,7 @@ export async function benchInfer(name: string, model: Model, w: number, h: numbe
   const rng = new Rng(0);
   const x = rng.fill(new Float32Array(h * w * 3), () => rng.next());
   const { threads } = opts;
-  const compiled = await compile(model, { target: opts.target, threads });
+  const compiled = await compile(model, { target: opts.target, threads, precision: opts.precision });
   const beside = opts.alongside ? await compile(model, { target: opts.alongside, threads }) : null;
   const session = opts.compare ? await ortSession(exportOnnx(model), threads, opts.compare) : null;
   const input = new Tensor(x, [1, h, w, 3]);

@@ -47,6 +47,7 @@ const options = {
   compare: { kind: 'choice', choices: ORT_RUNTIMES, help: "time onnxruntime's run of the same weights in the same rounds (one model)" },
   'budget-ms': { ...OPTIONS['budget-ms'], help: "several models: mark those within it (default with --video: one frame's time)" },
   target: OPTIONS.target,
+  precision: OPTIONS.precision,
   threads: OPTIONS.threads,
   warmup: { ...OPTIONS.warmup, default: '3' },
   repeats: { ...OPTIONS.repeats, default: '15' },
@@ -83,11 +84,12 @@ async function run({ values, given, usage }: Args<typeof options>): Promise<void
   const names = [...values.model, ...values.arch];
   if (names.length === 0 || (values.input === undefined && values.video === undefined)) throw new CliError(usage);
   if (values.input !== undefined && values.video !== undefined) throw new CliError('--input or --video, not both: a video sets the frame size');
-  const target = await resolveTarget(values.target);
+  const precision = values.precision;
+  const target = await resolveTarget(values.target, precision);
   if (values.arch.length === 0 && (given.has('scale') || given.has('seed'))) throw new CliError('--scale and --seed only go with --arch');
   const video = values.video === undefined ? null : { path: values.video, ...(await probeVideo(values.video)) };
   const { w, h } = video ? { w: video.width, h: video.height } : values.input!;
-  const timing: CompareOptions = { target, threads: values.threads ?? target.defaultThreads(), warmup: values.warmup, repeats: values.repeats };
+  const timing: CompareOptions = { target, precision, threads: values.threads ?? target.defaultThreads(), warmup: values.warmup, repeats: values.repeats };
   let entries: Entry[];
   try {
     entries = [
@@ -120,7 +122,7 @@ async function run({ values, given, usage }: Args<typeof options>): Promise<void
   }
   const s = model.scale;
   const threads = timing.threads;
-  const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${target.name} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
+  const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${target.name}${precision === 'f16' ? ' f16' : ''} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
   const t = `${threads} thread${threads > 1 ? 's' : ''}`;
   if (r.onnxruntime_ms !== null)
     lines.push(`${r.onnxruntime} (${t}): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − ${r.onnxruntime}| ${r.max_abs_diff!.toExponential(1)}`);

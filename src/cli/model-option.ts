@@ -4,7 +4,7 @@ import { basename, extname } from 'node:path';
 import { compile, type CompiledModel } from '../compiler/compile.js';
 import type { Model } from '../models/model.js';
 import { findModel } from '../models/zoo.js';
-import type { Target } from '../targets/target.js';
+import type { Precision, Target } from '../targets/target.js';
 import { CliError } from './args.js';
 
 /** The model a zoo name or file names, and the name to show for it (the file's, without extension). */
@@ -17,9 +17,9 @@ export function modelOption(arg: string): { name: string; model: Model } {
   }
 }
 
-export async function compileOption(model: Model, target: Target, threads: number | undefined): Promise<CompiledModel> {
+export async function compileOption(model: Model, target: Target, threads: number | undefined, precision: Precision = 'f32'): Promise<CompiledModel> {
   try {
-    return await compile(model, { target, threads });
+    return await compile(model, { target, threads, precision });
   } catch (err) {
     throw new CliError((err as Error).message);
   }

@@ -62,6 +62,7 @@ export const OPTIONS = {
   input: { kind: 'size', value: 'WxH', help: 'the input (low-resolution) frame size; default: the one whose output is 1280x720' },
   target: { kind: 'choice', choices: TARGET_NAMES, help: 'where the compiled model runs; default: native where a C compiler exists, else wasm' },
   threads: { kind: 'int', value: 'N', min: 1, help: "threads the model runs on; default: the target's (every core)" },
+  precision: { kind: 'choice', choices: ['f32', 'f16'], default: 'f32', help: 'what weights and activations are stored as; f16 needs --target webgpu on an adapter with shader-f16' },
   backend: { kind: 'choice', choices: BACKEND_NAMES, help: 'the training kernels; default: native where a C compiler exists, else reference' },
   data: { kind: 'text', value: 'DIR', help: 'the data folder, holding <Set>/HR/*; default: $RTSR_DATA, else the bundled data/' },
   out: { kind: 'text', value: 'DIR', help: 'where the results go' },

@@ -5,7 +5,7 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { checkImageSize } from '../image/io.js';
-import type { Target } from '../targets/target.js';
+import type { Precision, Target } from '../targets/target.js';
 import { commitTemp, tempPathFor } from '../util/atomic.js';
 import { fsCause } from '../util/errors.js';
 import { planEncode } from '../video/encode.js';
@@ -19,6 +19,7 @@ import { drawBar, endBar, say } from './status-line.js';
 export interface VideoOptions {
   readonly model: string;
   readonly target: Target;
+  readonly precision: Precision;
   readonly threads?: number;
   readonly overwrite: boolean;
   readonly codec?: string;
@@ -40,7 +41,7 @@ export async function upscaleVideo(input: string, out: string, opts: VideoOption
   checkImageSize(width, height, `${input}'s frames upscaled ×${s}`);
   const plan = await planEncode(input, info, out, width, height, { codec: opts.codec, crf: opts.crf });
   if (plan.note) say(plan.note);
-  const compiled = await compileOption(model, opts.target, opts.threads);
+  const compiled = await compileOption(model, opts.target, opts.threads, opts.precision);
 
   const tmp = tempPathFor(out);
   const abort = new AbortController();

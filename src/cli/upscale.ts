@@ -19,6 +19,7 @@ import { upscaleVideo } from './upscale-video.js';
 const options = {
   model: OPTIONS.model,
   target: OPTIONS.target,
+  precision: OPTIONS.precision,
   threads: OPTIONS.threads,
   overwrite: OPTIONS.overwrite,
   codec: { kind: 'text', value: 'NAME', help: "a video's encoder (ffmpeg's name); default libx264 (libvpx-vp9 for .webm); ffv1 is lossless" },
@@ -123,9 +124,10 @@ function progress(done: number, total: number, name: string): void {
 
 async function run({ values, positionals, usage }: Args<typeof options>): Promise<void> {
   if (positionals.length !== 2 || values.model === undefined) throw new CliError(usage);
-  const target = await resolveTarget(values.target);
+  const precision = values.precision;
+  const target = await resolveTarget(values.target, precision);
   const [input, out] = positionals;
-  if (isVideoPath(input) && !hasMagic(input)) return upscaleVideo(input, out, { ...values, model: values.model, target });
+  if (isVideoPath(input) && !hasMagic(input)) return upscaleVideo(input, out, { ...values, model: values.model, target, precision });
   if (values.codec !== undefined || values.crf !== undefined) throw new CliError(`--codec and --crf are for a video input (${VIDEO_OUTPUT_EXTS.join(', ')}, …)`);
   const { files, single } = inputsOf(input);
   const outs = outputsFor(files, single, out);
@@ -133,7 +135,7 @@ async function run({ values, positionals, usage }: Args<typeof options>): Promis
   if (!values.overwrite) checkNotExisting(outs);
   prepareFolders(outs);
   const { name, model } = modelOption(values.model);
-  const compiled = await compileOption(model, target, values.threads);
+  const compiled = await compileOption(model, target, values.threads, precision);
   const t0 = performance.now();
   const failed: { file: string; err: Error }[] = [];
   const withAlpha: string[] = [];

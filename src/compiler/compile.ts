@@ -3,7 +3,7 @@
 // working memory exceeds the budget run in overlapping tiles. Target-free: no `node:*`, so it runs in a browser.
 import { rgbImage, type RgbImage } from '../image/image.js';
 import type { Model } from '../models/model.js';
-import type { Target, TargetName, WindowRunner } from '../targets/target.js';
+import type { Precision, Target, TargetName, WindowRunner } from '../targets/target.js';
 import { buildGraph, type Gates } from './build.js';
 import { type Graph, macsPerPixel } from './ir.js';
 import { foldAll } from './passes.js';
@@ -24,6 +24,8 @@ export interface CompileOptions {
   readonly gates?: Gates;
   /** Node targets' kernel and tuning cache; default theirs (RTSR_CACHE_DIR, XDG_CACHE_HOME, ~/.cache). */
   readonly cacheDir?: string;
+  /** What weights and activations are stored as; default f32 (f16: webgpu with 'shader-f16' only). */
+  readonly precision?: Precision;
 }
 
 export interface CompiledModel {
@@ -55,11 +57,12 @@ export function optimizedGraph(model: Model, gates?: Gates): Graph {
 
 export async function compile(model: Model, opts: CompileOptions): Promise<CompiledModel> {
   const { target } = opts;
-  const missing = await target.unavailable();
-  if (missing) throw new Error(`compile: the ${target.name} target is not available here: ${missing}`);
+  const precision = opts.precision ?? 'f32';
+  const missing = await target.unavailable(precision);
+  if (missing) throw new Error(`compile: the ${target.name} target is not available here${precision === 'f32' ? '' : ` in ${precision}`}: ${missing}`);
   const threads = opts.threads ?? target.defaultThreads();
   if (!Number.isInteger(threads) || threads < 1) throw new Error(`compile: threads must be an integer ≥ 1, got ${threads}`);
-  const runner = await target.createRunner(optimizedGraph(model, opts.gates), { threads, tune: opts.tune ?? true, cacheDir: opts.cacheDir });
+  const runner = await target.createRunner(optimizedGraph(model, opts.gates), { threads, tune: opts.tune ?? true, cacheDir: opts.cacheDir, precision });
   return new Compiled(target.name, runner, opts.memoryBudgetBytes ?? DEFAULT_MEMORY_BUDGET);
 }
 

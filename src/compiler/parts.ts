@@ -21,6 +21,8 @@ export interface PartRunnable {
   readonly macs: number;
   /** Runs the part once. */
   run(): Promise<void>;
+  /** Milliseconds of device time one run takes, where the target measures that (StageBench.time: a GPU). */
+  time?(): Promise<number>;
 }
 
 export interface PartOptions extends Partial<Omit<StageBenchOptions, 'h' | 'w'>> {
@@ -52,5 +54,6 @@ export async function compileParts(parts: readonly PartSpec[], opts: PartOptions
     tune: opts.tune ?? true,
     cacheDir: opts.cacheDir,
   });
-  return parts.map((part, i) => ({ part, macs: stageMacsPerPixel(stages[i]) * opts.h * opts.w, run: () => bench.run(i) }));
+  const time = bench.time?.bind(bench);
+  return parts.map((part, i) => ({ part, macs: stageMacsPerPixel(stages[i]) * opts.h * opts.w, run: () => bench.run(i), time: time && (() => time(i)) }));
 }

@@ -1,6 +1,8 @@
 // The deployment runner: every part runs exactly the fused, tuned stage code `rtsr upscale` runs on the target —
 // head, one block and tail through the compiler's part runnables, whole networks through `compile()` — so the
-// profile and the speed model describe the code users get, not a stand-in.
+// profile and the speed model describe the code users get, not a stand-in. Parts are timed by the target's device
+// clock where it has one (a GPU's: the time its stage takes on the device, without the submit-and-wait that a
+// frame pays once); whole networks always by the wall clock around runImage, what a user waits for.
 import { compile } from '../compiler/compile.js';
 import { compileParts, type PartSpec } from '../compiler/parts.js';
 import { rgbImage } from '../image/image.js';
@@ -12,27 +14,37 @@ import { type BlockRunner, partKey, type Part, type RunnerOptions } from './runn
 export async function createCompilerRunner({ target, scale, h, w }: RunnerOptions): Promise<BlockRunner> {
   const threads = target.defaultThreads();
   const info = { runner: 'compiler-fused', target: target.name, compiler: await target.describe(), threads };
-  const runs = new Map<string, () => Promise<unknown>>();
+  const runs = new Map<string, { run(): Promise<unknown>; time?(): Promise<number> }>();
   const rng = new Rng(3);
   // Whole networks read a uint8 frame, as runImage does in deployment.
   const frame = rgbImage(w, h, Uint8Array.from({ length: w * h * 3 }, () => rng.int(256)));
+  const prepared = (p: Part) => {
+    const r = runs.get(partKey(p));
+    if (!r) throw new Error(`compiler runner: part ${partKey(p)} was not prepared`);
+    return r;
+  };
   return {
     info,
     async prepare(parts) {
       const todo = parts.filter((p) => !runs.has(partKey(p)));
       const pieces = todo.filter((p): p is Part & PartSpec => p.kind !== 'model');
-      (await compileParts(pieces, { target, scale, h, w, threads })).forEach((r, i) => runs.set(partKey(pieces[i]), () => r.run()));
+      (await compileParts(pieces, { target, scale, h, w, threads })).forEach((r, i) => runs.set(partKey(pieces[i]), r));
       for (const p of todo) {
         if (p.kind !== 'model') continue;
         const spec: WdsrSpec = { arch: 'wdsr-b', scale, channels: p.c, blocks: p.blocks.map((b) => ({ ...b })) };
         const compiled = await compile(Model.init(spec, 0), { target, threads });
-        runs.set(partKey(p), () => compiled.runImage(frame));
+        runs.set(partKey(p), { run: () => compiled.runImage(frame) });
       }
     },
     async run(p) {
-      const r = runs.get(partKey(p));
-      if (!r) throw new Error(`compiler runner: part ${partKey(p)} was not prepared`);
-      await r();
+      await prepared(p).run();
+    },
+    async time(p) {
+      const r = prepared(p);
+      if (r.time) return r.time();
+      const t0 = performance.now();
+      await r.run();
+      return performance.now() - t0;
     },
   };
 }

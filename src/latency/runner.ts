@@ -51,6 +51,9 @@ export interface BlockRunner {
   prepare(parts: readonly Part[]): Promise<void>;
   /** Runs one prepared part once on the runner's h×w input. */
   run(part: Part): Promise<void>;
+  /** Milliseconds one run of a prepared part takes, for runners that measure better than a wall clock around
+   *  run() (a GPU target's device time); absent: the profiler clocks run(). */
+  time?(part: Part): Promise<number>;
 }
 
 export interface RunnerOptions {

@@ -8,6 +8,13 @@ import type { Rect } from '../compiler/tiles.js';
 
 export type TargetName = 'reference' | 'native' | 'wasm' | 'webgpu';
 
+/** What weights and activations are stored as: f16 only where a target says it runs so (WebGPU with
+ *  'shader-f16'); arithmetic stays f32 on every target. */
+export type Precision = 'f32' | 'f16';
+
+/** unavailable('f16') of a target that stores f32 only. */
+export const f32Only = (name: TargetName): string => `the ${name} target stores f32 only (f16 is for webgpu on an adapter with 'shader-f16')`;
+
 /** An RGB frame: HWC floats in [0, 1] (Io 'f32') or bytes (Io 'u8'). */
 export type Frame = Float32Array | Uint8Array;
 
@@ -18,6 +25,8 @@ export interface RunnerOptions {
   readonly tune: boolean;
   /** Node targets' on-disk kernel and tuning cache; default theirs (RTSR_CACHE_DIR, XDG_CACHE_HOME, ~/.cache). */
   readonly cacheDir?: string;
+  /** Default f32. */
+  readonly precision?: Precision;
 }
 
 /** Runs one compiled graph window by window (compile.ts tiles frames that do not fit the memory budget). */
@@ -54,8 +63,9 @@ export interface StageBenchOptions extends RunnerOptions {
 
 export interface Target {
   readonly name: TargetName;
-  /** Null where the target runs here; else one line saying what is missing and how to get it. */
-  unavailable(): Promise<string | null>;
+  /** Null where the target runs here (at `precision`, default f32); else one line saying what is missing and
+   *  how to get it. */
+  unavailable(precision?: Precision): Promise<string | null>;
   /** The toolchain and runtime that build and run its code, with versions: part of a profile's fingerprint. */
   describe(): Promise<string>;
   /** Threads a model runs on unless told otherwise (native: $OMP_NUM_THREADS, else every core). */

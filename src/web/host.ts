@@ -1,13 +1,15 @@
 // The wasm target's browser host: Web Workers for the thread pool (only where the page is cross-origin isolated,
 // the condition for shared memory), the device's cores, and tuning choices kept in localStorage (small JSON, and
 // the store's interface is synchronous).
-import type { TuningStore, WasmHost } from '../targets/wasm/host.js';
+import type { TuningStore } from '../targets/tuning.js';
+import type { WasmHost } from '../targets/wasm/host.js';
 import { hashHex } from '../util/hash.js';
 
-function localStore(): TuningStore | undefined {
+/** Tuning choices in localStorage under `prefix` + the key's hash (undefined where a page has none). */
+export function localStore(prefix: string): TuningStore | undefined {
   const storage = (globalThis as { localStorage?: Storage }).localStorage;
   if (!storage) return undefined;
-  const at = (key: string) => `rtsr-wasm-tuning-${hashHex(key)}`;
+  const at = (key: string) => `${prefix}${hashHex(key)}`;
   return {
     load(key) {
       try {
@@ -30,7 +32,7 @@ function localStore(): TuningStore | undefined {
 /** `workerUrl`: the bundled worker entry (web/worker.ts), served beside the library. */
 export function browserHost(workerUrl: URL): WasmHost {
   const isolated = (globalThis as { crossOriginIsolated?: boolean }).crossOriginIsolated === true;
-  const store = localStore();
+  const store = localStore('rtsr-wasm-tuning-');
   return {
     engine: typeof navigator === 'object' ? navigator.userAgent : 'unknown engine',
     cores: typeof navigator === 'object' ? navigator.hardwareConcurrency || 1 : 1,

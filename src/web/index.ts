@@ -11,7 +11,7 @@ import type { Target } from '../targets/target.js';
 import { createWasmTarget } from '../targets/wasm/index.js';
 import type { GpuAdapter } from '../targets/webgpu/gpu.js';
 import { createWebGpuTarget } from '../targets/webgpu/index.js';
-import { browserHost } from './host.js';
+import { browserHost, localStore } from './host.js';
 import { loadModel as load, type LoadOptions, type ModelSource, type Upscaler } from './upscaler.js';
 
 export { compile, decodeModel, referenceTarget, rgbImage, type CompiledModel, type CompileOptions, type RgbImage, type Target };
@@ -22,7 +22,9 @@ export type { LoadOptions, ModelSource, Upscaler };
 /** The wasm target with Web Workers from `worker.js` beside this module. */
 export const wasmTarget: Target = createWasmTarget(browserHost(new URL('./worker.js', import.meta.url)));
 
-/** The WebGPU target on the page's `navigator.gpu`. */
+const webgpuStore = localStore('rtsr-webgpu-tuning-');
+
+/** The WebGPU target on the page's `navigator.gpu`, its tuned schedules in localStorage. */
 export const webgpuTarget: Target = createWebGpuTarget({
   async adapter() {
     const gpu = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<GpuAdapter | null> } } }).navigator?.gpu;
@@ -30,6 +32,7 @@ export const webgpuTarget: Target = createWebGpuTarget({
     return (await gpu.requestAdapter()) ?? 'WebGPU found no adapter on this device';
   },
   runtime: () => 'WebGPU (navigator.gpu)',
+  tuningStore: () => webgpuStore,
 });
 
 const registered: Target[] = [];

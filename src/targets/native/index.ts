@@ -4,7 +4,7 @@
 import { defaultCacheDir, findToolchain, ompThreads, type Toolchain } from '../../backends/native/compile.js';
 import { fuseStages } from '../../compiler/fuse.js';
 import { defaultTuning, packStage, stageKernelName, stageShape } from '../../compiler/stage.js';
-import type { StageBench, StageBenchOptions, Target } from '../target.js';
+import { f32Only, type StageBench, type StageBenchOptions, type Target } from '../target.js';
 import { StageKernels } from './kernels.js';
 import { stageKernel } from './render.js';
 import { NativeRunner } from './runner.js';
@@ -37,7 +37,7 @@ async function benchStages(stages: Parameters<NonNullable<Target['benchStages']>
 
 export const nativeTarget: Target = {
   name: 'native',
-  unavailable: async () => (findToolchain() ? null : 'no C compiler with OpenMP found (set CC, or install gcc or clang)'),
+  unavailable: async (p) => (!findToolchain() ? 'no C compiler with OpenMP found (set CC, or install gcc or clang)' : p === 'f16' ? f32Only('native') : null),
   describe: async () => findToolchain()?.version ?? 'no C compiler',
   defaultThreads: ompThreads,
   createRunner: async (graph, opts) =>

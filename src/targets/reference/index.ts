@@ -6,7 +6,7 @@ import { interpret } from '../../compiler/interpret.js';
 import type { Io } from '../../compiler/stage.js';
 import type { Rect } from '../../compiler/tiles.js';
 import { clampByte } from '../../image/image.js';
-import type { Frame, Target, WindowRunner } from '../target.js';
+import { f32Only, type Frame, type Target, type WindowRunner } from '../target.js';
 
 class ReferenceRunner implements WindowRunner {
   constructor(readonly graph: Graph) {}
@@ -39,7 +39,7 @@ class ReferenceRunner implements WindowRunner {
 
 export const referenceTarget: Target = {
   name: 'reference',
-  unavailable: async () => null,
+  unavailable: async (p) => (p === 'f16' ? f32Only('reference') : null),
   describe: async () => 'reference (TypeScript interpreter)',
   defaultThreads: () => 1,
   createRunner: async (graph) => new ReferenceRunner(graph),

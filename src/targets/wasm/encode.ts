@@ -71,6 +71,7 @@ export type Op = keyof typeof OPS;
 const MEM_OPS = {
   'i32.load': [[0x28], 2], 'i64.load': [[0x29], 3], 'f32.load': [[0x2a], 2], 'f64.load': [[0x2b], 3], 'i32.load8_u': [[0x2d], 0],
   'i32.store': [[0x36], 2], 'i64.store': [[0x37], 3], 'f32.store': [[0x38], 2], 'f64.store': [[0x39], 3], 'i32.store8': [[0x3a], 0],
+  'i32.atomic.load': [[0xfe, 0x10], 2], 'i32.atomic.store': [[0xfe, 0x17], 2],
   'v128.load': [SIMD(0x00), 4], 'v128.load32_splat': [SIMD(0x09), 2], 'v128.store': [SIMD(0x0b), 4], 'v128.store32_lane': [SIMD(0x5a), 2],
 } satisfies Record<string, [number[], number]>;
 export type MemOp = keyof typeof MEM_OPS;

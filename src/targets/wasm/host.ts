@@ -1,5 +1,6 @@
 // What the wasm target needs from the platform it runs on, injected so that everything but the host itself
 // (node.ts for Node; a page's own for a browser) is free of `node:*` and of any one worker API.
+import type { TuningStore } from '../tuning.js';
 
 /** A started worker running the wasm target's worker entry (whose messages go to worker.ts's handler). */
 export interface WorkerLike {
@@ -9,12 +10,6 @@ export interface WorkerLike {
   onError(cb: (err: Error) => void): void;
 }
 
-/** Tuning choices kept across processes, by key (the host hashes it into a file name or a storage key). */
-export interface TuningStore {
-  /** The value stored under `key`, or undefined; the caller validates it. */
-  load(key: string): unknown;
-  save(key: string, value: unknown): void;
-}
 
 export interface WasmHost {
   /** The engine, for describe() and tuning keys: e.g. `node v20.20.2 (V8 11.3)`. */

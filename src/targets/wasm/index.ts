@@ -4,7 +4,7 @@
 // engine flags and a persistent tuning store.
 import { fuseStages } from '../../compiler/fuse.js';
 import type { StageNode } from '../../compiler/ir.js';
-import type { StageBench, StageBenchOptions, Target } from '../target.js';
+import { f32Only, type StageBench, type StageBenchOptions, type Target } from '../target.js';
 import { DEFAULT_TUNING } from './abi.js';
 import { features } from './features.js';
 import type { WasmHost } from './host.js';
@@ -13,7 +13,8 @@ import { WasmRunner } from './runner.js';
 import { Runtime } from './runtime.js';
 import { type TuneEnv, tuneStage } from './tune.js';
 
-export type { WasmHost, WorkerLike, TuningStore } from './host.js';
+export type { WasmHost, WorkerLike } from './host.js';
+export type { TuningStore } from '../tuning.js';
 export { workerHandler } from './worker.js';
 
 export function createWasmTarget(host: WasmHost): Target {
@@ -54,7 +55,8 @@ export function createWasmTarget(host: WasmHost): Target {
 
   return {
     name: 'wasm',
-    unavailable: async () => (features(host).simd ? null : 'this WebAssembly engine has no SIMD128 (Node ≥ 16.4, Chrome ≥ 91, Firefox ≥ 89, Safari ≥ 16.4)'),
+    unavailable: async (p) =>
+      !features(host).simd ? 'this WebAssembly engine has no SIMD128 (Node ≥ 16.4, Chrome ≥ 91, Firefox ≥ 89, Safari ≥ 16.4)' : p === 'f16' ? f32Only('wasm') : null,
     describe: async () => {
       const f = features(host);
       return `${host.engine}, wasm ${f.relaxed ? 'relaxed-simd' : 'simd128'}, ${f.threads ? 'threads' : 'no threads'}`;

@@ -1,12 +1,13 @@
 // Choosing a stage's blocking for the wasm target: native's coordinate-wise search over the same space
 // (compiler/stage.ts tuningRounds) with wasm's limits, each round's candidates in one module, timed interleaved on
 // one thread (several rounds, each candidate's fastest run: noise on a shared machine only adds time). Choices
-// are remembered per process and, where the host offers one, in its persistent store, keyed by stage shape,
-// width class and engine, and trusted on reading only if they are candidates of this space.
+// are remembered per process and, where the host offers one, in its persistent store (../tuning.ts), keyed by
+// stage shape, width class and engine, and trusted on reading only if they are candidates of this space.
 import { type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
 import { type Io, isTuningCandidate, stageKernelName, stageShape, type StageTuning, tuningRounds, widthClass } from '../../compiler/stage.js';
 import { DEFAULT_TUNING, LIMITS } from './abi.js';
-import type { TuningStore, WasmHost } from './host.js';
+import { type TuningStore, tunedChoice } from '../tuning.js';
+import type { WasmHost } from './host.js';
 import { kernelOf, loadKernels, scratchStride, SyntheticCalls } from './kernels.js';
 import { Runtime } from './runtime.js';
 
@@ -22,25 +23,12 @@ export interface TuneEnv {
   readonly store?: TuningStore;
 }
 
-/** Choices made in this process, per store (a store stands for a cache directory) or per host without one. */
-const chosen = new WeakMap<object, Map<string, Promise<StageTuning>>>();
-
 /** The tuning for `stage` at frames about h×w: remembered, stored, else measured; the default for narrow rows. */
 export function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<StageTuning> {
   if (widthClass(w, LIMITS.vw) < MIN_TUNED_CLASS) return Promise.resolve(DEFAULT_TUNING);
   const shape = stageShape(stage, io);
   const key = JSON.stringify({ version: TUNING_VERSION, shape, widthClass: widthClass(w, LIMITS.vw), engine: env.host.engine, relaxed: env.relaxed });
-  let memo = chosen.get(env.store ?? env.host);
-  if (!memo) chosen.set(env.store ?? env.host, (memo = new Map()));
-  let t = memo.get(key);
-  if (!t) {
-    const saved = env.store?.load(key);
-    t = isTuningCandidate(saved, LIMITS) ? Promise.resolve(saved) : measure(stage, io, h, w, env).then((best) => (env.store?.save(key, best), best));
-    memo.set(key, t);
-    // A failed measurement is not remembered: the next caller tries again.
-    t.catch(() => memo.delete(key));
-  }
-  return t;
+  return tunedChoice(env.store ?? env.host, env.store, key, (x): x is StageTuning => isTuningCandidate(x, LIMITS), () => measure(stage, io, h, w, env));
 }
 
 async function measure(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<StageTuning> {

@@ -71,6 +71,10 @@ export interface GpuDevice {
   createBindGroup(desc: { layout: object; entries: { binding: number; resource: { buffer: GpuBuffer } }[] }): GpuBindGroup;
   createCommandEncoder(): GpuCommandEncoder;
   createQuerySet(desc: { type: 'timestamp'; count: number }): GpuQuerySet;
+  /** Resolves once, when the device is lost (destroy() included). */
+  readonly lost: Promise<{ readonly reason: string; readonly message: string }>;
+  /** Errors of work that nothing waits on (validation, out of memory). */
+  onuncapturederror: ((e: { readonly error: { readonly message: string } }) => void) | null;
   destroy(): void;
 }
 

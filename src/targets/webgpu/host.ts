@@ -1,5 +1,6 @@
 // What the WebGPU target needs from the platform, injected so that everything but the host itself (node.ts for
 // Node; a page passes its own around `navigator.gpu`) is free of `node:*`.
+import type { TuningStore } from '../tuning.js';
 import type { GpuAdapter, GpuLimits } from './gpu.js';
 
 export interface WebGpuHost {
@@ -9,4 +10,7 @@ export interface WebGpuHost {
   runtime(): string;
   /** Caps below the adapter's limits: a smaller device's figures (tests use them to force tiling). */
   readonly caps?: Partial<GpuLimits>;
+  /** A persistent store for tuned schedules under `cacheDir` (the host's default when undefined); without one,
+   *  choices last as long as the process. */
+  tuningStore?(cacheDir: string | undefined): TuningStore | undefined;
 }

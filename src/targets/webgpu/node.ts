@@ -1,9 +1,11 @@
 // The WebGPU target's Node host: Dawn through the optional `webgpu` package (or the copy RTSR_WEBGPU_MODULE
 // names: its index.js). The platform's own GPU backend comes first (Vulkan, Metal, D3D12) in core WebGPU; else
 // Dawn's OpenGL ES backend in compatibility mode, which runs on Mesa's llvmpipe on machines without a GPU
-// (Dawn rejects Mesa's lavapipe Vulkan there): EGL without a display needs EGL_PLATFORM=surfaceless.
+// (Dawn rejects Mesa's lavapipe Vulkan there): EGL without a display needs EGL_PLATFORM=surfaceless. Tuned
+// schedules go to the rtsr cache directory's webgpu-tuning folder.
 import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { tuningFiles } from '../tuning-files.js';
 import type { GpuAdapter } from './gpu.js';
 import type { WebGpuHost } from './host.js';
 import { createWebGpuTarget } from './index.js';
@@ -45,6 +47,6 @@ async function adapter(): Promise<GpuAdapter | string> {
   return `Dawn ${version} found no adapter: no Vulkan, Metal or D3D12 GPU, and no OpenGL ES through EGL (Debian: apt-get install libegl1 libegl-mesa0 libgles2 libgl1-mesa-dri)`;
 }
 
-export const nodeHost: WebGpuHost = { adapter, runtime: () => runtime };
+export const nodeHost: WebGpuHost = { adapter, runtime: () => runtime, tuningStore: (cacheDir) => tuningFiles('webgpu-tuning', cacheDir) };
 
 export const webgpuTarget = createWebGpuTarget(nodeHost);

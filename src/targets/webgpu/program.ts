@@ -2,10 +2,12 @@
 // its buffers bind and how it dispatches (the runner and the stage bench both go through it).
 import type { StageNode } from '../../compiler/ir.js';
 import { type Io, packStage, stageShape, type StageShape } from '../../compiler/stage.js';
+import { toHalves } from '../../util/half.js';
+import type { Precision } from '../target.js';
 import type { GpuContext } from './device.js';
 import { type GpuBindGroup, type GpuBuffer, type GpuComputePass, type GpuComputePipeline, USAGE } from './gpu.js';
 import { bindings, blobPadding, stageWgsl } from './render.js';
-import { defaultTuning, type GpuTuning } from './schedule.js';
+import type { GpuTuning } from './schedule.js';
 
 /** The part of the window a stage computes: all of it, or the kept part for the frame stage. */
 export interface Region {
@@ -41,20 +43,21 @@ export class StageProgram {
     private readonly ctx: GpuContext,
     readonly shape: StageShape,
     readonly tuning: GpuTuning,
+    precision: Precision,
     private readonly pipeline: GpuComputePipeline,
     blob: Float32Array,
   ) {
     this.params = gpuBuffer(ctx, 32, USAGE.UNIFORM | USAGE.COPY_DST);
     const padded = new Float32Array(blob.length + blobPadding(shape, tuning));
     padded.set(blob);
-    this.weights = gpuBuffer(ctx, padded.byteLength, USAGE.STORAGE | USAGE.COPY_DST);
-    ctx.device.queue.writeBuffer(this.weights, 0, padded);
+    const stored = precision === 'f16' ? toHalves(padded) : padded;
+    this.weights = gpuBuffer(ctx, stored.byteLength, USAGE.STORAGE | USAGE.COPY_DST);
+    ctx.device.queue.writeBuffer(this.weights, 0, stored);
   }
 
-  static async load(ctx: GpuContext, stage: StageNode, io: Io, tuning?: GpuTuning): Promise<StageProgram> {
+  static async load(ctx: GpuContext, stage: StageNode, io: Io, tuning: GpuTuning, precision: Precision): Promise<StageProgram> {
     const shape = stageShape(stage, io);
-    const t = tuning ?? defaultTuning(shape, ctx.limits);
-    return new StageProgram(ctx, shape, t, await ctx.pipeline(stageWgsl(shape, t)), packStage(stage));
+    return new StageProgram(ctx, shape, tuning, precision, await ctx.pipeline(stageWgsl(shape, tuning, precision)), packStage(stage));
   }
 
   bind(b: StageBuffers): GpuBindGroup {

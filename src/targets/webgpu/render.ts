@@ -11,6 +11,7 @@
 // is read by neighbouring threads from neighbouring addresses. Frame and window sizes are uniforms: one
 // pipeline serves every frame and tile size.
 import { blobLayout, type StageShape } from '../../compiler/stage.js';
+import type { Precision } from '../target.js';
 import { type GpuTuning, workgroupOf } from './schedule.js';
 import { range } from '../../util/range.js';
 
@@ -33,7 +34,7 @@ export function blobPadding(s: StageShape, t: GpuTuning): number {
   return g.groups * g.ob - s.cout;
 }
 
-export function stageWgsl(s: StageShape, t: GpuTuning): string {
+export function stageWgsl(s: StageShape, t: GpuTuning, p: Precision = 'f32'): string {
   const L = blobLayout(s);
   const g = workgroupOf(s, t);
   const B = bindings(s);
@@ -47,14 +48,18 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
   const emit = (...l: string[]) => lines.push(...l);
 
   emit(
+    // Weights, activations and workgroup memory are stored as `elem`; arithmetic is f32 (loads widen, stores
+    // narrow: no-ops in f32), so f16 halves memory traffic without summing in 11-bit precision.
+    ...(p === 'f16' ? ['enable f16;'] : []),
+    `alias elem = ${p};`,
     // The computed region (x0, y0, rw, rh) of the h×w window: all of it, or a frame stage's kept part.
     'struct Params { h: u32, w: u32, x0: u32, y0: u32, rw: u32, rh: u32, ostride: u32, unused: u32 }',
     `@group(0) @binding(${B.params}) var<uniform> P: Params;`,
-    `@group(0) @binding(${B.weights}) var<storage, read> wts: array<f32>;`,
-    ...s.terms.map((x, i) => `@group(0) @binding(${B.inputs[i]}) var<storage, read> in${i}: array<${x.source === 'raw' ? frameT : 'f32'}>;`),
-    ...(B.residual === null ? [] : [`@group(0) @binding(${B.residual}) var<storage, read> res: array<f32>;`]),
-    `@group(0) @binding(${B.out}) var<storage, read_write> outp: array<${S > 1 ? frameT : 'f32'}>;`,
-    `var<workgroup> smem: array<f32, ${g.smem}>;`,
+    `@group(0) @binding(${B.weights}) var<storage, read> wts: array<elem>;`,
+    ...s.terms.map((x, i) => `@group(0) @binding(${B.inputs[i]}) var<storage, read> in${i}: array<${x.source === 'raw' ? frameT : 'elem'}>;`),
+    ...(B.residual === null ? [] : [`@group(0) @binding(${B.residual}) var<storage, read> res: array<elem>;`]),
+    `@group(0) @binding(${B.out}) var<storage, read_write> outp: array<${S > 1 ? frameT : 'elem'}>;`,
+    `var<workgroup> smem: array<elem, ${g.smem}>;`,
   );
   if (s.terms.some((x) => x.source === 'raw') && s.io === 'u8') emit(U8_TABLE);
   if (S > 1 && s.io === 'u8')
@@ -79,7 +84,7 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
     `  let o0 = (li / ${TW * TH}u) * ${OB}u;`,
     `  let ly = (li % ${TW * TH}u) / ${TW}u;`,
     `  let lx = li % ${TW}u;`,
-    ...range(OB).map((j) => `  var ${acc(j)} = wts[${L.bias + j}u + o0];`),
+    ...range(OB).map((j) => `  var ${acc(j)} = f32(wts[${L.bias + j}u + o0]);`),
   );
 
   s.terms.forEach((x, ti) => {
@@ -98,22 +103,22 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
       '      let q = u32(y) * P.w + u32(x);',
     );
     if (x.source === 'raw' && s.io === 'u8')
-      emit(`      for (var c = 0u; c < 3u; c++) { let b = q * 3u + c; smem[c * ${HP}u + p] = U8[(in${ti}[b >> 2u] >> ((b & 3u) * 8u)) & 255u]; }`);
-    else if (x.source === 'raw') emit(`      for (var c = 0u; c < 3u; c++) { smem[c * ${HP}u + p] = in${ti}[q * 3u + c]; }`);
+      emit(`      for (var c = 0u; c < 3u; c++) { let b = q * 3u + c; smem[c * ${HP}u + p] = elem(U8[(in${ti}[b >> 2u] >> ((b & 3u) * 8u)) & 255u]); }`);
+    else if (x.source === 'raw') emit(`      for (var c = 0u; c < 3u; c++) { smem[c * ${HP}u + p] = elem(in${ti}[q * 3u + c]); }`);
     else if (x.chain.length === 0) emit(`      for (var c = 0u; c < ${x.cin}u; c++) { smem[c * ${HP}u + p] = in${ti}[c * n + q]; }`);
     else {
       // The chain in private arrays: layer j reads v{j} and writes v{j+1}; the last writes workgroup memory.
       const c0 = x.chain[0].cin;
-      emit(`      var v0: array<f32, ${c0}>;`, `      for (var c = 0u; c < ${c0}u; c++) { v0[c] = in${ti}[c * n + q]; }`);
+      emit(`      var v0: array<f32, ${c0}>;`, `      for (var c = 0u; c < ${c0}u; c++) { v0[c] = f32(in${ti}[c * n + q]); }`);
       x.chain.forEach((pw, j) => {
         const last = j === x.chain.length - 1;
         const { w, b } = lt.chain[j];
         if (!last) emit(`      var v${j + 1}: array<f32, ${pw.cout}>;`);
         emit(
           `      for (var o = 0u; o < ${pw.cout}u; o++) {`,
-          `        var a = wts[${b}u + o];`,
-          `        for (var i = 0u; i < ${pw.cin}u; i++) { a += v${j}[i] * wts[${w}u + i * ${pw.cout}u + o]; }`,
-          `        ${last ? `smem[o * ${HP}u + p]` : `v${j + 1}[o]`} = ${pw.relu ? 'max(a, 0.0)' : 'a'};`,
+          `        var a = f32(wts[${b}u + o]);`,
+          `        for (var i = 0u; i < ${pw.cin}u; i++) { a += v${j}[i] * f32(wts[${w}u + i * ${pw.cout}u + o]); }`,
+          `        ${last ? `smem[o * ${HP}u + p] = elem(${pw.relu ? 'max(a, 0.0)' : 'a'})` : `v${j + 1}[o] = ${pw.relu ? 'max(a, 0.0)' : 'a'}`};`,
           '      }',
         );
       });
@@ -128,8 +133,8 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
       `      for (var dx = 0u; dx < ${x.k}u; dx++) {`,
       `        let r = i * ${HP}u + (ly + dy) * ${HW}u + lx + dx;`,
       `        let wo = ${lt.w}u + ((dy * ${x.k}u + dx) * ${x.cin}u + i) * ${COUT}u + o0;`,
-      '        let xv = smem[r];',
-      ...range(OB).map((j) => `        ${acc(j)} += xv * wts[wo + ${j}u];`),
+      '        let xv = f32(smem[r]);',
+      ...range(OB).map((j) => `        ${acc(j)} += xv * f32(wts[wo + ${j}u]);`),
       '      }',
       '    }',
       '  }',
@@ -139,7 +144,7 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
   const value = (j: number, at: string) => {
     let v = acc(j);
     if (s.relu) v = `max(${v}, 0.0)`;
-    if (s.residual) v = `${v} + res[${at}]`;
+    if (s.residual) v = `${v} + f32(res[${at}])`;
     return v;
   };
   if (S === 1) {
@@ -149,7 +154,7 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
       '  if (y < P.y0 + P.rh && x < P.x0 + P.rw) {',
       ...range(OB).map((j) => {
         const at = `(o0 + ${j}u) * n + y * P.w + x`;
-        return `    if (o0 + ${j}u < ${COUT}u) { outp[${at}] = ${value(j, at)}; }`;
+        return `    if (o0 + ${j}u < ${COUT}u) { outp[${at}] = elem(${value(j, at)}); }`;
       }),
       '  }',
     );
@@ -162,7 +167,7 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
       const at = `o * n + (ty0 + ly) * P.w + tx0 + lx`;
       emit(
         `  { let o = o0 + ${j}u; if (o < ${COUT}u) {`,
-        `    smem[((ly * ${S}u + (o / ${S}u) % ${S}u) * ${TW * S}u + lx * ${S}u + o % ${S}u) * 3u + o / ${S * S}u] = ${value(j, at)};`,
+        `    smem[((ly * ${S}u + (o / ${S}u) % ${S}u) * ${TW * S}u + lx * ${S}u + o % ${S}u) * 3u + o / ${S * S}u] = elem(${value(j, at)});`,
         '  } }',
       );
     }
@@ -177,7 +182,7 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
             `    let k = e % ${ROW / 4}u;`,
             '    if (r < rows && off + k < P.ostride) {',
             `      let b = r * ${ROW}u + k * 4u;`,
-            '      outp[((ty0 - P.y0) * ' + S + 'u + r) * P.ostride + off + k] = toByte(smem[b]) | (toByte(smem[b + 1u]) << 8u) | (toByte(smem[b + 2u]) << 16u) | (toByte(smem[b + 3u]) << 24u);',
+            '      outp[((ty0 - P.y0) * ' + S + 'u + r) * P.ostride + off + k] = toByte(f32(smem[b])) | (toByte(f32(smem[b + 1u])) << 8u) | (toByte(f32(smem[b + 2u])) << 16u) | (toByte(f32(smem[b + 3u])) << 24u);',
             '    }',
             '  }',
           ]
@@ -186,7 +191,7 @@ export function stageWgsl(s: StageShape, t: GpuTuning): string {
             `  for (var e = li; e < ${TH * S * ROW}u; e += ${g.threads}u) {`,
             `    let r = e / ${ROW}u;`,
             `    let k = e % ${ROW}u;`,
-            `    if (r < rows && off + k < P.ostride) { outp[((ty0 - P.y0) * ${S}u + r) * P.ostride + off + k] = smem[r * ${ROW}u + k]; }`,
+            `    if (r < rows && off + k < P.ostride) { outp[((ty0 - P.y0) * ${S}u + r) * P.ostride + off + k] = f32(smem[r * ${ROW}u + k]); }`,
             '  }',
           ]),
     );
