@@ -1,8 +1,10 @@
 // A model: a validated spec, its parameters, and what can be derived from them (forward pass, parameter and
 // MAC counts). Initialisation is seeded and follows PyTorch's defaults, with weight-norm gains as the spec says.
+// Training-time branches (reparam.ts) have parameters here but fold away: counts are the deployed network's.
 import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../util/random.js';
 import type { ConvDef, ParamMap } from './arch.js';
+import { branchConvs, branchesOf } from './reparam.js';
 import { architecture, type ArchSpec } from './registry.js';
 
 export class Model {
@@ -22,9 +24,13 @@ export class Model {
   static init(spec: ArchSpec, seed: number): Model {
     const rng = new Rng(seed);
     const params: ParamMap = new Map();
+    const uniform = (r: Rng, c: ConvDef) => {
+      const bound = 1 / Math.sqrt(c.k * c.k * c.cin);
+      return r.fill(new Float32Array(c.k * c.k * c.cin * c.cout), () => r.uniform(-bound, bound));
+    };
     for (const c of convs(spec)) {
       const bound = 1 / Math.sqrt(c.k * c.k * c.cin);
-      const w = rng.fill(new Float32Array(c.k * c.k * c.cin * c.cout), () => rng.uniform(-bound, bound));
+      const w = uniform(rng, c);
       const shape = [c.k, c.k, c.cin, c.cout];
       if (c.weightNorm) {
         params.set(`${c.name}.v`, new Tensor(w, shape, true));
@@ -37,6 +43,12 @@ export class Model {
         params.set(`${c.name}.b`, new Tensor(rng.fill(new Float32Array(c.cout), () => rng.uniform(-bound, bound)), [c.cout], true));
       }
     }
+    // Branches draw from their own stream, so the main convs start as the plain model's; each branch's last
+    // conv starts at zero, so the network starts as the plain one too (up to identity branches).
+    const branchRng = new Rng(seed ^ 0x7e9a2a5e);
+    for (const c of convs(spec))
+      for (const { chain } of branchesOf(c))
+        chain.forEach((p, i) => params.set(`${p.name}.w`, new Tensor(i === chain.length - 1 ? new Float32Array(p.k * p.k * p.cin * p.cout) : uniform(branchRng, p), [p.k, p.k, p.cin, p.cout], true)));
     return new Model(spec, params);
   }
 
@@ -72,5 +84,6 @@ function paramShapes(spec: ArchSpec): Map<string, number[]> {
     } else m.set(`${c.name}.w`, w);
     m.set(`${c.name}.b`, [c.cout]);
   }
+  for (const p of branchConvs(convs(spec))) m.set(`${p.name}.w`, [p.k, p.k, p.cin, p.cout]);
   return m;
 }
