@@ -8,10 +8,11 @@ import { search } from '../search/run.js';
 import { resolveTarget, TARGET_OPTION } from './target-option.js';
 import { CliError, intOption, msOption, parseCli } from './args.js';
 import { parseSize } from './info.js';
+import { RECIPE_OPTIONS, recipeOption, teacherOption } from './recipe-option.js';
 
 const USAGE = `usage: rtsr search --scale 2|3|4 --budget-ms MS [--input 640x360] [--target native|wasm|…] [--device-profile FILE] [--backend native|reference] [--data DIR]
                    [--out DIR] [--quick] [--no-width-gradient] [--gate-worth straight-through|taylor] [--seed 0]
-                   [--baseline MODEL …]`;
+                   [--baseline MODEL …] [--recipe NAME|FILE.json] [--teacher MODEL [--distill-weight W]] (the fine-tune stage's)`;
 const WORTH = ['straight-through', 'taylor'] as const;
 
 export async function run(argv: string[]): Promise<void> {
@@ -29,6 +30,7 @@ export async function run(argv: string[]): Promise<void> {
     'no-width-gradient': { type: 'boolean', default: false },
     'gate-worth': { type: 'string', default: 'straight-through' },
     seed: { type: 'string' },
+    ...RECIPE_OPTIONS,
     help: { type: 'boolean', default: false },
   });
   if (values.help) return void process.stdout.write(USAGE + '\n');
@@ -40,6 +42,8 @@ export async function run(argv: string[]): Promise<void> {
   const scale = intOption('scale', values.scale as string, 2, 2, 4);
   const seed = intOption('seed', values.seed as string | undefined, 0, 0);
   const input = values.input ? parseSize(values.input as string, 'input') : { w: Math.round(1280 / scale), h: Math.round(720 / scale) };
+  const recipe = recipeOption(values);
+  const teacher = teacherOption(values, recipe, scale);
   useBackend(await selectBackend(values.backend as string | undefined));
   const target = await resolveTarget(values.target as string | undefined);
   const dataDir = resolveDataDir(values.data as string | undefined);
@@ -58,6 +62,9 @@ export async function run(argv: string[]): Promise<void> {
     widthGradient: !values['no-width-gradient'],
     gateWorth,
     seed,
+    recipe,
+    teacher: teacher?.model,
+    teacherPath: teacher?.ref.path,
     log: (line) => process.stderr.write(line + '\n'),
   });
   const set = evalSets[0];

@@ -12,13 +12,18 @@ import { evaluate } from '../eval/evaluate.js';
 import { saveModel } from '../models/model-io.js';
 import type { ArchSpec } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
-import { patchSource } from '../train/data.js';
+import { withReparam } from '../models/reparam.js';
+import { recipeSource } from '../train/data.js';
+import { recipeNames } from '../train/recipe.js';
+import { reloadTeacher, type TeacherRef } from '../train/teacher.js';
 import { CHECKPOINT, checkpointRun, CURVE, LOG, train, type TrainOptions } from '../train/trainer.js';
 import { parseArchArg } from './arch-arg.js';
 import { CliError, intOption, parseCli } from './args.js';
+import { RECIPE_OPTIONS, recipeOption, teacherOption } from './recipe-option.js';
 
 const USAGE = `usage: rtsr train --arch PRESET|JSON|FILE [--scale 2|3|4] [--data DIR] [--train-sets T91,BSD200] [--steps N]
                   [--batch 16] [--patch 48] [--lr 1e-3] [--milestones 0.5,0.75,0.9] [--gamma 0.5] [--seed 0]
+                  [--recipe NAME|FILE.json (baseline)] [--teacher MODEL [--distill-weight W]]
                   [--val-set Set5] [--val-every 1000 (0: at the end only)] [--checkpoint-every 500] [--out DIR]
                   [--resume [--steps N] [--val-every N] [--checkpoint-every N]] [--backend native|reference]`;
 
@@ -26,9 +31,10 @@ interface RunConfig {
   dataDir: string;
   trainSets: string[];
   valSet: string;
+  teacher?: TeacherRef;
 }
 
-type LoopFlags = Omit<TrainOptions, 'run'>;
+type LoopFlags = Omit<TrainOptions, 'run' | 'recipe'>;
 type Values = Record<string, string | boolean | string[] | undefined>;
 
 const DEFAULTS: LoopFlags = { steps: 20000, batch: 16, patch: 48, lr: 1e-3, milestones: [0.5, 0.75, 0.9], gamma: 0.5, seed: 0, valEvery: 1000, checkpointEvery: 500 };
@@ -66,7 +72,13 @@ function resumed(values: Values, ckptPath: string): { spec: ArchSpec; opts: Trai
     if (!CHANGEABLE.has(k) && !isDeepStrictEqual(asked[k], ck.options[k])) refuse(FLAG[k], values[FLAG[k]], ck.options[k]);
   const scale = values.scale === undefined ? ck.spec.scale : intOption('scale', values.scale as string, 2);
   if (scale !== ck.spec.scale) refuse('scale', scale, ck.spec.scale);
-  if (values.arch !== undefined && !isDeepStrictEqual(parseArchArg(values.arch as string, scale), ck.spec)) refuse('arch', values.arch, JSON.stringify(ck.spec));
+  // The checkpoint's network carries the branches its recipe added.
+  const reparam = ck.options.recipe?.reparam;
+  const archOf = (text: string) => (reparam ? withReparam(parseArchArg(text, scale), reparam) : parseArchArg(text, scale));
+  if (values.arch !== undefined && !isDeepStrictEqual(archOf(values.arch as string), ck.spec)) refuse('arch', values.arch, JSON.stringify(ck.spec));
+  if ((values.recipe !== undefined || values['distill-weight'] !== undefined) && !isDeepStrictEqual(recipeOption(values), ck.options.recipe))
+    refuse(values.recipe !== undefined ? 'recipe' : 'distill-weight', values.recipe ?? values['distill-weight'], JSON.stringify(ck.options.recipe));
+  if (values.teacher !== undefined && teacherOption(values, ck.options.recipe!, scale)?.ref.path !== run.teacher?.path) refuse('teacher', values.teacher, run.teacher?.path ?? 'none');
   if (values.data !== undefined && resolve(values.data as string) !== run.dataDir) refuse('data', resolve(values.data as string), run.dataDir);
   if (values['train-sets'] !== undefined && values['train-sets'] !== run.trainSets.join(',')) refuse('train-sets', values['train-sets'], run.trainSets.join(','));
   if (values['val-set'] !== undefined && values['val-set'] !== run.valSet) refuse('val-set', values['val-set'], run.valSet);
@@ -77,7 +89,7 @@ function resumed(values: Values, ckptPath: string): { spec: ArchSpec; opts: Trai
     const at = (steps: number) => asked.milestones.map((f) => Math.round(f * steps)).join(', ');
     process.stderr.write(`--steps ${asked.steps} instead of ${ck.options.steps}: the lr milestones move from steps ${at(ck.options.steps)} to ${at(asked.steps)}; the run is no longer the same as one started with --steps ${asked.steps}\n`);
   }
-  return { spec: ck.spec, opts: { ...asked, run: ck.options.run } };
+  return { spec: ck.spec, opts: { ...asked, ...(ck.options.recipe ? { recipe: ck.options.recipe } : {}), run: ck.options.run } };
 }
 
 function num(name: string, v: string | undefined, fallback: number): number {
@@ -103,13 +115,14 @@ export async function run(argv: string[]): Promise<void> {
     'val-set': { type: 'string' },
     'val-every': { type: 'string' },
     'checkpoint-every': { type: 'string' },
+    ...RECIPE_OPTIONS,
     out: { type: 'string' },
     resume: { type: 'boolean', default: false },
     backend: { type: 'string' },
     help: { type: 'boolean', default: false },
   });
   if (values.help) {
-    process.stdout.write(USAGE + '\n');
+    process.stdout.write(`${USAGE}\nrecipes: ${recipeNames().join(', ')} (docs/training.md)\n`);
     return;
   }
   useBackend(await selectBackend(values.backend as string | undefined));
@@ -135,16 +148,19 @@ export async function run(argv: string[]): Promise<void> {
     const present = await listSets(dataDir);
     const trainSets = values['train-sets'] ? (values['train-sets'] as string).split(',') : ['T91', 'BSD200'].filter((s) => present.includes(s));
     if (trainSets.length === 0) throw new CliError(`no training sets: ${dataDir} has neither T91 nor BSD200 (sets there: ${present.join(', ') || 'none'}); use --train-sets`);
-    const run: RunConfig = { dataDir, trainSets, valSet: (values['val-set'] as string | undefined) ?? 'Set5' };
-    opts = { ...loopFlags(values, DEFAULTS), run: { ...run } };
+    const recipe = recipeOption(values);
+    const teacher = teacherOption(values, recipe, scale)?.ref;
+    const run: RunConfig = { dataDir, trainSets, valSet: (values['val-set'] as string | undefined) ?? 'Set5', ...(teacher ? { teacher } : {}) };
+    opts = { ...loopFlags(values, DEFAULTS), recipe, run: { ...run } };
     outDir = resolve(outFlag ?? join('runs', `${spec.arch}-x${spec.scale}`));
     if (existsSync(join(outDir, CHECKPOINT))) throw new CliError(`${outDir} already holds a run: add --resume to continue it, or choose another --out`);
   }
   const run = opts.run as unknown as RunConfig;
   process.stderr.write(`loading ${run.trainSets.join(', ')} from ${run.dataDir} (×${spec.scale})…\n`);
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, spec.scale);
+  const data = await recipeSource(sampler, opts, run.teacher && reloadTeacher(run.teacher, spec.scale), (line) => process.stderr.write(line + '\n'));
   const validate = async (m: Parameters<typeof modelUpscaler>[0]) => (await evaluate(modelUpscaler(m, spec.arch), run.dataDir, [run.valSet])).sets[run.valSet].psnr;
-  const result = await train(spec, opts, outDir, { data: patchSource(sampler, opts.seed, opts.batch, opts.patch), validate }, values.resume as boolean);
+  const result = await train(spec, opts, outDir, { data, validate }, values.resume as boolean);
   if (result.interrupted) {
     process.stderr.write(`stopped at step ${result.step}; checkpoint in ${join(outDir, CHECKPOINT)} — continue with: rtsr train --resume --out ${outDir}\n`);
     return;
@@ -157,7 +173,7 @@ export async function run(argv: string[]): Promise<void> {
   });
   const s = scores.sets[run.valSet];
   process.stdout.write(
-    `trained ${spec.arch} ×${spec.scale}: ${run.valSet} ${s.psnr.toFixed(2)} dB / ${s.ssim.toFixed(4)} after ${result.step} steps (${(result.seconds / 60).toFixed(1)} min)\n` +
+    `trained ${spec.arch} ×${spec.scale}${opts.recipe ? ` (recipe ${opts.recipe.name}${run.teacher ? `, teacher ${run.teacher.path}` : ''})` : ''}: ${run.valSet} ${s.psnr.toFixed(2)} dB / ${s.ssim.toFixed(4)} after ${result.step} steps (${(result.seconds / 60).toFixed(1)} min)\n` +
       `model: ${modelPath}\nlog: ${join(outDir, LOG)}\ncurve: ${join(outDir, CURVE)}\n`,
   );
 }
