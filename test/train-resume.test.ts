@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { saveModel, loadModel } from '../src/models/model-io.js';
+import { Tensor } from '../src/engine/tensor.js';
 import { Model } from '../src/models/model.js';
 import { parseArch } from '../src/models/registry.js';
 import { loadRecipe } from '../src/train/recipe.js';
@@ -139,4 +140,31 @@ test('train --recipe and --teacher: the model keeps its branches and recipe; a r
   const changed = cli(root, '--resume', '--steps', '8');
   assert.notEqual(changed.code, 0);
   assert.match(changed.err, /teacher .*teacher\.rtsr has changed since the run started/);
+});
+
+test('train --init starts from a model file\'s weights (the recipe\'s branches added), and takes its architecture', () => {
+  const { root, data } = smallData('rtsr-init-cli-');
+  const start = join(root, 'start.rtsr');
+  const m = Model.init(parseArch('{"arch":"fsrcnn-d2s","d":6,"s":3,"m":1}', 3), 4);
+  saveModel(start, m);
+  const small = ['--steps', '2', '--batch', '2', '--patch', '8', '--data', data, '--train-sets', 'T91', '--val-every', '0', '--lr', '1e-9'];
+  for (const [flags, message] of [
+    [['--init', start, '--arch', 'espcn'], /train needs --arch, or --init to start from a model's weights \(not both\)/],
+    [['--init', start, '--scale', '2'], /--scale 2: the --init model .*start\.rtsr is ×3/],
+    [['--init', join(root, 'none.rtsr')], /--init: no model file/],
+  ] as [string[], RegExp][]) {
+    const r = cli(root, ...small, ...flags);
+    assert.equal(r.code, 2, `${flags}: ${r.err}`);
+    assert.match(r.err, message);
+  }
+  const r = cli(root, ...small, '--init', start, '--recipe', 'reparam');
+  assert.equal(r.code, 0, r.err);
+  const { model, info } = loadModel(join(root, 'run', 'model.rtsr'));
+  assert.deepEqual(model.spec, { ...m.spec, reparam: loadRecipe('reparam').reparam });
+  assert.equal((info.training!.run as { init: string }).init, start);
+  // Two steps at lr 1e-9: still the start's function (the branches start at zero, identity's 1 moved).
+  const x = new Tensor(Float32Array.from({ length: 5 * 6 * 3 }, (_, i) => (i % 7) / 7), [1, 5, 6, 3]);
+  const [a, b] = [m.forward(x).data, model.forward(x).data];
+  assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 1e-5));
+  assert.ok(model.params.get('map.0.rep.1x1.w')!.data.some((v) => v !== 0), 'the branches trained');
 });

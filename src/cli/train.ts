@@ -9,19 +9,21 @@ import { listSets } from '../data/datasets.js';
 import { PatchSampler } from '../data/patches.js';
 import { backend, useBackend } from '../engine/tensor.js';
 import { evaluate } from '../eval/evaluate.js';
-import { saveModel } from '../models/model-io.js';
+import { loadModel, saveModel } from '../models/model-io.js';
 import type { ArchSpec } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
+import type { Model } from '../models/model.js';
 import { withReparam } from '../models/reparam.js';
+import { findModel } from '../models/zoo.js';
 import { recipeSource } from '../train/data.js';
 import { recipeNames } from '../train/recipe.js';
 import { reloadTeacher, type TeacherRef } from '../train/teacher.js';
-import { CHECKPOINT, checkpointRun, CURVE, LOG, train, type TrainOptions } from '../train/trainer.js';
+import { CHECKPOINT, checkpointRun, CURVE, LOG, train, trainModel, type TrainOptions } from '../train/trainer.js';
 import { parseArchArg } from './arch-arg.js';
 import { CliError, intOption, parseCli } from './args.js';
 import { RECIPE_OPTIONS, recipeOption, teacherOption } from './recipe-option.js';
 
-const USAGE = `usage: rtsr train --arch PRESET|JSON|FILE [--scale 2|3|4] [--data DIR] [--train-sets T91,BSD200] [--steps N]
+const USAGE = `usage: rtsr train --arch PRESET|JSON|FILE|--init MODEL [--scale 2|3|4] [--data DIR] [--train-sets T91,BSD200] [--steps N]
                   [--batch 16] [--patch 48] [--lr 1e-3] [--milestones 0.5,0.75,0.9] [--gamma 0.5] [--seed 0]
                   [--recipe NAME|FILE.json (baseline)] [--teacher MODEL [--distill-weight W]]
                   [--val-set Set5] [--val-every 1000 (0: at the end only)] [--checkpoint-every 500] [--out DIR]
@@ -32,6 +34,8 @@ interface RunConfig {
   trainSets: string[];
   valSet: string;
   teacher?: TeacherRef;
+  /** The model file whose weights the run started from. */
+  init?: string;
 }
 
 type LoopFlags = Omit<TrainOptions, 'run' | 'recipe'>;
@@ -60,6 +64,15 @@ function loopFlags(values: Values, base: LoopFlags): LoopFlags {
   };
 }
 
+function initOption(nameOrPath: string): { path: string; model: Model } {
+  try {
+    const { path } = findModel(nameOrPath);
+    return { path: resolve(path), model: loadModel(path, true).model };
+  } catch (err) {
+    throw new CliError(`--init: ${(err as Error).message}`);
+  }
+}
+
 /** The checkpoint's run, with the flags that may change applied; any other flag must match the checkpoint. */
 function resumed(values: Values, ckptPath: string): { spec: ArchSpec; opts: TrainOptions } {
   const ck = checkpointRun(ckptPath);
@@ -78,6 +91,7 @@ function resumed(values: Values, ckptPath: string): { spec: ArchSpec; opts: Trai
   if (values.arch !== undefined && !isDeepStrictEqual(archOf(values.arch as string), ck.spec)) refuse('arch', values.arch, JSON.stringify(ck.spec));
   if ((values.recipe !== undefined || values['distill-weight'] !== undefined) && !isDeepStrictEqual(recipeOption(values), ck.options.recipe))
     refuse(values.recipe !== undefined ? 'recipe' : 'distill-weight', values.recipe ?? values['distill-weight'], JSON.stringify(ck.options.recipe));
+  if (values.init !== undefined && initOption(values.init as string).path !== run.init) refuse('init', values.init, run.init ?? 'none');
   if (values.teacher !== undefined && teacherOption(values, ck.options.recipe!, scale)?.ref.path !== run.teacher?.path) refuse('teacher', values.teacher, run.teacher?.path ?? 'none');
   if (values.data !== undefined && resolve(values.data as string) !== run.dataDir) refuse('data', resolve(values.data as string), run.dataDir);
   if (values['train-sets'] !== undefined && values['train-sets'] !== run.trainSets.join(',')) refuse('train-sets', values['train-sets'], run.trainSets.join(','));
@@ -116,6 +130,7 @@ export async function run(argv: string[]): Promise<void> {
     'val-every': { type: 'string' },
     'checkpoint-every': { type: 'string' },
     ...RECIPE_OPTIONS,
+    init: { type: 'string' },
     out: { type: 'string' },
     resume: { type: 'boolean', default: false },
     backend: { type: 'string' },
@@ -130,6 +145,7 @@ export async function run(argv: string[]): Promise<void> {
   let spec: ArchSpec;
   let opts: TrainOptions;
   let outDir: string;
+  let start: Model | undefined;
   if (values.resume) {
     if (!outFlag) throw new CliError('train --resume needs --out DIR (the folder of the run to continue)');
     outDir = resolve(outFlag);
@@ -137,20 +153,23 @@ export async function run(argv: string[]): Promise<void> {
     if (!existsSync(ckptPath)) throw new CliError(`train --resume: no checkpoint at ${ckptPath}`);
     ({ spec, opts } = resumed(values, ckptPath));
   } else {
-    if (!values.arch) throw new CliError(`train needs --arch\n${USAGE}`);
-    const scale = intOption('scale', values.scale as string | undefined, 2);
+    if (!values.arch === !values.init) throw new CliError(`train needs --arch, or --init to start from a model's weights (not both)\n${USAGE}`);
+    const init = values.init === undefined ? undefined : initOption(values.init as string);
+    const scale = intOption('scale', values.scale as string | undefined, init?.model.scale ?? 2);
+    if (init && scale !== init.model.scale) throw new CliError(`--scale ${scale}: the --init model ${init.path} is ×${init.model.scale}`);
     try {
-      spec = parseArchArg(values.arch as string, scale);
+      spec = init?.model.spec ?? parseArchArg(values.arch as string, scale);
     } catch (err) {
       throw new CliError((err as Error).message);
     }
+    start = init?.model;
     const dataDir = resolveDataDir(values.data as string | undefined);
     const present = await listSets(dataDir);
     const trainSets = values['train-sets'] ? (values['train-sets'] as string).split(',') : ['T91', 'BSD200'].filter((s) => present.includes(s));
     if (trainSets.length === 0) throw new CliError(`no training sets: ${dataDir} has neither T91 nor BSD200 (sets there: ${present.join(', ') || 'none'}); use --train-sets`);
     const recipe = recipeOption(values);
     const teacher = teacherOption(values, recipe, scale)?.ref;
-    const run: RunConfig = { dataDir, trainSets, valSet: (values['val-set'] as string | undefined) ?? 'Set5', ...(teacher ? { teacher } : {}) };
+    const run: RunConfig = { dataDir, trainSets, valSet: (values['val-set'] as string | undefined) ?? 'Set5', ...(teacher ? { teacher } : {}), ...(init ? { init: init.path } : {}) };
     opts = { ...loopFlags(values, DEFAULTS), recipe, run: { ...run } };
     outDir = resolve(outFlag ?? join('runs', `${spec.arch}-x${spec.scale}`));
     if (existsSync(join(outDir, CHECKPOINT))) throw new CliError(`${outDir} already holds a run: add --resume to continue it, or choose another --out`);
@@ -160,7 +179,8 @@ export async function run(argv: string[]): Promise<void> {
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, spec.scale);
   const data = await recipeSource(sampler, opts, run.teacher && reloadTeacher(run.teacher, spec.scale), (line) => process.stderr.write(line + '\n'));
   const validate = async (m: Parameters<typeof modelUpscaler>[0]) => (await evaluate(modelUpscaler(m, spec.arch), run.dataDir, [run.valSet])).sets[run.valSet].psnr;
-  const result = await train(spec, opts, outDir, { data, validate }, values.resume as boolean);
+  const deps = { data, validate };
+  const result = start ? await trainModel(start, opts, outDir, deps) : await train(spec, opts, outDir, deps, values.resume as boolean);
   if (result.interrupted) {
     process.stderr.write(`stopped at step ${result.step}; checkpoint in ${join(outDir, CHECKPOINT)} — continue with: rtsr train --resume --out ${outDir}\n`);
     return;
