@@ -94,13 +94,18 @@ test('every branch kind on every architecture folds to the plain convs, computin
 });
 
 test('the inner width follows expand; a 1×1 conv gets no branches; identity only where cin = cout', () => {
-  const spec = parseArch(specText('wdsr-b', { channels: 4, blocks: [{ m1: 8, m2: 4 }] }, ['identity', '1x1-kxk', 'kxk-1x1'], 3), 2);
+  const spec = parseArch(specText('wdsr-b', { channels: 4, blocks: [{ m1: 8, m2: 5 }] }, ['identity', '1x1-kxk', 'kxk-1x1'], 3), 2);
   const names = branchConvs(convs(spec)).map((c) => `${c.name} k${c.k} ${c.cin}→${c.cout}`);
-  assert.deepEqual(names.filter((n) => n.startsWith('blocks.0.')), [
-    'blocks.0.conv.rep.1x1-kxk.a k1 4→12',
-    'blocks.0.conv.rep.1x1-kxk.b k3 12→4',
-    'blocks.0.conv.rep.kxk-1x1.a k3 4→12',
+  // 1×1→k×k widens the inputs, k×k→1×1 the outputs: either costs `expand` times the conv.
+  assert.deepEqual(names.filter((n) => n.startsWith('blocks.0.') || n.startsWith('skip.')), [
+    'blocks.0.conv.rep.1x1-kxk.a k1 5→15',
+    'blocks.0.conv.rep.1x1-kxk.b k3 15→4',
+    'blocks.0.conv.rep.kxk-1x1.a k3 5→12',
     'blocks.0.conv.rep.kxk-1x1.b k1 12→4',
+    'skip.rep.1x1-kxk.a k1 3→9',
+    'skip.rep.1x1-kxk.b k5 9→12',
+    'skip.rep.kxk-1x1.a k5 3→36',
+    'skip.rep.kxk-1x1.b k1 36→12',
   ]);
   assert.ok(!names.some((n) => /expand|reduce/.test(n)), '1×1 convs have no branches');
   const m = Model.init(spec, 0);
@@ -181,7 +186,7 @@ test('what cannot fold exactly is refused, naming the branch', () => {
   const reluFirst: Graph = { ...g, nodes: g.nodes.map((n) => (n.op === 'conv' && n.name === 'conv2' ? { ...n, relu: true } : n)) };
   assert.throws(() => foldBranches(reluFirst), /the training branch conv 'conv2\.rep\.1x1-kxk\.b' \(k3 4→5\) does not fold into conv 'conv2'/);
   const biased: Graph = { ...g, nodes: g.nodes.map((n) => (n.op === 'conv' && n.name === 'conv1.rep.1x1-kxk.a' ? { ...n, b: new Float32Array(n.cout).fill(0.1) } : n)) };
-  assert.throws(() => foldBranches(biased), /the training branch conv 'conv1\.rep\.1x1-kxk\.a' \(k1 3→8\) does not fold into conv 'conv1'/);
+  assert.throws(() => foldBranches(biased), /the training branch conv 'conv1\.rep\.1x1-kxk\.a' \(k1 3→6\) does not fold into conv 'conv1'/);
   assert.throws(() => buildGraph(m, new Map([['conv2', [1, 1, 1, 1, 1]]])), /gate on conv 'conv2', which has training branches/);
   // Plain models' graphs pass through untouched.
   const plain = foldWeightNorm(buildGraph(randomModel('espcn', 2, 2)));

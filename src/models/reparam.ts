@@ -6,14 +6,15 @@
 import type { ConvDef } from './arch.js';
 
 /** `1x1`: a parallel 1×1 conv. `identity`: the input itself (only where cin = cout). `1x1-kxk`: a 1×1 conv to
- *  `expand`·cout channels, then a k×k conv (ECBSR's expand-squeeze). `kxk-1x1`: a k×k conv to `expand`·cout
- *  channels, then a 1×1 (SESR's linear expansion). */
+ *  `expand`·cin channels, then a k×k conv (ECBSR's expand-squeeze). `kxk-1x1`: a k×k conv to `expand`·cout
+ *  channels, then a 1×1 (SESR's linear expansion). Either two-conv branch so costs about `expand` times its
+ *  conv in training, even beside a tail conv to 3s² channels. */
 export const BRANCH_KINDS = ['1x1', 'identity', '1x1-kxk', 'kxk-1x1'] as const;
 export type BranchKind = (typeof BRANCH_KINDS)[number];
 
 export interface Reparam {
   readonly branches: readonly BranchKind[];
-  /** Inner width of the two-conv branches, in multiples of the conv's outputs (ECBSR's depth multiplier). */
+  /** Inner width of the two-conv branches, in multiples of the conv's inputs (1x1-kxk) or outputs (kxk-1x1). */
   readonly expand: number;
 }
 
@@ -24,7 +25,7 @@ export interface Branch {
   readonly chain: readonly ConvDef[];
 }
 
-export const MAX_EXPAND = 16;
+const MAX_EXPAND = 16;
 
 /** The spec's optional `reparam` field, validated; `{}` when absent, so plain specs keep their exact shape. */
 export function reparamField(raw: Record<string, unknown>, arch: string): { reparam?: Reparam } {
@@ -54,7 +55,7 @@ export function withBranches(convs: ConvDef[], reparam: Reparam | undefined): Co
 /** The branches of a conv, in the order its forward pass adds them. */
 export function branchesOf(c: ConvDef): Branch[] {
   if (!c.reparam) return [];
-  const mid = c.reparam.expand * c.cout;
+  const e = c.reparam.expand;
   const piece = (kind: BranchKind, part: string, k: number, cin: number, cout: number): ConvDef => ({ name: `${c.name}.rep.${kind}${part}`, k, cin, cout, weightNorm: false, branchOf: c.name });
   return c.reparam.branches.flatMap((kind): Branch[] => {
     switch (kind) {
@@ -63,9 +64,9 @@ export function branchesOf(c: ConvDef): Branch[] {
       case 'identity':
         return c.cin === c.cout ? [{ kind, chain: [] }] : [];
       case '1x1-kxk':
-        return [{ kind, chain: [piece(kind, '.a', 1, c.cin, mid), piece(kind, '.b', c.k, mid, c.cout)] }];
+        return [{ kind, chain: [piece(kind, '.a', 1, c.cin, e * c.cin), piece(kind, '.b', c.k, e * c.cin, c.cout)] }];
       case 'kxk-1x1':
-        return [{ kind, chain: [piece(kind, '.a', c.k, c.cin, mid), piece(kind, '.b', 1, mid, c.cout)] }];
+        return [{ kind, chain: [piece(kind, '.a', c.k, c.cin, e * c.cout), piece(kind, '.b', 1, e * c.cout, c.cout)] }];
     }
   });
 }

@@ -10,7 +10,7 @@ import type { Tensor } from '../engine/tensor.js';
 import { type Reparam, reparamField } from '../models/reparam.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 
-export const RECIPE_DIR = join(PACKAGE_ROOT, 'recipes');
+const RECIPE_DIR = join(PACKAGE_ROOT, 'recipes');
 
 export const LOSSES = {
   l1: ops.l1Loss,
