@@ -165,6 +165,7 @@ test('a run with every ingredient (branches, EMA, a patch switch, L1 → L2, a t
     assert.equal(second.step, 40);
     for (const [name, p] of whole.model.params) assert.deepEqual(second.model.params.get(name)!.data, p.data, `${name} after a stop at step ${stopAt}`);
   }
+  await assert.rejects(train(whole.model.spec, { ...opts, recipe: { ...loadRecipe('reparam'), reparam: { branches: ['1x1'], expand: 2 } } }, mkdtempSync(join(tmpdir(), 'rtsr-recipe-other-')), { data, quiet: true }), /the network has training branches .*"1x1-kxk".*, recipe 'reparam' others \(\{"branches":\["1x1"\],"expand":2\}\)/);
   // The averaged weights are what the run returns, not the last ones.
   const last = await train(spec, { ...opts, recipe: { ...recipe, ema: 0 } }, mkdtempSync(join(tmpdir(), 'rtsr-recipe-last-')), { data, quiet: true });
   assert.ok(maxAbsDiff(last.model.params.get('head.v')!.data, whole.model.params.get('head.v')!.data) > 1e-4);

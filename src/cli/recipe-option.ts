@@ -27,6 +27,15 @@ export function recipeOption(values: Values): Recipe {
   return { ...recipe, distill };
 }
 
+/** The teacher a `--teacher` argument names, for a student of `scale`. */
+export function teacherArg(nameOrPath: string, scale: number): { model: Model; ref: TeacherRef } {
+  try {
+    return findTeacher(nameOrPath, scale);
+  } catch (err) {
+    throw new CliError(`--teacher: ${(err as Error).message}`);
+  }
+}
+
 /** The teacher `--teacher` names, checked against the student's scale and the recipe's weight. */
 export function teacherOption(values: Values, recipe: Recipe, scale: number): { model: Model; ref: TeacherRef } | undefined {
   if (values.teacher === undefined) {
@@ -34,9 +43,5 @@ export function teacherOption(values: Values, recipe: Recipe, scale: number): { 
     return undefined;
   }
   if (recipe.distill === 0) throw new CliError(`--teacher with a distillation weight of 0 (recipe '${recipe.name}'): give --distill-weight`);
-  try {
-    return findTeacher(values.teacher as string, scale);
-  } catch (err) {
-    throw new CliError(`--teacher: ${(err as Error).message}`);
-  }
+  return teacherArg(values.teacher as string, scale);
 }

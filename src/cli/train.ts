@@ -21,7 +21,7 @@ import { reloadTeacher, type TeacherRef } from '../train/teacher.js';
 import { CHECKPOINT, checkpointRun, CURVE, LOG, train, trainModel, type TrainOptions } from '../train/trainer.js';
 import { parseArchArg } from './arch-arg.js';
 import { CliError, intOption, parseCli } from './args.js';
-import { RECIPE_OPTIONS, recipeOption, teacherOption } from './recipe-option.js';
+import { RECIPE_OPTIONS, recipeOption, teacherArg, teacherOption } from './recipe-option.js';
 
 const USAGE = `usage: rtsr train --arch PRESET|JSON|FILE|--init MODEL [--scale 2|3|4] [--data DIR] [--train-sets T91,BSD200] [--steps N]
                   [--batch 16] [--patch 48] [--lr 1e-3] [--milestones 0.5,0.75,0.9] [--gamma 0.5] [--seed 0]
@@ -92,7 +92,7 @@ function resumed(values: Values, ckptPath: string): { spec: ArchSpec; opts: Trai
   if ((values.recipe !== undefined || values['distill-weight'] !== undefined) && !isDeepStrictEqual(recipeOption(values), ck.options.recipe))
     refuse(values.recipe !== undefined ? 'recipe' : 'distill-weight', values.recipe ?? values['distill-weight'], JSON.stringify(ck.options.recipe));
   if (values.init !== undefined && initOption(values.init as string).path !== run.init) refuse('init', values.init, run.init ?? 'none');
-  if (values.teacher !== undefined && teacherOption(values, ck.options.recipe!, scale)?.ref.path !== run.teacher?.path) refuse('teacher', values.teacher, run.teacher?.path ?? 'none');
+  if (values.teacher !== undefined && teacherArg(values.teacher as string, scale).ref.path !== run.teacher?.path) refuse('teacher', values.teacher, run.teacher?.path ?? 'none');
   if (values.data !== undefined && resolve(values.data as string) !== run.dataDir) refuse('data', resolve(values.data as string), run.dataDir);
   if (values['train-sets'] !== undefined && values['train-sets'] !== run.trainSets.join(',')) refuse('train-sets', values['train-sets'], run.trainSets.join(','));
   if (values['val-set'] !== undefined && values['val-set'] !== run.valSet) refuse('val-set', values['val-set'], run.valSet);

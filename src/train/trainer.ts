@@ -49,6 +49,8 @@ export async function train(spec: ArchSpec, opts: TrainOptions, outDir: string, 
  *  branches are added first, computing the same function (Model.branched). */
 export async function trainModel(start: Model, opts: TrainOptions, outDir: string, deps: TrainDeps, resume = false): Promise<TrainResult> {
   const recipe = opts.recipe;
+  if (recipe?.reparam && start.spec.reparam && JSON.stringify(recipe.reparam) !== JSON.stringify(start.spec.reparam))
+    throw new Error(`the network has training branches ${JSON.stringify(start.spec.reparam)}, recipe '${recipe.name}' others (${JSON.stringify(recipe.reparam)})`);
   const model = recipe?.reparam && !start.spec.reparam ? start.branched(recipe.reparam, opts.seed) : start;
   const ema = recipe?.ema ? new Ema(model.params, recipe.ema) : null;
   const result = ema ? new Model(model.spec, ema.params) : model;
