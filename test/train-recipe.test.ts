@@ -95,6 +95,17 @@ test('the weight average after t updates is Σ of the weights with the warm-up d
   assert.deepEqual([...ema.state().keys()], ['ema/w']);
 });
 
+test('the baseline recipe trains bit for bit as a run without one (rtsr before recipes)', async () => {
+  const spec = parseArch('wdsr-b-1x4', 2);
+  const opts: TrainOptions = { steps: 30, batch: 2, patch: 6, lr: 3e-3, milestones: [0.5], gamma: 0.5, seed: 4, valEvery: 0, checkpointEvery: 100 };
+  const ps = pairs(3, new Rng(1));
+  const data = (recipe?: Recipe) => patchSource(new PatchSampler(ps, 2), 4, 2, recipe ? (s) => patchAt(recipe, 6, s, 30) : 6, recipe?.augment ?? true);
+  const plain = await train(spec, opts, mkdtempSync(join(tmpdir(), 'rtsr-plain-')), { data: data(), quiet: true });
+  const base = loadRecipe('baseline');
+  const withBaseline = await train(spec, { ...opts, recipe: base }, mkdtempSync(join(tmpdir(), 'rtsr-base-')), { data: data(base), quiet: true });
+  for (const [name, p] of plain.model.params) assert.deepEqual(withBaseline.model.params.get(name)!.data, p.data, name);
+});
+
 test('distillation adds w · ρ(SR, teacher) to ρ(SR, HR); with the teacher equal to HR both terms are equal', async () => {
   const spec = parseArch('wdsr-b-1x4', 2);
   const src = synthetic(2, 6);
