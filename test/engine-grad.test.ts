@@ -148,6 +148,17 @@ test('sum, mean, l1Loss and mseLoss gradients', () => {
   checkGrad((a) => ops.l1Loss(a, t), [a], { h: 1e-3 });
 });
 
+test('charbonnierLoss: its gradient, and its value between L1 and L1 + ε', () => {
+  const a = randTensor(rng, [2, 4, 4, 3]);
+  const t = randTensor(rng, [2, 4, 4, 3], false);
+  // Smooth everywhere: ε = 0.1 makes the curvature near a = t visible to the probes.
+  checkGrad((a) => ops.charbonnierLoss(a, t, 0.1), [a], { h: 1e-3 });
+  checkGrad((a) => ops.charbonnierLoss(a, t), [a], { h: 1e-4, tol: 5e-3 });
+  const l1 = ops.l1Loss(a, t).data[0];
+  const c = ops.charbonnierLoss(a, t, 1e-3).data[0];
+  assert.ok(c > l1 && c <= l1 + 1e-3, `Charbonnier ${c} vs L1 ${l1}`);
+});
+
 test('a small network end to end (conv, relu, gates, skip, shuffle, weight norm, L1)', () => {
   const x = randTensor(rng, [1, 4, 4, 3], false);
   const target = randTensor(rng, [1, 8, 8, 3], false);

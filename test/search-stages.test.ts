@@ -18,6 +18,10 @@ import { runSearch, type SearchConfig } from '../src/search/stages.js';
 import { Supernet } from '../src/search/supernet.js';
 import { type BatchSource } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
+import { optimizedGraph } from '../src/compiler/compile.js';
+import { Model } from '../src/models/model.js';
+import { withReparam } from '../src/models/reparam.js';
+import { loadRecipe, patchAt, type Recipe } from '../src/train/recipe.js';
 
 /** MACs-proportional: 1 ms per 1000 MACs per pixel, plus a head/tail cost in C. */
 const flopsModel: LatencyPredictor = {
@@ -252,6 +256,22 @@ for (const [name, cfg] of [['the seed\'s gates', base], ['Taylor worth', taylor]
     assert.deepEqual(second.model!.spec, whole.model!.spec);
     for (const [name, p] of whole.model!.params) assert.deepEqual([...second.model!.params.get(name)!.data], [...p.data], name);
   });
+
+test('the fine-tune stage trains by its recipe (branches, EMA, a patch switch), resumes exactly, and deploys the derived shapes', async () => {
+  const recipe: Recipe = { ...loadRecipe('full'), ema: 0.9, patches: [{ from: 0.5, size: 8 }] };
+  const cfg: SearchConfig = { ...base, steps: { ...base.steps, finetune: 30 }, recipe };
+  const finetuneData = async (): Promise<BatchSource> => ({ batch: (s) => data(2, patchAt(recipe, 6, s, 30)).batch(s) });
+  const whole = await runSearch(cfg, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), finetuneData, quiet: true });
+  const dir = mkdtempSync(join(tmpdir(), 'rtsr-search-'));
+  const first = await runSearch(cfg, flopsModel, dir, { data: data(2, 6), finetuneData, quiet: true, shouldStop: (stage, step) => stage === 'finetune' && step === 21 });
+  assert.equal(first.interrupted, true);
+  const second = await runSearch(cfg, flopsModel, dir, { data: data(2, 6), finetuneData, quiet: true });
+  const m = whole.model!;
+  assert.deepEqual(m.spec.reparam, recipe.reparam);
+  for (const [name, p] of m.params) assert.deepEqual([...second.model!.params.get(name)!.data], [...p.data], name);
+  const shapes = (g: ReturnType<typeof optimizedGraph>) => g.nodes.map((n) => (n.op === 'conv' ? `${n.name} k${n.k} ${n.cin}→${n.cout}` : n.op));
+  assert.deepEqual(shapes(optimizedGraph(m)), shapes(optimizedGraph(Model.init(withReparam(m.spec, undefined), 0))));
+});
 
 test('rtsr search names the allowed --gate-worth rules before doing anything', async () => {
   const main = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));

@@ -7,7 +7,11 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { saveModel, loadModel } from '../src/models/model-io.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { Model } from '../src/models/model.js';
 import { parseArch } from '../src/models/registry.js';
+import { loadRecipe } from '../src/train/recipe.js';
 import { loadCheckpoint } from '../src/train/checkpoint.js';
 import { CHECKPOINT, CURVE, LOG, train, type TrainOptions } from '../src/train/trainer.js';
 import { synthetic } from './support/synthetic.js';
@@ -53,13 +57,18 @@ function cli(root: string, ...args: string[]) {
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
-test('train --resume extends --steps (saying where the lr milestones move), refuses flags that change a step, and --val-every 0 is accepted', () => {
-  const root = mkdtempSync(join(tmpdir(), 'rtsr-resume-cli-'));
+/** A run folder's parent with one T91 image to train on and Set5's bird to validate on. */
+function smallData(prefix: string): { root: string; data: string } {
+  const root = mkdtempSync(join(tmpdir(), prefix));
   for (const [set, image] of [['T91', 't1.png'], ['Set5', 'bird.png']]) {
     mkdirSync(join(root, 'data', set, 'HR'), { recursive: true });
     copyFileSync(resolve(here, '../../data', set, 'HR', image), join(root, 'data', set, 'HR', image));
   }
-  const data = join(root, 'data');
+  return { root, data: join(root, 'data') };
+}
+
+test('train --resume extends --steps (saying where the lr milestones move), refuses flags that change a step, and --val-every 0 is accepted', () => {
+  const { root, data } = smallData('rtsr-resume-cli-');
   const first = cli(root, '--arch', 'wdsr-b-1x4', '--steps', '4', '--batch', '2', '--patch', '8', '--data', data, '--train-sets', 'T91', '--val-every', '0', '--checkpoint-every', '2');
   assert.equal(first.code, 0, first.err);
   assert.match(first.out, /after 4 steps/);
@@ -86,4 +95,76 @@ test('train --resume extends --steps (saying where the lr milestones move), refu
   assert.match(same.out, /after 6 steps/);
   assert.equal(loadCheckpoint<TrainOptions>(join(root, 'run', CHECKPOINT)).options.steps, 6, 'a later resume continues the extended run');
   assert.ok(existsSync(join(root, 'run', 'model.rtsr')));
+});
+
+test('train --recipe and --teacher: the model keeps its branches and recipe; a resume refuses another recipe, weight or a changed teacher', () => {
+  const { root, data } = smallData('rtsr-recipe-cli-');
+  const teacher = join(root, 'teacher.rtsr');
+  saveModel(teacher, Model.init(parseArch('wdsr-b-1x6', 2), 1));
+  const small = ['--batch', '2', '--patch', '8', '--data', data, '--train-sets', 'T91', '--val-every', '0', '--checkpoint-every', '2'];
+  const bad: [string[], RegExp][] = [
+    [['--recipe', 'nope'], /no recipe 'nope' \(recipes: baseline, charbonnier, ema, full/],
+    [['--distill-weight', '0.5'], /--distill-weight needs --teacher/],
+    [['--teacher', 'wdsr-b-x4'], /--teacher: teacher .*wdsr-b-x4\.rtsr is a ×4 model; the student is ×2/],
+    [['--teacher', teacher, '--distill-weight=-1'], /--distill-weight must be a positive number, got '-1'/],
+  ];
+  for (const [flags, message] of bad) {
+    const r = cli(root, '--arch', 'wdsr-b-1x4', '--steps', '4', ...small, ...flags);
+    assert.equal(r.code, 2, `${flags}: ${r.err}`);
+    assert.match(r.err, message);
+  }
+  const first = cli(root, '--arch', 'wdsr-b-1x4', '--steps', '4', ...small, '--recipe', 'full', '--teacher', teacher, '--distill-weight', '0.5');
+  assert.equal(first.code, 0, first.err);
+  assert.match(first.out, new RegExp(`\\(recipe full, teacher ${teacher}\\).* after 4 steps`));
+  assert.match(first.err, /teacher: its SR of 1 training images in/);
+  const saved = loadModel(join(root, 'run', 'model.rtsr'));
+  assert.deepEqual(saved.model.spec.reparam, loadRecipe('full').reparam);
+  assert.equal((saved.info.training!.recipe as { name: string }).name, 'full');
+  assert.ok(readFileSync(join(root, 'run', LOG), 'utf8').includes('"distill"'));
+
+  const refused: [string[], RegExp][] = [
+    [['--recipe', 'ema'], /--recipe ema differs from the checkpoint's \{"name":"full"/],
+    [['--distill-weight', '1'], /--distill-weight 1 differs from the checkpoint's \{"name":"full".*"distill":0\.5/],
+    [['--teacher', 'wdsr-b-x2'], /--teacher wdsr-b-x2 differs from the checkpoint's .*teacher\.rtsr/],
+  ];
+  for (const [flags, message] of refused) {
+    const r = cli(root, '--resume', '--steps', '6', ...flags);
+    assert.equal(r.code, 2, `${flags}: ${r.err}`);
+    assert.match(r.err, message);
+  }
+  // The same flags (the preset without its branches) are accepted.
+  const same = cli(root, '--resume', '--steps', '6', '--arch', 'wdsr-b-1x4', '--recipe', 'full', '--teacher', teacher, '--distill-weight', '0.5');
+  assert.equal(same.code, 0, same.err);
+  assert.match(same.out, /after 6 steps/);
+  saveModel(teacher, Model.init(parseArch('wdsr-b-1x6', 2), 2));
+  const changed = cli(root, '--resume', '--steps', '8');
+  assert.notEqual(changed.code, 0);
+  assert.match(changed.err, /teacher .*teacher\.rtsr has changed since the run started/);
+});
+
+test('train --init starts from a model file\'s weights (the recipe\'s branches added), and takes its architecture', () => {
+  const { root, data } = smallData('rtsr-init-cli-');
+  const start = join(root, 'start.rtsr');
+  const m = Model.init(parseArch('{"arch":"fsrcnn-d2s","d":6,"s":3,"m":1}', 3), 4);
+  saveModel(start, m);
+  const small = ['--steps', '2', '--batch', '2', '--patch', '8', '--data', data, '--train-sets', 'T91', '--val-every', '0', '--lr', '1e-9'];
+  for (const [flags, message] of [
+    [['--init', start, '--arch', 'espcn'], /train needs --arch, or --init to start from a model's weights \(not both\)/],
+    [['--init', start, '--scale', '2'], /--scale 2: the --init model .*start\.rtsr is ×3/],
+    [['--init', join(root, 'none.rtsr')], /--init: no model file/],
+  ] as [string[], RegExp][]) {
+    const r = cli(root, ...small, ...flags);
+    assert.equal(r.code, 2, `${flags}: ${r.err}`);
+    assert.match(r.err, message);
+  }
+  const r = cli(root, ...small, '--init', start, '--recipe', 'reparam');
+  assert.equal(r.code, 0, r.err);
+  const { model, info } = loadModel(join(root, 'run', 'model.rtsr'));
+  assert.deepEqual(model.spec, { ...m.spec, reparam: loadRecipe('reparam').reparam });
+  assert.equal((info.training!.run as { init: string }).init, start);
+  // Two steps at lr 1e-9: still the start's function (the branches start at zero, identity's 1 moved).
+  const x = new Tensor(Float32Array.from({ length: 5 * 6 * 3 }, (_, i) => (i % 7) / 7), [1, 5, 6, 3]);
+  const [a, b] = [m.forward(x).data, model.forward(x).data];
+  assert.ok(a.every((v, i) => Math.abs(v - b[i]) < 1e-5));
+  assert.ok(model.params.get('map.0.rep.1x1.w')!.data.some((v) => v !== 0), 'the branches trained');
 });

@@ -40,6 +40,9 @@ async function run({ values, positionals, usage }: Args<typeof options>): Promis
   if (values.json) process.stdout.write(JSON.stringify(info) + '\n');
   else
     process.stdout.write(
-      `${JSON.stringify(model.spec)}\nparameters: ${(info.params / 1e3).toFixed(1)} K\nMACs for ${info.input} → ${info.output}: ${(info.macs / 1e9).toFixed(2)} G\n`,
+      `${JSON.stringify(model.spec)}\nparameters: ${(info.params / 1e3).toFixed(1)} K\nMACs for ${info.input} → ${info.output}: ${(info.macs / 1e9).toFixed(2)} G\n` +
+        (model.spec.reparam ? `training branches: ${(trainingParams(model) / 1e3).toFixed(1)} K parameters while training; the figures above are the deployed network's, into which they fold\n` : ''),
     );
 }
+
+const trainingParams = (m: Model) => [...m.params.values()].reduce((n, t) => n + t.size, 0);

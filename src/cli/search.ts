@@ -9,6 +9,7 @@ import { resolveTarget } from './target-option.js';
 import { CliError } from './args.js';
 import { type Args, defineCommand } from './command.js';
 import { defaultInput, OPTIONS, type Options } from './options.js';
+import { RECIPE_OPTIONS, recipeOption, teacherOption } from './recipe-option.js';
 
 const options = {
   scale: { ...OPTIONS.scale, min: 2, max: 4 },
@@ -24,6 +25,7 @@ const options = {
   'no-width-gradient': { kind: 'flag', help: "the seed's variant, for the ablation: no width gate gets a gradient from the latency term" },
   'gate-worth': { kind: 'choice', choices: ['straight-through', 'taylor'], default: 'straight-through', help: "what a channel is worth to its width gate's gradient: docs/search.md" },
   seed: OPTIONS.seed,
+  ...RECIPE_OPTIONS,
 } as const satisfies Options;
 
 export const command = defineCommand({
@@ -39,6 +41,8 @@ async function run({ values, usage }: Args<typeof options>): Promise<void> {
   if (values['budget-ms'] === undefined) throw new CliError(`search needs --budget-ms\n${usage}`);
   const { scale, seed, 'budget-ms': budgetMs, 'gate-worth': gateWorth } = values;
   const input = values.input ?? defaultInput(scale);
+  const recipe = recipeOption(values);
+  const teacher = teacherOption(values, recipe, scale);
   useBackend(await selectBackend(values.backend));
   const target = await resolveTarget(values.target);
   const dataDir = resolveDataDir(values.data);
@@ -57,6 +61,9 @@ async function run({ values, usage }: Args<typeof options>): Promise<void> {
     widthGradient: !values['no-width-gradient'],
     gateWorth,
     seed,
+    recipe,
+    teacher: teacher?.model,
+    teacherPath: teacher?.ref.path,
     log: (line) => process.stderr.write(line + '\n'),
   });
   const set = evalSets[0];

@@ -22,6 +22,9 @@ export interface ConvNode {
   /** The value the input takes outside the image ("same" padding with this constant; 0 = zero padding). */
   readonly pad: number;
   readonly relu: boolean;
+  /** A training-time branch's conv (models/reparam.ts): the conv it belongs to. foldBranches (reparam.ts)
+   *  folds every such node away, so no graph that runs has one. */
+  readonly branchOf?: string;
 }
 
 export interface AddNode {
@@ -194,6 +197,12 @@ export function describe(n: Node): string {
 /** A fresh value id above every id in use. */
 export function freshValue(g: Graph): ValueId {
   return Math.max(g.output, ...g.nodes.map((n) => n.y)) + 1;
+}
+
+/** The graph with the nodes of `drop` removed and each node of `replace` swapped for its new version. */
+export function without(g: Graph, drop: readonly Node[], replace: [Node, Node][] = []): Graph {
+  const swap = new Map(replace);
+  return { ...g, nodes: g.nodes.filter((n) => !drop.includes(n)).map((n) => swap.get(n) ?? n) };
 }
 
 /** Replaces every read of value `from` by `to` (and the output, if it is `from`). */

@@ -3,7 +3,8 @@
 // arithmetic; in float32 it differs from the unfolded graph by rounding only.
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
-import { type AffineNode, type ConvNode, consumers, describe, type Graph, INPUT, type Node, producers, renameUses, type ValueId } from './ir.js';
+import { type AffineNode, type ConvNode, consumers, describe, type Graph, INPUT, type Node, producers, renameUses, type ValueId, without } from './ir.js';
+import { foldBranches } from './reparam.js';
 
 /** w = g·v/‖v‖ with the engine's own weightNorm, so the folded weight is the one Model.forward uses. */
 export function foldWeightNorm(g: Graph): Graph {
@@ -27,12 +28,6 @@ function weightSums(c: ConvNode): Float64Array {
   return s;
 }
 
-/** The graph with `drop` removed and each node of `replace` swapped for its new version. */
-function without(g: Graph, drop: Node | null, replace: [Node, Node][] = []): Graph {
-  const swap = new Map(replace);
-  return { ...g, nodes: g.nodes.filter((n) => n !== drop).map((n) => swap.get(n) ?? n) };
-}
-
 /** A gate after a conv scales the conv's output channels (through its ReLU only when the gate is ≥ 0);
  *  otherwise it scales the input channels of the convs that read it, which is exact under zero padding. */
 export function foldGates(graph: Graph): Graph {
@@ -43,7 +38,7 @@ export function foldGates(graph: Graph): Graph {
     const prod = producers(g).get(gate.x);
     const uses = consumers(g);
     if (prod?.op === 'conv' && uses.get(gate.x)!.length === 1 && (!prod.relu || gate.g.every((v) => v >= 0))) {
-      g = without(g, gate, [[prod, { ...scaleOutputs(prod, (o) => gate.g[o]), y: gate.y }]]);
+      g = without(g, [gate], [[prod, { ...scaleOutputs(prod, (o) => gate.g[o]), y: gate.y }]]);
       continue;
     }
     const readers = uses.get(gate.y) ?? [];
@@ -51,7 +46,7 @@ export function foldGates(graph: Graph): Graph {
       throw new Error(`compiler: cannot fold the gate on v${gate.x}: it follows no conv it can scale and feeds ${readers.map(describe).join(', ') || 'the output'}`);
     g = without(
       g,
-      gate,
+      [gate],
       readers.map((n) => {
         const c = n as ConvNode;
         return [c, { ...c, x: gate.x, w: c.w.map((v, i) => v * gate.g[Math.floor(i / c.cout) % c.cin]) }];
@@ -69,7 +64,7 @@ export function fuseRelu(graph: Graph): Graph {
     const relu = g.nodes.find((n) => n.op === 'relu' && prods.get(n.x)?.op === 'conv' && uses.get(n.x)!.length === 1);
     if (!relu || relu.op !== 'relu') return g;
     const conv = prods.get(relu.x) as ConvNode;
-    g = without(g, relu, [[conv, { ...conv, relu: true, y: relu.y }]]);
+    g = without(g, [relu], [[conv, { ...conv, relu: true, y: relu.y }]]);
   }
 }
 
@@ -101,7 +96,7 @@ function affineIntoReaders(g: Graph, n: AffineNode): Graph | null {
   if (n.scale === 0 || n.y === g.output || readers.length === 0 || !readers.every((r) => r.op === 'conv')) return null;
   return without(
     g,
-    n,
+    [n],
     readers.map((r) => {
       const c = r as ConvNode;
       const sums = weightSums(c);
@@ -111,7 +106,7 @@ function affineIntoReaders(g: Graph, n: AffineNode): Graph | null {
 }
 
 function affineIntoProducer(g: Graph, n: AffineNode): Graph | null {
-  const pushed = pushAffine(without(g, n), n.x, n.scale, n.shift);
+  const pushed = pushAffine(without(g, [n]), n.x, n.scale, n.shift);
   return pushed && renameUses(pushed, n.y, n.x);
 }
 
@@ -122,7 +117,7 @@ function pushAffine(g: Graph, v: ValueId, a: number, s: number): Graph | null {
   switch (p.op) {
     case 'conv':
       if (p.relu && (a < 0 || s !== 0)) return null;
-      return without(g, null, [[p, { ...scaleOutputs(p, () => a), b: p.b.map((b) => a * b + s) }]]);
+      return without(g, [], [[p, { ...scaleOutputs(p, () => a), b: p.b.map((b) => a * b + s) }]]);
     case 'add': {
       const first = pushAffine(g, p.a, a, s);
       return first && pushAffine(first, p.b, a, 0);
@@ -134,7 +129,7 @@ function pushAffine(g: Graph, v: ValueId, a: number, s: number): Graph | null {
   }
 }
 
-/** The passes that every compile runs, in order. */
+/** The passes that every compile runs, in order: branches add to the deployed (weight-norm folded) weight. */
 export function foldAll(g: Graph): Graph {
-  return foldAffine(fuseRelu(foldGates(foldWeightNorm(g))));
+  return foldAffine(fuseRelu(foldGates(foldBranches(foldWeightNorm(g)))));
 }

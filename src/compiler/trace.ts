@@ -8,10 +8,12 @@ import { backend, Tensor, useBackend } from '../engine/tensor.js';
 import type { ConvDef, ParamMap } from '../models/arch.js';
 import { param } from '../models/layers.js';
 import { convs, type Model } from '../models/model.js';
+import { branchConvs } from '../models/reparam.js';
 
 /** A recorded op on NHWC activations. Values are numbered: 0 is the input, each op defines `y`. */
 export type TracedOp =
-  /** `weight` is the deployed HWIO weight (weight norm folded), `bias` the model's own. */
+  /** `weight` is the deployed HWIO weight (weight norm folded), `bias` the model's own (zeros for a branch's
+   *  conv, which has none: `conv.branchOf` names the conv it folds into). */
   | { op: 'conv2d'; conv: ConvDef; weight: Float32Array; bias: Float32Array; relu: boolean; x: number; y: number }
   | { op: 'unary'; kind: UnaryKind; x: number; y: number }
   | { op: 'binary'; kind: Exclude<BinaryKind, 'reluGrad'>; a: number; b: number; y: number }
@@ -38,8 +40,9 @@ function foldedWeight(params: ParamMap, c: ConvDef): Float32Array {
 export function traceForward(model: Model): Trace {
   const s = model.scale;
   // A conv's bias array is the model's own parameter (ops pass parameter data through untouched), which ties
-  // every recorded conv to its ConvDef by identity.
+  // every recorded conv to its ConvDef by identity; a branch's conv has no bias and is tied by its weight.
   const byBias = new Map(convs(model.spec).map((c) => [param(model.params, `${c.name}.b`).data, c]));
+  const byWeight = new Map(branchConvs(convs(model.spec)).map((c) => [param(model.params, `${c.name}.w`).data, c]));
   const values = new Map<Float32Array, number>();
   const ops: TracedOp[] = [];
   const id = (a: Float32Array | null) => (a ? values.get(a) : undefined);
@@ -66,9 +69,9 @@ export function traceForward(model: Model): Trace {
     conv2d(x, w, b, shape, relu) {
       const xi = id(x);
       if (xi === undefined || id(w) !== undefined || id(b) !== undefined) return guarded.conv2d(x, w, b, shape, relu);
-      const conv = b && byBias.get(b);
+      const conv = b ? byBias.get(b) : byWeight.get(w);
       const desc = `conv2d k=${shape.k} ${shape.cin}→${shape.cout}`;
-      if (!conv) throw new Error(`export of ${model.spec.arch}: ${desc} has no bias parameter of the model, so it matches none of its convs`);
+      if (!conv) throw new Error(`export of ${model.spec.arch}: ${desc} has no bias parameter of the model and is no branch of one, so it matches none of its convs`);
       if (conv.k !== shape.k || conv.cin !== shape.cin || conv.cout !== shape.cout)
         throw new Error(`export of ${model.spec.arch}: conv '${conv.name}' is k=${conv.k} ${conv.cin}→${conv.cout} but the forward pass runs ${desc} with its bias`);
       const folded = foldedWeight(model.params, conv);
@@ -82,7 +85,7 @@ export function traceForward(model: Model): Trace {
       if (maxDiff > 1e-5 * maxAbs)
         throw new Error(`export of ${model.spec.arch}: conv '${conv.name}' runs with a weight that differs from its parameters by ${maxDiff}`);
       const y = referenceBackend.conv2d(x, w, b, shape, relu);
-      ops.push({ op: 'conv2d', conv, weight: folded, bias: b, relu, x: xi, y: define(y) });
+      ops.push({ op: 'conv2d', conv, weight: folded, bias: b ?? new Float32Array(shape.cout), relu, x: xi, y: define(y) });
       return y;
     },
     unary(kind, x) {

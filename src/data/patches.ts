@@ -1,14 +1,15 @@
 // Random training patches: LR p×p crops with the matching HR (p·s)×(p·s) crops, under one of the 8 flips/90°
 // rotations. Every image is decoded and downscaled once at load and kept in memory as uint8, so sampling a
-// batch only copies pixels.
+// batch only copies pixels. A distilling run adds a teacher's SR of every whole image, cropped alike.
 import type { RgbImage } from '../image/image.js';
 import type { Rng } from '../util/random.js';
 import { listImages, loadPair, type ImagePair } from './datasets.js';
 
-/** NHWC float32 in [0, 1]: lr [batch, p, p, 3], hr [batch, p·scale, p·scale, 3]. */
+/** NHWC float32 in [0, 1]: lr [batch, p, p, 3], hr and teacher [batch, p·scale, p·scale, 3]. */
 export interface PatchBatch {
   readonly lr: Float32Array;
   readonly hr: Float32Array;
+  readonly teacher?: Float32Array;
   readonly batch: number;
   readonly patchSize: number;
   readonly scale: number;
@@ -18,8 +19,19 @@ export class PatchSampler {
   constructor(
     readonly pairs: readonly ImagePair[],
     readonly scale: number,
+    /** Per pair, a teacher's SR of the whole LR image (HR-sized HWC floats). */
+    readonly targets?: readonly Float32Array[],
   ) {
     if (pairs.length === 0) throw new Error('PatchSampler needs at least one image');
+    if (targets && targets.length !== pairs.length) throw new Error(`${targets.length} teacher outputs for ${pairs.length} images`);
+    targets?.forEach((t, i) => {
+      if (t.length !== pairs[i].hr.data.length) throw new Error(`teacher output for ${pairs[i].path} has ${t.length} values, its HR image ${pairs[i].hr.data.length}`);
+    });
+  }
+
+  /** The same images with a teacher's outputs to crop beside each HR patch. */
+  withTargets(targets: readonly Float32Array[]): PatchSampler {
+    return new PatchSampler(this.pairs, this.scale, targets);
   }
 
   /** Loads every HR image of `sets` from `dataDir` and makes its LR for `scale`. */
@@ -36,7 +48,7 @@ export class PatchSampler {
   sample(rng: Rng, batch: number, patchSize: number, augment = true): PatchBatch {
     const p = patchSize;
     const s = this.scale;
-    const usable = this.pairs.filter((q) => q.lr.width >= p && q.lr.height >= p);
+    const usable = [...this.pairs.keys()].filter((i) => this.pairs[i].lr.width >= p && this.pairs[i].lr.height >= p);
     if (usable.length === 0) {
       const largest = this.pairs.reduce((m, q) => Math.max(m, Math.min(q.lr.width, q.lr.height)), 0);
       throw new Error(`no image has room for a ${p}x${p} LR patch at x${s} (largest LR short side: ${largest})`);
@@ -45,21 +57,25 @@ export class PatchSampler {
     const hrLen = lrLen * s * s;
     const lr = new Float32Array(batch * lrLen);
     const hr = new Float32Array(batch * hrLen);
+    const teacher = this.targets && new Float32Array(batch * hrLen);
     for (let b = 0; b < batch; b++) {
-      const q = usable[rng.int(usable.length)];
+      const i = usable[rng.int(usable.length)];
+      const q = this.pairs[i];
       const x = rng.int(q.lr.width - p + 1);
       const y = rng.int(q.lr.height - p + 1);
       const t = augment ? rng.int(8) : 0;
       copyPatch(q.lr, x, y, p, t, lr, b * lrLen);
       copyPatch(q.hr, x * s, y * s, p * s, t, hr, b * hrLen);
+      if (teacher) copyPatch({ width: q.hr.width, data: this.targets![i] }, x * s, y * s, p * s, t, teacher, b * hrLen, 1);
     }
-    return { lr, hr, batch, patchSize: p, scale: s };
+    return { lr, hr, ...(teacher ? { teacher } : {}), batch, patchSize: p, scale: s };
   }
 }
 
 /** Writes the size×size patch at (x0, y0) of `src`, transformed by `t` (bit 2: transpose, bit 1: flip
- *  vertically, bit 0: flip horizontally — together the 8 symmetries of the square), as floats in [0, 1]. */
-function copyPatch(src: RgbImage, x0: number, y0: number, size: number, t: number, dst: Float32Array, offset: number): void {
+ *  vertically, bit 0: flip horizontally — together the 8 symmetries of the square), as floats: bytes / 255,
+ *  or floats as they are (`unit` 1). */
+function copyPatch(src: Pick<RgbImage, 'width'> & { data: ArrayLike<number> }, x0: number, y0: number, size: number, t: number, dst: Float32Array, offset: number, unit = 255): void {
   const last = size - 1;
   let o = offset;
   for (let i = 0; i < size; i++) {
@@ -69,9 +85,9 @@ function copyPatch(src: RgbImage, x0: number, y0: number, size: number, t: numbe
       if (t & 2) a = last - a;
       if (t & 1) c = last - c;
       const k = ((y0 + a) * src.width + x0 + c) * 3;
-      dst[o++] = src.data[k] / 255;
-      dst[o++] = src.data[k + 1] / 255;
-      dst[o++] = src.data[k + 2] / 255;
+      dst[o++] = src.data[k] / unit;
+      dst[o++] = src.data[k + 1] / unit;
+      dst[o++] = src.data[k + 2] / unit;
     }
   }
 }

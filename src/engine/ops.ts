@@ -196,3 +196,23 @@ function meanDistance(op: string, pred: Tensor, target: Tensor, p: 1 | 2): Tenso
 
 export const l1Loss = (pred: Tensor, target: Tensor) => meanDistance('l1Loss', pred, target, 1);
 export const mseLoss = (pred: Tensor, target: Tensor) => meanDistance('mseLoss', pred, target, 2);
+
+/** Charbonnier's smooth L1 (LapSRN): mean √((pred − target)² + ε²). Element-wise in plain TS: a loss touches
+ *  each output value once, which no kernel would speed up noticeably. */
+export function charbonnierLoss(pred: Tensor, target: Tensor, eps = 1e-3): Tensor {
+  sameShape('charbonnierLoss', pred, target);
+  const n = pred.size;
+  const e2 = eps * eps;
+  let acc = 0;
+  for (let i = 0; i < n; i++) {
+    const d = pred.data[i] - target.data[i];
+    acc += Math.sqrt(d * d + e2);
+  }
+  return Tensor.fromOp(new Float32Array([acc / n]), [], [pred], (g) => {
+    const k = g[0] / n;
+    return [pred.data.map((p, i) => {
+      const d = p - target.data[i];
+      return (k * d) / Math.sqrt(d * d + e2);
+    })];
+  });
+}

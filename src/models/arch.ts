@@ -1,6 +1,7 @@
 // What every architecture provides. An architecture is described by its list of convolutions (which drives
 // parameters, initialisation, parameter and MAC counts, and later compilation and export) plus a forward pass.
 import type { Tensor } from '../engine/tensor.js';
+import type { Reparam } from './reparam.js';
 
 export interface ConvDef {
   name: string;
@@ -11,6 +12,10 @@ export interface ConvDef {
   weightNorm: boolean;
   /** Initial gain g for weight-normalised convs; undefined means g = ‖v‖ (the weight starts as v itself). */
   gInit?: number;
+  /** Training-time linear branches beside this conv (models/reparam.ts), which the compiler folds into it. */
+  reparam?: Reparam;
+  /** Set on a branch's own conv: the conv it folds into. Such a conv has no bias and no weight norm. */
+  branchOf?: string;
 }
 
 /** Parameters by name: `<conv>.w` (or `<conv>.v` and `<conv>.g`) and `<conv>.b`. */

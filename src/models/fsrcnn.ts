@@ -4,6 +4,7 @@
 import * as ops from '../engine/ops.js';
 import { type Architecture, type ConvDef, intField, scaleField } from './arch.js';
 import { applyConv, convTable } from './layers.js';
+import { type Reparam, reparamField, withBranches } from './reparam.js';
 
 export interface FsrcnnSpec {
   arch: 'fsrcnn-d2s';
@@ -11,6 +12,7 @@ export interface FsrcnnSpec {
   d: number;
   s: number;
   m: number;
+  reparam?: Reparam;
 }
 
 export const fsrcnnD2s: Architecture<FsrcnnSpec> = {
@@ -22,16 +24,17 @@ export const fsrcnnD2s: Architecture<FsrcnnSpec> = {
     d: intField(raw, 'fsrcnn-d2s', 'd', 1, 1024, 56),
     s: intField(raw, 'fsrcnn-d2s', 's', 1, 1024, 12),
     m: intField(raw, 'fsrcnn-d2s', 'm', 0, 64, 4),
+    ...reparamField(raw, 'fsrcnn-d2s'),
   }),
   convs(spec) {
     const plain = (name: string, k: number, cin: number, cout: number): ConvDef => ({ name, k, cin, cout, weightNorm: false });
-    return [
+    return withBranches([
       plain('feature', 5, 3, spec.d),
       plain('shrink', 1, spec.d, spec.s),
       ...Array.from({ length: spec.m }, (_, i) => plain(`map.${i}`, 3, spec.s, spec.s)),
       plain('expand', 1, spec.s, spec.d),
       plain('tail', 3, spec.d, 3 * spec.scale * spec.scale),
-    ];
+    ], spec.reparam);
   },
   forward(spec, params, x) {
     const conv = convTable(this.convs(spec));

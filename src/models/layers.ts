@@ -1,8 +1,9 @@
 // Building blocks shared by the architectures: a conv that reads its parameters by name, weight-normalised
-// or not, as its ConvDef says.
+// or not, with its training-time branches (reparam.ts) when it has them, as its ConvDef says.
 import * as ops from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import type { ConvDef, ParamMap } from './arch.js';
+import { branchesOf } from './reparam.js';
 
 export function param(params: ParamMap, name: string): Tensor {
   const t = params.get(name);
@@ -16,7 +17,12 @@ export function convWeight(params: ParamMap, c: ConvDef): Tensor {
 }
 
 export function applyConv(params: ParamMap, c: ConvDef, x: Tensor, relu = false): Tensor {
-  return ops.conv2d(x, convWeight(params, c), param(params, `${c.name}.b`), { relu });
+  const branches = branchesOf(c);
+  if (branches.length === 0) return ops.conv2d(x, convWeight(params, c), param(params, `${c.name}.b`), { relu });
+  // The branches join before the ReLU: only a linear sum folds into one conv.
+  let y = ops.conv2d(x, convWeight(params, c), param(params, `${c.name}.b`));
+  for (const b of branches) y = ops.add(y, b.chain.reduce((t, p) => ops.conv2d(t, param(params, `${p.name}.w`), null), x));
+  return relu ? ops.relu(y) : y;
 }
 
 /** Looks a conv up by name in an architecture's list, so forward passes and conv lists cannot drift apart. */

@@ -1,8 +1,11 @@
 // A model: a validated spec, its parameters, and what can be derived from them (forward pass, parameter and
 // MAC counts). Initialisation is seeded and follows PyTorch's defaults, with weight-norm gains as the spec says.
+// Training-time branches (reparam.ts) have parameters here but fold away: counts are the deployed network's.
 import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../util/random.js';
 import type { ConvDef, ParamMap } from './arch.js';
+import { convWeight } from './layers.js';
+import { branchConvs, branchesOf, type Reparam, withReparam } from './reparam.js';
 import { architecture, type ArchSpec } from './registry.js';
 
 export class Model {
@@ -22,9 +25,13 @@ export class Model {
   static init(spec: ArchSpec, seed: number): Model {
     const rng = new Rng(seed);
     const params: ParamMap = new Map();
+    const uniform = (r: Rng, c: ConvDef) => {
+      const bound = 1 / Math.sqrt(c.k * c.k * c.cin);
+      return r.fill(new Float32Array(c.k * c.k * c.cin * c.cout), () => r.uniform(-bound, bound));
+    };
     for (const c of convs(spec)) {
       const bound = 1 / Math.sqrt(c.k * c.k * c.cin);
-      const w = rng.fill(new Float32Array(c.k * c.k * c.cin * c.cout), () => rng.uniform(-bound, bound));
+      const w = uniform(rng, c);
       const shape = [c.k, c.k, c.cin, c.cout];
       if (c.weightNorm) {
         params.set(`${c.name}.v`, new Tensor(w, shape, true));
@@ -36,6 +43,38 @@ export class Model {
         params.set(`${c.name}.w`, new Tensor(w, shape, true));
         params.set(`${c.name}.b`, new Tensor(rng.fill(new Float32Array(c.cout), () => rng.uniform(-bound, bound)), [c.cout], true));
       }
+    }
+    // Branches draw from their own stream, so the main convs start as the plain model's; each branch's last
+    // conv starts at zero, so the network starts as the plain one too (up to identity branches).
+    const branchRng = new Rng(seed ^ 0x7e9a2a5e);
+    for (const c of convs(spec))
+      for (const { chain } of branchesOf(c))
+        chain.forEach((p, i) => params.set(`${p.name}.w`, new Tensor(i === chain.length - 1 ? new Float32Array(p.k * p.k * p.cin * p.cout) : uniform(branchRng, p), [p.k, p.k, p.cin, p.cout], true)));
+    return new Model(spec, params);
+  }
+
+  /** This network with training branches added, computing the same function: each branch's last conv starts
+   *  at zero (Model.init's own branch weights) and an identity branch's 1 is taken off the conv's centre tap. */
+  branched(reparam: Reparam, seed: number): Model {
+    if (this.spec.reparam) throw new Error(`model ${this.spec.arch} already has training branches`);
+    const spec = withReparam(this.spec, reparam);
+    // Model.init's order (an optimiser's state follows it), its branch weights, and this model's convs.
+    const params = Model.init(spec, seed).params;
+    for (const c of convs(spec)) {
+      const w = convWeight(this.params, c).data.slice();
+      if (branchesOf(c).some((b) => b.kind === 'identity')) {
+        const centre = ((c.k * c.k - 1) / 2) * c.cin * c.cout;
+        for (let i = 0; i < c.cin; i++) w[centre + i * c.cout + i] -= 1;
+      }
+      const shape = [c.k, c.k, c.cin, c.cout];
+      if (c.weightNorm) {
+        // v = w, g = ‖w‖: the same weight, up to rounding.
+        const norms = new Float64Array(c.cout);
+        for (let i = 0; i < w.length; i++) norms[i % c.cout] += w[i] * w[i];
+        params.set(`${c.name}.v`, new Tensor(w, shape, true));
+        params.set(`${c.name}.g`, new Tensor(Float32Array.from(norms, Math.sqrt), [c.cout], true));
+      } else params.set(`${c.name}.w`, new Tensor(w, shape, true));
+      params.set(`${c.name}.b`, new Tensor(this.params.get(`${c.name}.b`)!.data.slice(), [c.cout], true));
     }
     return new Model(spec, params);
   }
@@ -72,5 +111,6 @@ function paramShapes(spec: ArchSpec): Map<string, number[]> {
     } else m.set(`${c.name}.w`, w);
     m.set(`${c.name}.b`, [c.cout]);
   }
+  for (const p of branchConvs(convs(spec))) m.set(`${p.name}.w`, [p.k, p.k, p.cin, p.cout]);
   return m;
 }

@@ -5,12 +5,14 @@ import * as ops from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { type Architecture, type ConvDef, intField, type ParamMap, scaleField } from './arch.js';
 import { applyConv, convTable } from './layers.js';
+import { type Reparam, reparamField, withBranches } from './reparam.js';
 
 export interface WdsrSpec {
   arch: 'wdsr-b';
   scale: number;
   channels: number;
   blocks: { m1: number; m2: number }[];
+  reparam?: Reparam;
 }
 
 const MAX_WIDTH = 1024;
@@ -34,14 +36,14 @@ export const wdsrB: Architecture<WdsrSpec> = {
       const r = b as Record<string, unknown>;
       return { m1: intField(r, `wdsr-b blocks[${i}]`, 'm1', 1, MAX_WIDTH), m2: intField(r, `wdsr-b blocks[${i}]`, 'm2', 1, MAX_WIDTH) };
     });
-    return { arch: 'wdsr-b', scale: scaleField(raw, 'wdsr-b'), channels, blocks };
+    return { arch: 'wdsr-b', scale: scaleField(raw, 'wdsr-b'), channels, blocks, ...reparamField(raw, 'wdsr-b') };
   },
   convs(spec) {
     const c = spec.channels;
     const out = 3 * spec.scale * spec.scale;
     const wn = (name: string, k: number, cin: number, cout: number, gInit?: number): ConvDef => ({ name, k, cin, cout, weightNorm: true, gInit });
     const residualGain = 1 / Math.sqrt(Math.max(1, spec.blocks.length));
-    return [
+    return withBranches([
       wn('head', 3, 3, c),
       ...spec.blocks.flatMap((b, i) => [
         wn(`blocks.${i}.expand`, 1, c, b.m1, 2),
@@ -50,7 +52,7 @@ export const wdsrB: Architecture<WdsrSpec> = {
       ]),
       wn('tail', 3, c, out),
       wn('skip', 5, 3, out),
-    ];
+    ], spec.reparam);
   },
   forward: (spec, params, x) => wdsrForward(spec, params, x),
 };

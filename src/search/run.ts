@@ -20,7 +20,8 @@ import { modelUpscaler } from '../models/upscaler.js';
 import type { Target } from '../targets/target.js';
 import type { WdsrSpec } from '../models/wdsr.js';
 import { findModel, zooNames } from '../models/zoo.js';
-import { patchSource } from '../train/data.js';
+import { patchSource, recipeSource } from '../train/data.js';
+import type { Recipe } from '../train/recipe.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import { svgPlot } from '../util/svg-plot.js';
@@ -47,6 +48,10 @@ export interface SearchRun {
   widthGradient: boolean;
   gateWorth: GateWorth;
   seed: number;
+  /** The fine-tune stage's recipe and distillation teacher. */
+  recipe?: Recipe;
+  teacher?: Model;
+  teacherPath?: string;
   log: (line: string) => void;
 }
 
@@ -70,6 +75,9 @@ export interface SearchReport {
   compared: { model: string; arch: ArchSpec; measured_ms: number; metrics: Record<string, { psnr: number; ssim: number }> }[];
   width_gradient: boolean;
   gate_worth: GateWorth;
+  /** The fine-tune stage's recipe (train/recipe.ts) and teacher, if any. */
+  finetune_recipe: string;
+  teacher?: string;
   input: string;
   speed_model: string;
   /** Where measured_ms and the compared models' times come from. */
@@ -79,7 +87,7 @@ export interface SearchReport {
 /** The seed's smaller supernet (8 × 24: 20.6 GMACs at 720p, ~6× a 33 ms budget here) and the seed's stage
  *  proportions (30 / 10 / 20 / 30 epochs) scaled to 40 000 steps, which fit ≤ 3 h on 2 cores; its 16 × 24 one
  *  trains at ~0.5 s/step here, so the same steps would take ~5 h. --quick: a small supernet and a few minutes. */
-export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'gateWorth' | 'seed'>): SearchConfig {
+export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'gateWorth' | 'seed' | 'recipe'>): SearchConfig {
   const q = run.quick;
   return {
     supernet: parseArch(q ? 'wdsr-b-4x16' : 'wdsr-b-8x24', run.scale) as WdsrSpec,
@@ -101,6 +109,7 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
     seed: run.seed,
     valEvery: q ? 0 : 5000,
     checkpointEvery: q ? 100 : 1000,
+    ...(run.recipe ? { recipe: run.recipe } : {}),
   };
 }
 
@@ -171,8 +180,10 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);
   const validate = async (m: Model) => (await evaluate(modelUpscaler(m, 'search', run.target), run.dataDir, [run.evalSets[0]])).sets[run.evalSets[0]].psnr;
   const tSearch = performance.now();
+  const finetune = { ...cfg, steps: cfg.steps.finetune };
   const result = await runSearch(cfg, predictor, join(run.outDir, 'stages'), {
     data,
+    finetuneData: () => recipeSource(sampler, finetune, run.teacher, run.log),
     validate: cfg.valEvery ? validate : undefined,
     // A long search's log says what it derived as soon as it knows, not only in the report at the end.
     onStage: (s, derived) => run.log(derived ? `stage: ${s} of ${JSON.stringify(derived.spec)}, predicted ${derived.predictedMs.toFixed(1)} ms` : `stage: ${s}`),
@@ -200,6 +211,8 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     compared: others.map((o, i) => ({ model: o.name, arch: o.model.spec, measured_ms: othersMs[i], metrics: psnrSsim(o.info.metrics ?? {}) })),
     width_gradient: run.widthGradient,
     gate_worth: run.gateWorth,
+    finetune_recipe: cfg.recipe?.name ?? 'none (L1)',
+    ...(run.teacherPath ? { teacher: run.teacherPath } : {}),
     input: `${run.input.w}x${run.input.h}`,
     speed_model: speed.path,
     measured_on: run.deviceProfile
@@ -239,6 +252,7 @@ function reportMarkdown(r: SearchReport): string {
     `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the target, ${r.filled_blocks} skipped blocks and ${r.filled_channels} channels turned on where it left room), measured ${r.measured_ms.toFixed(1)} ms on ${r.measured_on}`,
     `- target ${r.calibration.target_ms.toFixed(1)} ms predicted: a reference \`${JSON.stringify(r.calibration.reference)}\` was predicted at ${r.calibration.predicted_ms.toFixed(1)} ms and measured ${r.calibration.measured_ms.toFixed(1)} ms before the search`,
     `- latency gradient to the widths: ${r.width_gradient ? 'yes (rtsr)' : "no (the seed's release)"}; what a channel is worth: ${r.gate_worth === 'taylor' ? 'Taylor (rtsr)' : "straight-through (the seed's)"}`,
+    `- fine-tune recipe: ${r.finetune_recipe}${r.teacher ? `, distilled from ${r.teacher}` : ''}`,
     `- search time: ${(r.search_seconds / 60).toFixed(1)} min; speed model: ${r.speed_model}`,
     '',
     '| set | PSNR (dB) | SSIM |',

@@ -11,6 +11,7 @@ import type { Model } from '../models/model.js';
 import type { WdsrSpec } from '../models/wdsr.js';
 import { CHECKPOINT, type BatchSource, loggedSeconds, type LoopOptions, runLoop, type Trainable } from '../train/loop.js';
 import { loadCheckpoint, restoreState } from '../train/checkpoint.js';
+import type { Recipe } from '../train/recipe.js';
 import { trainModel } from '../train/trainer.js';
 import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, specMs, fillToBudget, trimToBudget } from './latency-loss.js';
 import { type GateUse, Supernet } from './supernet.js';
@@ -58,6 +59,8 @@ export interface SearchConfig {
   seed: number;
   valEvery: number;
   checkpointEvery: number;
+  /** How the fine-tune stage trains the derived network (train/recipe.ts); absent: L1, as the seed. */
+  recipe?: Recipe;
 }
 
 export const STAGES = ['pretrain', 'width', 'joint', 'finetune'] as const;
@@ -65,6 +68,8 @@ export type Stage = (typeof STAGES)[number];
 
 export interface SearchDeps {
   data: BatchSource;
+  /** The fine-tune stage's batches, made as it starts (its recipe's patch sizes, a teacher's SR); default `data`. */
+  finetuneData?: () => Promise<BatchSource>;
   validate?: (model: Model) => Promise<number>;
   /** Stops the search after a checkpoint when true (tests simulate a kill with it). */
   shouldStop?: (stage: Stage, step: number) => boolean;
@@ -175,9 +180,9 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
   deps.onStage?.('finetune', { spec: model.spec, predictedMs: predicted });
   const ft = await trainModel(
     model,
-    { steps: cfg.steps.finetune, lr: cfg.lr, ...SCHEDULE, valEvery: cfg.valEvery, checkpointEvery: cfg.checkpointEvery, batch: cfg.batch, patch: cfg.patch, seed: cfg.seed },
+    { steps: cfg.steps.finetune, lr: cfg.lr, ...SCHEDULE, valEvery: cfg.valEvery, checkpointEvery: cfg.checkpointEvery, batch: cfg.batch, patch: cfg.patch, seed: cfg.seed, recipe: cfg.recipe },
     join(outDir, 'finetune'),
-    { data: deps.data, validate: deps.validate, shouldStop: deps.shouldStop && ((s) => deps.shouldStop!('finetune', s)), quiet: deps.quiet },
+    { data: (await deps.finetuneData?.()) ?? deps.data, validate: deps.validate, shouldStop: deps.shouldStop && ((s) => deps.shouldStop!('finetune', s)), quiet: deps.quiet },
     existsSync(join(outDir, 'finetune', CHECKPOINT)),
   );
   return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, filledBlocks: filled.blocks, filledChannels: filled.channels, interrupted: ft.interrupted, stageSeconds: seconds() };

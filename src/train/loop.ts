@@ -32,12 +32,15 @@ export interface Trainable {
    *  rate is the scheduled one times `lrScale`; with `range` its values are clipped into [lo, hi] after each step. */
   readonly groups: readonly { name: string; params: Tensor[]; lrScale: number; sharedScale?: boolean; range?: readonly [number, number] }[];
   /** The loss of one batch at 0-based `step`; `terms` are logged alongside it (e.g. a latency penalty). */
-  loss(x: Tensor, hr: Tensor, step: number): { loss: Tensor; terms?: Record<string, number> };
+  loss(x: Tensor, hr: Tensor, step: number, teacher?: Tensor): { loss: Tensor; terms?: Record<string, number> };
+  /** Called after every optimiser update, with the number of updates so far (e.g. to average the weights). */
+  afterStep?(step: number): void;
 }
 
 /** Where batch `step` comes from: the same step always gives the same batch. */
 export interface BatchSource {
-  batch(step: number): { lr: Tensor; hr: Tensor };
+  /** `teacher`: a teacher network's SR of the same patches, when the run distils one. */
+  batch(step: number): { lr: Tensor; hr: Tensor; teacher?: Tensor };
 }
 
 export interface LoopDeps {
@@ -122,9 +125,9 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
   try {
     while (step < opts.steps) {
       const lr = schedule(step);
-      const { lr: x, hr } = deps.data.batch(step);
+      const { lr: x, hr, teacher } = deps.data.batch(step);
       for (const a of adams.values()) a.zeroGrad();
-      const { loss, terms } = task.loss(x, hr, step);
+      const { loss, terms } = task.loss(x, hr, step, teacher);
       const value = loss.data[0];
       if (!Number.isFinite(value)) {
         const kept = existsSync(ckptPath) ? `the last good checkpoint (step ${loadCheckpoint(ckptPath).step}) is kept in ${ckptPath}` : 'no checkpoint was written yet';
@@ -136,6 +139,7 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
         if (g.range) for (const p of g.params) clip(p.data, g.range);
       }
       step++;
+      task.afterStep?.(step);
       for (const [k, v] of Object.entries({ loss: value, ...terms })) acc.set(k, (acc.get(k) ?? 0) + v);
       accN++;
       if (step % 100 === 0 || step === opts.steps) {

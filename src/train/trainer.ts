@@ -1,17 +1,23 @@
-// Training one model: L1 loss on its forward pass, one Adam over all its parameters, through the generic loop.
+// Training one model through the generic loop: its forward pass under the recipe's pixel loss (L1 without
+// one), plus a distillation term when batches carry a teacher's SR, one Adam over all its parameters, and the
+// recipe's weight average and training branches.
 import * as ops from '../engine/ops.js';
 import { Model } from '../models/model.js';
 import { type ArchSpec, validateSpec } from '../models/registry.js';
 import { loadCheckpoint } from './checkpoint.js';
-import { type LoopDeps, type LoopOptions, runLoop } from './loop.js';
+import { Ema } from './ema.js';
+import { type LoopDeps, type LoopOptions, runLoop, type Trainable } from './loop.js';
+import { LOSSES, lossAt, type Recipe } from './recipe.js';
 
 export { CHECKPOINT, CURVE, DivergedError, LOG, type BatchSource } from './loop.js';
 
 export interface TrainOptions extends LoopOptions {
   batch: number;
-  /** LR patch side. */
+  /** LR patch side (until the recipe's `patches` say otherwise). */
   patch: number;
   seed: number;
+  /** Absent: L1, no averaging, no branches (the `baseline` recipe). */
+  recipe?: Recipe;
   /** Carried into checkpoints so `--resume` can rebuild the run (data folder, sets…); the loop never reads it. */
   run?: Record<string, unknown>;
 }
@@ -21,6 +27,7 @@ export interface TrainDeps extends Omit<LoopDeps, 'validate'> {
 }
 
 export interface TrainResult {
+  /** With a weight average, the averaged weights. */
   model: Model;
   step: number;
   interrupted: boolean;
@@ -38,15 +45,29 @@ export async function train(spec: ArchSpec, opts: TrainOptions, outDir: string, 
   return trainModel(Model.init(spec, opts.seed), opts, outDir, deps, resume);
 }
 
-/** Trains `model` in place from its current weights (e.g. a network derived from a searched supernet). */
-export async function trainModel(model: Model, opts: TrainOptions, outDir: string, deps: TrainDeps, resume = false): Promise<TrainResult> {
-  const spec = model.spec;
-  const task = {
-    state: model.params,
+/** Trains `start` from its current weights (e.g. a network derived from a searched supernet); a recipe's
+ *  branches are added first, computing the same function (Model.branched). */
+export async function trainModel(start: Model, opts: TrainOptions, outDir: string, deps: TrainDeps, resume = false): Promise<TrainResult> {
+  const recipe = opts.recipe;
+  if (recipe?.reparam && start.spec.reparam && JSON.stringify(recipe.reparam) !== JSON.stringify(start.spec.reparam))
+    throw new Error(`the network has training branches ${JSON.stringify(start.spec.reparam)}, recipe '${recipe.name}' others (${JSON.stringify(recipe.reparam)})`);
+  const model = recipe?.reparam && !start.spec.reparam ? start.branched(recipe.reparam, opts.seed) : start;
+  const ema = recipe?.ema ? new Ema(model.params, recipe.ema) : null;
+  const result = ema ? new Model(model.spec, ema.params) : model;
+  const task: Trainable = {
+    state: new Map([...model.params, ...(ema?.state() ?? [])]),
     groups: [{ name: 'model', params: [...model.params.values()], lrScale: 1 }],
-    loss: (x: Parameters<Model['forward']>[0], hr: typeof x) => ({ loss: ops.l1Loss(model.forward(x), hr) }),
+    loss: (x, hr, step, teacher) => {
+      const rho = LOSSES[recipe ? lossAt(recipe, step, opts.steps) : 'l1'];
+      const sr = model.forward(x);
+      const pixel = rho(sr, hr);
+      if (!teacher) return { loss: pixel };
+      const distill = rho(sr, teacher);
+      return { loss: ops.add(pixel, ops.affine(distill, recipe?.distill ?? 1, 0)), terms: { pixel: pixel.data[0], distill: distill.data[0] } };
+    },
+    afterStep: ema ? (t) => ema.update(t) : undefined,
   };
   const validate = deps.validate;
-  const r = await runLoop(task, opts, { options: opts, subject: spec }, outDir, { ...deps, validate: validate && (() => validate(model)) }, resume);
-  return { model, ...r };
+  const r = await runLoop(task, opts, { options: opts, subject: model.spec }, outDir, { ...deps, validate: validate && (() => validate(result)) }, resume);
+  return { model: result, ...r };
 }

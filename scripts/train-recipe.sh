@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# Issue #21's long runs, in the order they depend on each other: the distillation teachers (large WDSR-B, kept
+# in the zoo), the recipe ablation on a fixed inference graph (searched-x2-33ms's architecture, trained from
+# scratch, one ingredient per row), and the zoo models trained with the recipe (the searched networks' weights
+# and architecture, so their deployed shapes and speed are those of searched-x2-33ms / searched-x4-33ms).
+# Every run resumes where it stopped: run the same command again. Metrics go into each model file
+# (`rtsr eval --save-metrics`, all four benchmark sets).
+#
+# Usage: scripts/train-recipe.sh DATA_DIR [PART…]   (e.g. ../shared/datasets teacher-x2 ablation-x2:ema)
+# Parts: teacher-x2 teacher-x4 ablation-x2 (every row) ablation-x2:ROW zoo-x2 zoo-x4 table; default: all but the
+# zoo models, whose recipe (RECIPE, default full) should follow what the ablation measured.
+# Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill.
+# Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
+# ZOO_STEPS_X4 (60000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE.
+# The `distill` rows and the zoo models need their scale's teacher part to have run.
+# Durations on the 2-core AMD EPYC (Zen 5) of docs/training.md: see "The recipe" there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DATA=${1:?usage: scripts/train-recipe.sh DATA_DIR [PART…]}
+shift
+RTSR="node dist/src/cli/main.js"
+source scripts/lib/train-or-resume.sh
+TEACHER_ARCH=${TEACHER_ARCH:-wdsr-b-8x32}
+TEACHER_STEPS=${TEACHER_STEPS:-60000}
+ABLATION_STEPS=${ABLATION_STEPS:-60000}
+ZOO_STEPS_X2=${ZOO_STEPS_X2:-200000}
+ZOO_STEPS_X4=${ZOO_STEPS_X4:-60000}
+RECIPE=${RECIPE:-full}
+# searched-x2-33ms's architecture (2.77 GMACs at 720p): the inference graph every ablation row shares.
+X2_ARCH='{"arch":"wdsr-b","channels":8,"blocks":[{"m1":124,"m2":8},{"m1":89,"m2":8},{"m1":144,"m2":20}]}'
+ROWS=(baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill)
+
+evaluate() { $RTSR eval --model "$1" --data "$DATA" --save-metrics; }
+need_teacher() {
+  [ -f "zoo/wdsr-b-teacher-x$1.rtsr" ] || { echo "zoo/wdsr-b-teacher-x$1.rtsr is missing: run the teacher-x$1 part first" >&2; exit 2; }
+}
+
+teacher() { # SCALE
+  local out="runs/recipe/teacher-x$1"
+  run_training "$out" --arch "$TEACHER_ARCH" --scale "$1" --data "$DATA" --steps "$TEACHER_STEPS" --recipe ema
+  cp "$out/model.rtsr" "zoo/wdsr-b-teacher-x$1.rtsr"
+  evaluate "zoo/wdsr-b-teacher-x$1.rtsr"
+}
+
+ablation_row() { # ROW
+  local row=$1 recipe=$1 extra=()
+  case "$row" in
+    distill) recipe=baseline ;;
+    full-distill) recipe=full ;;
+  esac
+  if [[ "$row" == *distill ]]; then
+    need_teacher 2
+    extra=(--teacher zoo/wdsr-b-teacher-x2.rtsr)
+  fi
+  local out="runs/recipe/ablation-x2/$row"
+  run_training "$out" --arch "$X2_ARCH" --scale 2 --data "$DATA" --steps "$ABLATION_STEPS" --recipe "$recipe" "${extra[@]}"
+  evaluate "$out/model.rtsr"
+}
+
+zoo_model() { # SCALE STEPS
+  need_teacher "$1"
+  local out="runs/recipe/zoo-x$1" name="searched-x$1-33ms-recipe"
+  run_training "$out" --init "searched-x$1-33ms" --data "$DATA" --steps "$2" --recipe "$RECIPE" --teacher "zoo/wdsr-b-teacher-x$1.rtsr"
+  cp "$out/model.rtsr" "zoo/$name.rtsr"
+  evaluate "zoo/$name.rtsr"
+  # Same deployed convs as the searched model: the same time, measured in the same rounds.
+  $RTSR bench --model "searched-x$1-33ms" --model "$name" --input "$((1280 / $1))x$((720 / $1))"
+}
+
+parts=("$@")
+[ ${#parts[@]} -gt 0 ] || parts=(teacher-x2 teacher-x4 ablation-x2 table)
+# A second shell running other parts beside the first skips the build (SKIP_BUILD=1): dist is in use.
+[ -n "${SKIP_BUILD:-}" ] || npm run --silent build
+for part in "${parts[@]}"; do
+  case "$part" in
+    teacher-x2) teacher 2 ;;
+    teacher-x4) teacher 4 ;;
+    ablation-x2) for row in "${ROWS[@]}"; do ablation_row "$row"; done ;;
+    ablation-x2:*)
+      row=${part#ablation-x2:}
+      [[ " ${ROWS[*]} " == *" $row "* ]] || { echo "unknown ablation row '$row' (rows: ${ROWS[*]})" >&2; exit 2; }
+      ablation_row "$row"
+      ;;
+    zoo-x2) zoo_model 2 "$ZOO_STEPS_X2" ;;
+    zoo-x4) zoo_model 4 "$ZOO_STEPS_X4" ;;
+    table) node scripts/ablation-table.mjs runs/recipe/ablation-x2 "${ROWS[@]}" ;;
+    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 table)" >&2; exit 2 ;;
+  esac
+done
