@@ -21,7 +21,8 @@ export interface PartRunnable {
   readonly macs: number;
   /** Runs the part once. */
   run(): Promise<void>;
-  /** Milliseconds of device time one run takes, where the target measures that (StageBench.time: a GPU). */
+  /** Milliseconds one run takes, where the target times it better than a wall clock around run() (StageBench.time:
+   *  a GPU's device time; wasm with its workers woken first, as in a deployed frame). */
   time?(): Promise<number>;
 }
 

@@ -2,7 +2,7 @@
 // head, one block and tail through the compiler's part runnables, whole networks through `compile()` — so the
 // profile and the speed model describe the code users get, not a stand-in. Parts are timed by the target's device
 // clock where it has one (a GPU's: the time its stage takes on the device, without the submit-and-wait that a
-// frame pays once); whole networks always by the wall clock around runImage, what a user waits for.
+// frame pays once; wasm's: the stage with its worker threads already awake, as every stage but a frame's first); whole networks always by the wall clock around runImage, what a user waits for.
 import { compile } from '../compiler/compile.js';
 import { compileParts, type PartSpec } from '../compiler/parts.js';
 import { rgbImage } from '../image/image.js';
