@@ -10,7 +10,7 @@ interface Command {
 }
 
 const COMMANDS: Record<string, Command> = {
-  bench: { summary: 'bench train [--net conv5x32|wdsr-b] [--json] | bench --model NAME|--arch SPEC --input WxH|--video FILE [--target T] [--compare onnxruntime|onnxruntime-web] [--json] | bench --model A --model B … --input WxH [--budget-ms MS]: training / inference speed', load: () => import('./bench.js') },
+  bench: { summary: 'bench train [--net conv5x32|wdsr-b] [--json] | bench ceiling [--threads N] [--json] | bench --model NAME|--arch SPEC --input WxH|--video FILE [--target T] [--compare onnxruntime|onnxruntime-web] [--json] | bench --model A --model B … --input WxH [--budget-ms MS]: training / inference speed', load: () => import('./bench.js') },
   train: { summary: 'train --arch PRESET|JSON|FILE [--scale 2] [--steps N] [--out DIR] [--resume] …: train a model', load: () => import('./train.js') },
   info: { summary: 'info PRESET|JSON|MODEL_FILE [--scale 2] [--input WxH] [--json]: parameters and MACs', load: () => import('./info.js') },
   zoo: { summary: 'zoo [--json]: trained models with parameters, MACs at 720p and measured PSNR/SSIM', load: () => import('./zoo.js') },
