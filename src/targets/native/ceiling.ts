@@ -9,25 +9,29 @@ import { range } from '../../util/range.js';
  *  Zen 5 and Intel cores need 8; on Zen 5, 16 was 1–5 % faster than 8 and as fast as 12 or 24). */
 const CHAINS = 16;
 
-/** Loop of `CHAINS` FMA chains on vectors of `lanes` floats: a = a·m + c with m < 1, so values stay normal. */
+/** Loop of `CHAINS` FMA chains on vectors of `lanes` floats: a = a·m + c with m < 1, so values stay normal. Each
+ *  thread times its own loop from a barrier on, so waking the threads is not counted: the ceiling is the cores'. */
 function ceilingKernel(lanes: number): KernelSource {
   const name = `fma_ceiling_${lanes}`;
   const a = range(CHAINS).map((i) => `a${i}`);
   const code = `typedef float cv${lanes} __attribute__((vector_size(${lanes * 4})));
-/* p = [out: one double per thread]; s = [threads, iterations]. */
+/* p = [out: per thread, seconds then a sum that keeps the loop live]; s = [threads, iterations]. */
 static void k_${name}(void** p, const double* s) {
   const int nt = (int)s[0];
   const long n = (long)s[1];
   double* out = p[0];
   #pragma omp parallel num_threads(nt)
   {
-    const float m = 0.999f, c = 1e-3f * (float)(omp_get_thread_num() + 1);
+    const int t = omp_get_thread_num();
+    const float m = 0.999f, c = 1e-3f * (float)(t + 1);
     cv${lanes} ${a.map((x, i) => `${x} = (cv${lanes}){0} + ${i}.0f`).join(', ')};
+    #pragma omp barrier
+    const double t0 = omp_get_wtime();
     for (long i = 0; i < n; i++) {
 ${a.map((x) => `      ${x} = ${x} * m + c;`).join('\n')}
     }
-    /* Stored, so the loop is not dead code. */
-    out[omp_get_thread_num()] = ${a.map((x) => `${x}[0]`).join(' + ')};
+    out[2 * t] = omp_get_wtime() - t0;
+    out[2 * t + 1] = ${a.map((x) => `${x}[0]`).join(' + ')};
   }
 }
 `;
@@ -65,13 +69,13 @@ export function fmaCeiling(threads: number, seconds: number, cacheDir = defaultC
   if (!tc) return null;
   const m = ceilingModule(tc, cacheDir);
   const widths = widthsOf(tc);
-  const out = new Float64Array(threads);
+  const out = new Float64Array(2 * threads);
+  // The slowest thread's seconds.
   const time = (k: number, n: number) => {
-    const t0 = performance.now();
     m.call(k, out, threads, n);
-    return (performance.now() - t0) / 1e3;
+    return Math.max(...out.filter((_, i) => i % 2 === 0));
   };
-  // Iterations per call: about 4 ms at the first width's rate (fork and join stay under 1 % of it).
+  // Iterations per call: about 4 ms at the first width's rate.
   let n = 1024;
   time(0, n);
   while (time(0, n) < 4e-3) n *= 2;
