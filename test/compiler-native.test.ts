@@ -25,6 +25,7 @@ import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
 import { Model } from '../src/models/model.js';
 import { Rng } from '../src/util/random.js';
+import { rgbImage, toFloat } from '../src/image/image.js';
 import { forward, maxAbsDiff, randomImage, randomModel, WDSR_ODD } from './compiler-support.js';
 
 const tc = findToolchain();
@@ -200,6 +201,21 @@ test('every tuning the native tuner may choose computes the same floats and byte
         outs.forEach((o, i) => assert.deepEqual(o, outs[0], `${io} ${stage.name}, ${threads} threads: ${JSON.stringify(grid[i])}`));
       }
     }
+});
+
+test('a uint8 frame is read as toFloat reads it: the head on bytes computes what it computes on their floats', { skip }, () => {
+  const [head] = stagesOf(fuseStages(optimizedGraph(randomModel('{"arch":"wdsr-b","channels":5,"blocks":[]}', 2, 5))));
+  const tuning = defaultNativeTuning(tc!.target);
+  const seg = (io: 'f32' | 'u8') => [{ node: head, shape: stageShape(head, io), tuning, kernel: stageKernelName(stageShape(head, io), tuning) }];
+  const kernels = new SegmentKernels([seg('u8'), seg('f32')], tc!, cacheDir);
+  const [h, w] = [4, 64];
+  const bytes = Uint8Array.from({ length: h * w * 3 }, (_, i) => i & 255);
+  const call = kernels.syntheticCall(head, 'f32', h, w, 1);
+  const out = () => new Float32Array((call.out as Float32Array).length);
+  const [a, b] = [out(), out()];
+  kernels.run(0, { ...call, inputs: [bytes], out: a });
+  kernels.run(1, { ...call, inputs: [toFloat(rgbImage(w, h, bytes))], out: b });
+  assert.deepEqual(a, b);
 });
 
 test('tuneAll splits untuned shapes between this thread and a worker, both into the cache', { skip }, async () => {
