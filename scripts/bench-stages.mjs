@@ -37,10 +37,10 @@ const x = Float32Array.from({ length: h * w * 3 }, (_, i) => ((i * 7919) % 256) 
 const runs = [];
 for (const threads of threadList.split(',').map(Number)) {
   const c = await compile(model, { target, threads });
-  if (eachStage) c.runner.budget = 0;
+  if (eachStage) c.runner.opts = { ...c.runner.opts, segmentBytes: 0 };
   await c.run(x, h, w);
   const stages = stagesOf(c.graph);
-  const segments = c.runner.segmentsFor(w).map((seg) => seg.map((i) => stages[i]));
+  const segments = (await c.runner.kernelsFor('f32', h, w)).groups.map((g) => g.map((i) => stages[i]));
   runs.push({ threads, c, segments, frame: Infinity, segment: segments.map(() => Infinity), ceiling: 0 });
 }
 for (let r = 0; r < rounds; r++)

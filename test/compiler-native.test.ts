@@ -15,6 +15,7 @@ import { compileParts } from '../src/compiler/parts.js';
 import { nativeTarget } from '../src/targets/native/index.js';
 import { NativeRunner } from '../src/targets/native/runner.js';
 import { groupSegments, pipelineRows } from '../src/targets/native/segment.js';
+import { cutStats } from '../src/targets/native/cut.js';
 import { planStages } from '../src/compiler/plan.js';
 import { cachedTuning, defaultNativeTuning, isNativeTuning, tuneAll, tuneStage, tuneStats } from '../src/targets/native/tune.js';
 import { SegmentKernels } from '../src/targets/native/kernels.js';
@@ -216,6 +217,19 @@ test('a uint8 frame is read as toFloat reads it: the head on bytes computes what
   kernels.run(0, { ...call, inputs: [bytes], out: a });
   kernels.run(1, { ...call, inputs: [toFloat(rgbImage(w, h, bytes))], out: b });
   assert.deepEqual(a, b);
+});
+
+test('the cut into segments is measured once per plan and width class, then read from the cache; any cut gives the same bits', { skip }, async () => {
+  const m = randomModel('{"arch":"wdsr-b","channels":8,"blocks":[]}', 2, 3);
+  const [h, w] = [9, 150];
+  const x = randomImage(new Rng(6), h, w);
+  const before = { ...cutStats };
+  const a = await (await compile(m, { ...native, tune: true })).run(x, h, w);
+  assert.equal(cutStats.measured, before.measured + 1, 'head and tail: alone or as one pipeline');
+  const b = await (await compile(m, { ...native, tune: true })).run(x, h, w);
+  assert.equal(cutStats.hits, before.hits + 1);
+  assert.deepEqual(a, b);
+  assert.deepEqual(a, await (await compile(m, native)).run(x, h, w));
 });
 
 test('tuneAll splits untuned shapes between this thread and a worker, both into the cache', { skip }, async () => {

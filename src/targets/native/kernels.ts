@@ -6,9 +6,11 @@ import { bandsFor } from '../../compiler/plan.js';
 import { INPUT, type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
 import { type Io, packStage } from '../../compiler/stage.js';
 import { Rng } from '../../util/random.js';
+import type { Place } from '../../compiler/plan.js';
+import type { Rect } from '../../compiler/tiles.js';
 import type { Frame } from '../target.js';
 import { stageFunctions } from './render.js';
-import { pipelineRows, segmentKernel, segmentName, type SegmentStage } from './segment.js';
+import { type PlacedSegment, pipelineRows, segmentKernel, segmentName, type SegmentStage } from './segment.js';
 
 /** Writes the address of p[0] modulo 64 into p[1][0]: lets JavaScript place arrays on cache-line boundaries. */
 const ADDRESS_PROBE: KernelSource = {
@@ -125,6 +127,28 @@ export class SegmentKernels {
     let a = SYNTHETIC.get(role);
     if (!a || a.length < n) SYNTHETIC.set(role, (a = rng.fill(this.aligned(n), () => rng.uniform(0, 1))));
     return a.subarray(0, n);
+  }
+
+  /** Runs segments `first`… of the constructor's list, in order, on one window of a frame `frameWidth` wide:
+   *  'frame' places are the caller's frames (src for arguments, dst for the output), numbers index `slots`. */
+  runPlaced(first: number, segments: readonly PlacedSegment[], slots: readonly Float32Array[], src: Frame, dst: Frame, frameWidth: number, win: Rect, keep: Rect, threads: number): void {
+    const whole = { y0: 0, y1: win.h, x0: 0, x1: win.w };
+    const kept = { y0: keep.y - win.y, y1: keep.y - win.y + keep.h, x0: keep.x - win.x, x1: keep.x - win.x + keep.w };
+    const at = (p: Place, frame: Frame): Frame => (p === 'frame' ? frame : slots[p]);
+    segments.forEach((s, i) =>
+      this.run(first + i, {
+        inputs: s.args.map((p) => at(p, src)),
+        out: at(s.out, dst),
+        blob: s.blob,
+        h: win.h,
+        w: win.w,
+        x: win.x,
+        y: win.y,
+        frameWidth,
+        keep: s.out === 'frame' ? kept : whole,
+        threads,
+      }),
+    );
   }
 
   /** Runs segment i (of the constructor's list). */

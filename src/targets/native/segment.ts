@@ -13,7 +13,7 @@
 // same rows with the same functions (render.ts), so segmenting never changes a bit of the output.
 import type { KernelSource } from '../../backends/native/glue.js';
 import type { StageNode } from '../../compiler/ir.js';
-import type { StagePlan } from '../../compiler/plan.js';
+import type { Place, StagePlan } from '../../compiler/plan.js';
 import { blobLayout, type StageShape } from '../../compiler/stage.js';
 import { hashHex } from '../../util/hash.js';
 import { type NativeTuning, stageScratch } from './render.js';
@@ -274,4 +274,25 @@ export function groupSegments(plan: StagePlan, ws: number, vw: number, budget: n
     i = end + 1;
   }
   return out;
+}
+
+/** A segment as a plan runs it: where its arguments (segmentWiring's order) and its output live, its weights. */
+export interface PlacedSegment {
+  readonly args: readonly Place[];
+  readonly out: Place;
+  readonly blob: Float32Array;
+}
+
+/** Segment `seg` (plan stage indices) placed: its arguments and output in the plan's slots or the frames, and its
+ *  stages' weights one after another. */
+export function placeSegment(plan: StagePlan, seg: readonly number[]): PlacedSegment {
+  const stages = seg.map((i) => plan.stages[i]);
+  const args: Place[] = [];
+  segmentWiring(stages.map((s) => s.node)).wiring.forEach((w, k) => {
+    w.terms.forEach((s, t) => 'arg' in s && (args[s.arg] = stages[k].inputs[t]));
+    if (w.residual && 'arg' in w.residual) args[w.residual.arg] = stages[k].residual!;
+  });
+  const blob = new Float32Array(stages.reduce((a, s) => a + s.blob.length, 0));
+  stages.reduce((at, s) => (blob.set(s.blob, at), at + s.blob.length), 0);
+  return { args, out: stages[stages.length - 1].out, blob };
 }

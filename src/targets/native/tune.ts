@@ -18,6 +18,7 @@ import type { Target } from '../../backends/native/glue.js';
 import { type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
 import { defaultTuning, type Io, isTuningCandidate, stageKernelName, stageShape, type StageShape, tuningRounds, widthClass } from '../../compiler/stage.js';
 import { writeFileAtomic } from '../../util/atomic.js';
+import { fastestRuns } from '../../util/fastest.js';
 import { SegmentKernels } from './kernels.js';
 import type { NativeTuning } from './render.js';
 
@@ -58,46 +59,50 @@ export interface TuneEnv {
   readonly cacheDir: string;
 }
 
-function cachePath(env: TuneEnv, key: object): string {
-  const h = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 32);
-  return join(env.cacheDir, 'tuning', `${h}.json`);
-}
-
 /** Rows narrower than this many vectors run in well under a millisecond whatever the blocking: not worth
  *  compiling and timing candidates for. */
-const MIN_TUNED_CLASS = 8;
+export const MIN_TUNED_CLASS = 8;
 
-/** The cached tuning of `stage` for frames w wide, or null when it must be measured; the default for narrow
- *  frames. */
-export function cachedTuning(stage: StageNode, io: Io, w: number, env: TuneEnv): NativeTuning | null {
-  const t = env.tc.target;
-  if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultNativeTuning(t);
-  const { key, path } = cacheEntry(stage, io, w, env);
-  if (existsSync(path)) {
-    try {
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: unknown; tuning: unknown };
-      if (JSON.stringify(saved.key) === JSON.stringify(key) && isNativeTuning(saved.tuning, t)) return saved.tuning;
-    } catch {
-      // A torn, foreign or edited file is measured again and overwritten.
-    }
-  }
-  return null;
-}
-
-function cacheEntry(stage: StageNode, io: Io, w: number, env: TuneEnv): { key: object; path: string } {
-  const t = env.tc.target;
-  const shape = stageShape(stage, io);
+/** Where a choice about `what` (a stage shape, a plan's cut) for frames w wide is cached: keyed by it, the width
+ *  class, the CPU model and the compiler (name, version, flags, -march=native's macros). */
+export function cacheEntry(what: object, w: number, env: TuneEnv): { key: object; path: string } {
   const key = {
     version: TUNING_VERSION,
-    shape,
-    widthClass: widthClass(w, t.vw),
+    ...what,
+    widthClass: widthClass(w, env.tc.target.vw),
     cpu: cpus()[0]?.model ?? 'unknown',
     cc: env.tc.cc,
     ccVersion: env.tc.version,
     flags: env.tc.flags,
     target: createHash('sha256').update(env.tc.targetMacros).digest('hex'),
   };
-  return { key, path: cachePath(env, key) };
+  const h = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 32);
+  return { key, path: join(env.cacheDir, 'tuning', `${h}.json`) };
+}
+
+/** The choice cached under `entry` if it is one a tuner could have made (`valid`), else null: a torn, foreign or
+ *  edited file is measured again and overwritten. */
+export function readChoice<T>(entry: { key: object; path: string }, valid: (x: unknown) => x is T): T | null {
+  if (!existsSync(entry.path)) return null;
+  try {
+    const saved = JSON.parse(readFileSync(entry.path, 'utf8')) as { key: unknown; tuning: unknown };
+    return JSON.stringify(saved.key) === JSON.stringify(entry.key) && valid(saved.tuning) ? saved.tuning : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Caches a choice with every measurement that led to it, atomically. */
+export function writeChoice(entry: { key: object; path: string }, tuning: unknown, measured: unknown[]): void {
+  writeFileAtomic(entry.path, JSON.stringify({ key: entry.key, tuning, measured }, null, 1));
+}
+
+/** The cached tuning of `stage` for frames w wide, or null when it must be measured; the default for narrow
+ *  frames. */
+export function cachedTuning(stage: StageNode, io: Io, w: number, env: TuneEnv): NativeTuning | null {
+  const t = env.tc.target;
+  if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultNativeTuning(t);
+  return readChoice(cacheEntry({ shape: stageShape(stage, io) }, w, env), (x): x is NativeTuning => isNativeTuning(x, t));
 }
 
 /** The tuning for `stage` at frames about h×w: from the cache, else measured (and cached); the default for
@@ -111,7 +116,6 @@ export async function tuneStage(stage: StageNode, io: Io, h: number, w: number, 
     return cached;
   }
   const shape = stageShape(stage, io);
-  const { key, path } = cacheEntry(stage, io, w, env);
   const log: { tuning: NativeTuning; ms: number }[] = [];
   let best = defaultNativeTuning(t);
   for (const round of nativeRounds(shape, t)) {
@@ -122,7 +126,7 @@ export async function tuneStage(stage: StageNode, io: Io, h: number, w: number, 
     best = timed.reduce((a, b) => (b.ms < a.ms ? b : a)).tuning;
   }
   tuneStats.measured++;
-  writeFileAtomic(path, JSON.stringify({ key, tuning: best, measured: log }, null, 1));
+  writeChoice(cacheEntry({ shape }, w, env), best, log);
   return best;
 }
 
@@ -155,13 +159,7 @@ function timeCandidates(stage: StageNode, io: Io, h: number, w: number, cands: N
   // busy spells.
   const rows = Math.min(h, Math.max(8, Math.ceil(1.5e7 / (w * stageMacsPerPixel(stage)))));
   const call = kernels.syntheticCall(stage, io, rows, w, 1);
-  const best = cands.map(() => Infinity);
   cands.forEach((_, i) => kernels.run(i, call));
-  for (let r = 0; r < 15; r++)
-    cands.forEach((_, i) => {
-      const t0 = performance.now();
-      kernels.run(i, call);
-      best[i] = Math.min(best[i], performance.now() - t0);
-    });
+  const best = fastestRuns(cands.length, 15, (i) => kernels.run(i, call));
   return cands.map((tuning, i) => ({ tuning, ms: best[i] }));
 }
