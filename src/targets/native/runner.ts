@@ -86,6 +86,13 @@ export class NativeRunner implements WindowRunner {
     this.slots = [];
   }
 
+  /** Uninitialised memory from the C heap (the segments write every element): a zeroed 11 MB frame cost
+   *  0.4 ms of memset per 720p float frame here, 2 % of a 2-thread wdsr-b-x2 frame. */
+  allocFrame(n: number, io: Io): Frame {
+    const bytes = Buffer.allocUnsafeSlow(n * (io === 'f32' ? 4 : 1));
+    return io === 'f32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Uint8Array(bytes.buffer, bytes.byteOffset, n);
+  }
+
   /** Kernels per frame element type and width class (tunings, the cut's budget) and width (the cut itself). */
   private kernelsFor(io: Io, h: number, w: number): Promise<Built> {
     const key = `${io}/${widthClass(w, this.opts.tc.target.vw)}/${w}`;
