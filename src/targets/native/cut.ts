@@ -2,8 +2,8 @@
 // How long a pipeline may grow before its rows spill out of the caches is the CPU's business (per core, this
 // Zen 5 has 1 MiB of L2 and 16 MiB of L3; recent Xeons 2 MiB of L2 and about 2 MiB of L3), so candidates are
 // scratch budgets in multiples of the L2, and the fastest whole plan on a frame of the real size wins. Like the
-// stage tuner: one thread, interleaved rounds, each candidate's fastest run, cached on disk; every cut
-// computes the same bits.
+// stage tuner: one thread (doing the work of the bands the real threads take, whose edges a pipeline computes
+// twice), interleaved rounds, each candidate's fastest run, cached on disk; every cut computes the same bits.
 import { readFileSync } from 'node:fs';
 import type { StagePlan } from '../../compiler/plan.js';
 import type { Io } from '../../compiler/stage.js';
@@ -43,9 +43,9 @@ export function cutPlan(plan: StagePlan, w: number, vw: number, budget: number):
 /** Counts of cut choices read from the cache and measured afresh in this process. */
 export const cutStats = { hits: 0, measured: 0 };
 
-/** The budget (one of CUT_BUDGETS) to cut `plan` with for h×w frames: cached, else measured among the budgets
- *  that cut it differently. */
-export async function tuneCut(plan: StagePlan, stages: readonly SegmentStage[], io: Io, h: number, w: number, env: TuneEnv): Promise<number> {
+/** The budget (one of CUT_BUDGETS) to cut `plan` with for h×w frames on `threads` threads: cached, else
+ *  measured among the budgets that cut it differently. */
+export async function tuneCut(plan: StagePlan, stages: readonly SegmentStage[], io: Io, h: number, w: number, threads: number, env: TuneEnv): Promise<number> {
   const vw = env.tc.target.vw;
   const cuts = new Map<string, { budget: number; groups: number[][] }>();
   for (const budget of CUT_BUDGETS) {
@@ -55,21 +55,22 @@ export async function tuneCut(plan: StagePlan, stages: readonly SegmentStage[], 
   const cands = [...cuts.values()];
   if (cands.length === 1) return cands[0].budget;
   // JSON has no Infinity: the choice is stored as an index into CUT_BUDGETS.
-  const entry = cacheEntry({ cut: stages.map((s) => [s.shape, s.tuning, s.node.terms.map((t) => t.x), s.node.residual, s.node.y]), io }, w, env);
+  const entry = cacheEntry({ cut: stages.map((s) => [s.shape, s.tuning, s.node.terms.map((t) => t.x), s.node.residual, s.node.y]), io, threads }, w, env);
   const cached = readChoice(entry, (x): x is number => Number.isInteger(x) && CUT_BUDGETS[x as number] !== undefined);
   if (cached !== null) {
     cutStats.hits++;
     return CUT_BUDGETS[cached];
   }
-  const ms = timeCuts(plan, stages, cands.map((c) => c.groups), io, h, w, env);
+  const ms = timeCuts(plan, stages, cands.map((c) => c.groups), io, h, w, threads, env);
   const best = ms.indexOf(Math.min(...ms));
   cutStats.measured++;
   writeChoice(entry, CUT_BUDGETS.indexOf(cands[best].budget as (typeof CUT_BUDGETS)[number]), cands.map((c, i) => ({ budget: c.budget, groups: c.groups, ms: ms[i] })));
   return cands[best].budget;
 }
 
-/** Each cut's fastest run of the whole plan on a random h×w frame, on one thread, over interleaved rounds. */
-function timeCuts(plan: StagePlan, stages: readonly SegmentStage[], cuts: readonly number[][][], io: Io, h: number, w: number, env: TuneEnv): number[] {
+/** Each cut's fastest run of the whole plan on a random h×w frame, on one thread in `threads` threads' bands, over
+ *  interleaved rounds. */
+function timeCuts(plan: StagePlan, stages: readonly SegmentStage[], cuts: readonly number[][][], io: Io, h: number, w: number, threads: number, env: TuneEnv): number[] {
   const kernels = new SegmentKernels(cuts.flatMap((groups) => groups.map((g) => g.map((i) => stages[i]))), env.tc, env.cacheDir);
   const placed = cuts.map((groups) => groups.map((g) => placeSegment(plan, g)));
   const first = placed.map((_, i) => placed.slice(0, i).reduce((a, p) => a + p.length, 0));
@@ -80,7 +81,7 @@ function timeCuts(plan: StagePlan, stages: readonly SegmentStage[], cuts: readon
   const src = io === 'u8' ? Uint8Array.from({ length: h * w * 3 }, () => rng.nextU32() & 255) : rng.fill(new Float32Array(h * w * 3), () => rng.next());
   const dst = io === 'u8' ? new Uint8Array(n) : new Float32Array(n);
   const frame = { x: 0, y: 0, w, h };
-  const run = (i: number) => kernels.runPlaced(first[i], placed[i], slots, src, dst, w, frame, frame, 1);
+  const run = (i: number) => kernels.runPlaced(first[i], placed[i], slots, src, dst, w, frame, frame, 1, threads);
   cuts.forEach((_, i) => run(i));
   return fastestRuns(cuts.length, 3, run);
 }

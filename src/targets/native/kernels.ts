@@ -39,6 +39,9 @@ export interface SegmentCall {
    *  window for the others, which compute every row. */
   readonly keep: { readonly y0: number; readonly y1: number; readonly x0: number; readonly x1: number };
   readonly threads: number;
+  /** Cut the rows into the bands of this many threads (default `threads`): a tuner on one thread then does the
+   *  work, band edges included, that they would. */
+  readonly bandsOf?: number;
 }
 
 /** Bands of a segment's rows: a stage alone takes bandsFor's (its chain rows at band edges are recomputed);
@@ -131,7 +134,7 @@ export class SegmentKernels {
 
   /** Runs segments `first`… of the constructor's list, in order, on one window of a frame `frameWidth` wide:
    *  'frame' places are the caller's frames (src for arguments, dst for the output), numbers index `slots`. */
-  runPlaced(first: number, segments: readonly PlacedSegment[], slots: readonly Float32Array[], src: Frame, dst: Frame, frameWidth: number, win: Rect, keep: Rect, threads: number): void {
+  runPlaced(first: number, segments: readonly PlacedSegment[], slots: readonly Float32Array[], src: Frame, dst: Frame, frameWidth: number, win: Rect, keep: Rect, threads: number, bandsOf = threads): void {
     const whole = { y0: 0, y1: win.h, x0: 0, x1: win.w };
     const kept = { y0: keep.y - win.y, y1: keep.y - win.y + keep.h, x0: keep.x - win.x, x1: keep.x - win.x + keep.w };
     const at = (p: Place, frame: Frame): Frame => (p === 'frame' ? frame : slots[p]);
@@ -147,6 +150,7 @@ export class SegmentKernels {
         frameWidth,
         keep: s.out === 'frame' ? kept : whole,
         threads,
+        bandsOf,
       }),
     );
   }
@@ -162,7 +166,7 @@ export class SegmentKernels {
       c.h,
       c.w,
       c.threads,
-      segmentBands(stages, c.keep.y1 - c.keep.y0, c.threads),
+      segmentBands(stages, c.keep.y1 - c.keep.y0, c.bandsOf ?? c.threads),
       c.x,
       c.y,
       c.frameWidth,

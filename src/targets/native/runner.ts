@@ -114,7 +114,7 @@ export class NativeRunner implements WindowRunner {
       stages.push({ node, shape, tuning, kernel: stageKernelName(shape, tuning) });
     }
     const groups =
-      this.opts.segmentBytes === undefined && tune ? cutPlan(this.plan, w, tc.target.vw, await tuneCut(this.plan, stages, io, h, w, env)) : this.cutsFor(w)[0];
+      this.opts.segmentBytes === undefined && tune ? cutPlan(this.plan, w, tc.target.vw, await tuneCut(this.plan, stages, io, h, w, this.opts.threads, env)) : this.cutsFor(w)[0];
     return {
       groups,
       module: new SegmentKernels(groups.map((g) => g.map((i) => stages[i])), tc, cacheDir),
