@@ -36,7 +36,7 @@ interface Wiring {
 
 /** Each stage's sources. Arguments are numbered in the order stages and terms read them (terms, then the
  *  residual), one per read: a segment of one stage takes [term inputs…, residual?], as the runner passes them. */
-export function segmentWiring(nodes: readonly StageNode[]): { wiring: Wiring[]; args: number } {
+function segmentWiring(nodes: readonly StageNode[]): { wiring: Wiring[]; args: number } {
   let args = 0;
   const source = (k: number, v: number): Source => {
     const j = nodes.findIndex((n, i) => i < k && n.y === v);
@@ -47,7 +47,7 @@ export function segmentWiring(nodes: readonly StageNode[]): { wiring: Wiring[]; 
 }
 
 /** Offsets of each stage's weights in the segment's blob (the stages' blobs one after another). */
-export function blobOffsets(shapes: readonly StageShape[]): number[] {
+function blobOffsets(shapes: readonly StageShape[]): number[] {
   let at = 0;
   return shapes.map((s) => ((at += blobLayout(s).size), at - blobLayout(s).size));
 }

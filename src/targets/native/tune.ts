@@ -61,7 +61,7 @@ export interface TuneEnv {
 
 /** Rows narrower than this many vectors run in well under a millisecond whatever the blocking: not worth
  *  compiling and timing candidates for. */
-export const MIN_TUNED_CLASS = 8;
+const MIN_TUNED_CLASS = 8;
 
 /** Where a choice about `what` (a stage shape, a plan's cut) for frames w wide is cached: keyed by it, the width
  *  class, the CPU model and the compiler (name, version, flags, -march=native's macros). */
