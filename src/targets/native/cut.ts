@@ -82,6 +82,10 @@ function timeCuts(plan: StagePlan, stages: readonly SegmentStage[], cuts: readon
   const dst = io === 'u8' ? new Uint8Array(n) : new Float32Array(n);
   const frame = { x: 0, y: 0, w, h };
   const run = (i: number) => kernels.runPlaced(first[i], placed[i], slots, src, dst, w, frame, frame, 1, threads);
+  // A first run each; then as many rounds as fit in about two seconds, 3 to 10: enough for a quiet moment on a
+  // shared machine without making a big model's first frame wait long.
+  const t0 = performance.now();
   cuts.forEach((_, i) => run(i));
-  return fastestRuns(cuts.length, 3, run);
+  const rounds = Math.max(3, Math.min(10, Math.floor(2000 / (performance.now() - t0))));
+  return fastestRuns(cuts.length, rounds, run);
 }
