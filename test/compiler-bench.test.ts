@@ -27,7 +27,7 @@ test('bench --compare onnxruntime --json prints one object with the agreed field
   const r = rtsr('--arch', ARCH, '--input', '23x11', '--compare', 'onnxruntime', '--json', '--warmup', '1', '--repeats', '3');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);
-  assert.deepEqual(Object.keys(j), ['model', 'target', 'threads', 'input', 'ms', 'gflops', 'onnxruntime', 'onnxruntime_ms', 'speedup', 'max_abs_diff', 'alongside', 'alongside_ms', 'ratio_to_alongside']);
+  assert.deepEqual(Object.keys(j), ['model', 'target', 'threads', 'input', 'ms', 'gflops', 'onnxruntime', 'onnxruntime_ms', 'speedup', 'max_abs_diff', 'alongside', 'alongside_ms', 'ratio_to_alongside', 'ceiling_gflops', 'share_of_ceiling']);
   assert.equal(j.onnxruntime, 'onnxruntime');
   assert.equal(j.alongside, null);
   assert.equal(j.model, ARCH);
@@ -36,6 +36,7 @@ test('bench --compare onnxruntime --json prints one object with the agreed field
   assert.ok(j.ms > 0 && j.onnxruntime_ms > 0 && j.gflops > 0);
   assert.ok(Math.abs(j.speedup - j.onnxruntime_ms / j.ms) < 1e-9);
   assert.ok(j.max_abs_diff <= 1e-4, `max_abs_diff ${j.max_abs_diff}`);
+  assert.ok(j.ceiling_gflops > 0 && Math.abs(j.share_of_ceiling - j.gflops / j.ceiling_gflops) < 1e-9);
 });
 
 test('bench --compare onnxruntime-web times its wasm backend on the same weights and threads', () => {
@@ -66,7 +67,7 @@ test('bench --target webgpu --compare onnxruntime-webgpu: the same adapter on a 
 test('bench without --compare prints ours only; usage errors exit with status 2; bench train still parses', () => {
   const r = rtsr('--arch', 'espcn', '--input', '9x7', '--warmup', '0', '--repeats', '1', '--target', 'reference');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^espcn ×2, 9x7 → 18x14, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\n$/);
+  assert.match(r.stdout, /^espcn ×2, 9x7 → 18x14, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\nceiling \(\d+ threads?, measured in this run\): [\d.]+ GFLOP\/s FP32 FMA \(\d+-float vectors\) → [\d.]+ GFLOP\/s is [\d.]+ % of it\n$/);
   for (const [args, message] of [
     [['--arch', 'espcn'], /usage: rtsr bench --model/],
     [['--arch', 'espcn', '--input', '9x7', '--compare', 'tflite'], /--compare must be onnxruntime, onnxruntime-web or onnxruntime-webgpu, not 'tflite'/],
@@ -82,10 +83,11 @@ test('bench without --compare prints ours only; usage errors exit with status 2;
 test('bench with several models or architectures times each and lists its stored metrics against the budget', () => {
   const r = rtsr('--model', 'wdsr-b-x2', '--model', 'espcn-x2', '--input', '16x9', '--budget-ms', '1000', '--warmup', '0', '--repeats', '3', '--json');
   assert.equal(r.status, 0, r.stderr);
-  const rows = JSON.parse(r.stdout) as { model: string; ms: number; meets_budget: boolean; metrics: Record<string, { psnr: number }> }[];
+  const rows = JSON.parse(r.stdout) as { model: string; ms: number; gflops: number; meets_budget: boolean; metrics: Record<string, { psnr: number }>; ceiling_gflops: number; share_of_ceiling: number }[];
   assert.deepEqual(rows.map((x) => x.model), ['wdsr-b-x2', 'espcn-x2']);
   for (const row of rows) {
     assert.ok(row.ms > 0 && row.ms < 1000 && row.meets_budget, JSON.stringify(row));
+    assert.ok(row.ceiling_gflops > 0 && Math.abs(row.share_of_ceiling - row.gflops / row.ceiling_gflops) < 1e-9, JSON.stringify(row));
     assert.equal(row.metrics.Set5.psnr, findModel(row.model).info.metrics!.Set5.psnr);
   }
   const mixed = rtsr('--model', 'wdsr-b-x2', '--arch', ARCH, '--input', '16x9', '--warmup', '0', '--repeats', '1', '--json');
@@ -98,7 +100,8 @@ test('bench with several models or architectures times each and lists its stored
   assert.ok(untrained.ms > 0 && untrained.meets_budget === null);
   const tight = rtsr('--model', 'wdsr-b-x2', '--input', '16x9', '--budget-ms', '0.000001', '--warmup', '0', '--repeats', '1');
   assert.equal(tight.status, 0, tight.stderr);
-  assert.match(tight.stdout, /\| wdsr-b-x2 \| [\d.]+ \| \d+ \| no \|/);
+  assert.match(tight.stdout, /\| wdsr-b-x2 \| [\d.]+ \| \d+ \| \d+ % \| no \|/);
+  assert.match(tight.stdout, /\nceiling \(\d+ threads?, measured in this run\): [\d.]+ GFLOP\/s FP32 FMA/);
   const e = rtsr('--model', 'wdsr-b-x2', '--model', 'espcn-x2', '--input', '16x9', '--compare', 'onnxruntime');
   assert.equal(e.status, 2);
   assert.match(e.stderr, /give a single --model/);

@@ -13,6 +13,7 @@ import { type OrtRuntime, ortSession, ortTime } from '../export/ort.js';
 import type { Model } from '../models/model.js';
 import type { Target } from '../targets/target.js';
 import { Rng } from '../util/random.js';
+import { aroundCeiling, type Ceiling, ceilingFields } from './ceiling.js';
 import type { CompareOptions } from './compare.js';
 
 export interface InferBenchOptions extends CompareOptions {
@@ -41,6 +42,9 @@ export interface InferBenchResult {
   alongside: string | null;
   alongside_ms: number | null;
   ratio_to_alongside: number | null;
+  /** The FP32 FMA ceiling of the CPU at the same threads, measured around the rounds, and gflops / ceiling_gflops. */
+  ceiling_gflops: number | null;
+  share_of_ceiling: number | null;
 }
 
 /** Median, averaging the middle two of an even count. */
@@ -63,7 +67,10 @@ export async function timeOnce(c: CompiledModel, x: Float32Array, h: number, w: 
 /** One thing timed: a run returns its time and its float output (NHWC). */
 type Contender = () => Promise<{ ms: number; out: Float32Array }>;
 
-export async function benchInfer(name: string, model: Model, w: number, h: number, opts: InferBenchOptions): Promise<InferBenchResult> {
+/** Why a target's figure is not read against the CPU's ceiling, or null where it is. */
+export const ceilingSkip = (target: Target): string | null => (target.name === 'webgpu' ? 'the webgpu target runs on the GPU, not on the CPU cores it bounds' : null);
+
+export async function benchInfer(name: string, model: Model, w: number, h: number, opts: InferBenchOptions): Promise<{ result: InferBenchResult; ceiling: Ceiling }> {
   const rng = new Rng(0);
   const x = rng.fill(new Float32Array(h * w * 3), () => rng.next());
   const { threads } = opts;
@@ -83,23 +90,26 @@ export async function benchInfer(name: string, model: Model, w: number, h: numbe
     for (let i = 0; i < 1 + opts.warmup; i++) for (const c of contenders) await c();
     const times: number[][] = contenders.map(() => []);
     const outs: Float32Array[] = [];
-    for (let r = 0; r < opts.repeats; r++)
-      for (const [i, c] of contenders.entries()) {
-        await idle();
-        const t = await c();
-        times[i].push(t.ms);
-        outs[i] = t.out;
-      }
+    const { ceiling } = await aroundCeiling(threads, async () => {
+      for (let r = 0; r < opts.repeats; r++)
+        for (const [i, c] of contenders.entries()) {
+          await idle();
+          const t = await c();
+          times[i].push(t.ms);
+          outs[i] = t.out;
+        }
+    }, ceilingSkip(opts.target));
     const [ms, ...others] = times.map(median);
     const besideMs = beside ? others.shift()! : null;
     const ortMs = session ? others.shift()! : null;
-    return {
+    const gflops = (2 * model.macs(h, w)) / (ms * 1e6);
+    const result = {
       model: name,
       target: opts.target.name,
       threads,
       input: `${w}x${h}`,
       ms,
-      gflops: (2 * model.macs(h, w)) / (ms * 1e6),
+      gflops,
       onnxruntime: opts.compare,
       onnxruntime_ms: ortMs,
       speedup: ortMs === null ? null : ortMs / ms,
@@ -107,7 +117,9 @@ export async function benchInfer(name: string, model: Model, w: number, h: numbe
       alongside: opts.alongside?.name ?? null,
       alongside_ms: besideMs,
       ratio_to_alongside: besideMs === null ? null : ms / besideMs,
+      ...ceilingFields(ceiling, gflops),
     };
+    return { result, ceiling };
   } finally {
     await session?.release();
     await compiled.dispose();

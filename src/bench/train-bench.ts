@@ -7,6 +7,7 @@ import { Adam } from '../engine/optim.js';
 import { backend, Tensor } from '../engine/tensor.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import { Rng } from '../util/random.js';
+import { aroundCeiling, type Ceiling, ceilingFields } from './ceiling.js';
 import { BENCH_NETS, type BenchNet, initParams, SCALE, stepFlops } from './train-nets.js';
 
 export const BATCH = 16;
@@ -21,6 +22,9 @@ export interface TrainBenchResult {
   gflops: number;
   torch_ms_per_step: number | null;
   ratio: number | null;
+  /** The FP32 FMA ceiling at the same threads, measured around our steps, and gflops / ceiling_gflops. */
+  ceiling_gflops: number | null;
+  share_of_ceiling: number | null;
   /** Why PyTorch's figure is missing, when it is. */
   torch_note?: string;
 }
@@ -57,17 +61,21 @@ export function timeTorch(net: BenchNet, steps: number, warmup: number, threads:
   return { ms: (JSON.parse(out.trim().split('\n').pop()!) as { ms_per_step: number }).ms_per_step };
 }
 
-export function benchTrain(name: BenchNet['name'], opts: { steps: number; warmup: number; threads: number; torch: boolean }): TrainBenchResult {
+/** Our steps (with the machine's FMA ceiling measured around them at `threads`) and PyTorch's. */
+export async function benchTrain(name: BenchNet['name'], opts: { steps: number; warmup: number; threads: number; torch: boolean }): Promise<{ result: TrainBenchResult; ceiling: Ceiling }> {
   const net = BENCH_NETS[name];
-  const ms = timeOurs(net, opts.steps, opts.warmup);
+  const { value: ms, ceiling } = await aroundCeiling(opts.threads, () => timeOurs(net, opts.steps, opts.warmup));
   const torch = opts.torch ? timeTorch(net, opts.steps, opts.warmup, opts.threads) : { ms: null, note: 'skipped (--no-torch)' };
-  return {
+  const gflops = stepFlops(net, BATCH, PATCH, PATCH) / (ms * 1e6);
+  const result = {
     net: name,
     backend: backend().name,
     ms_per_step: ms,
-    gflops: stepFlops(net, BATCH, PATCH, PATCH) / (ms * 1e6),
+    gflops,
     torch_ms_per_step: torch.ms,
     ratio: torch.ms === null ? null : ms / torch.ms,
+    ...ceilingFields(ceiling, gflops),
     ...(torch.note ? { torch_note: torch.note } : {}),
   };
+  return { result, ceiling };
 }

@@ -5,7 +5,8 @@
 import { selectBackend } from '../backends/index.js';
 import { ompThreads } from '../backends/native/index.js';
 import { type CompareOptions, timeModels } from '../bench/compare.js';
-import { benchInfer } from '../bench/infer-bench.js';
+import { aroundCeiling, CEILING_SECONDS, ceilingFields, ceilingLine, measureCeiling } from '../bench/ceiling.js';
+import { benchInfer, ceilingSkip } from '../bench/infer-bench.js';
 import { ORT_RUNTIMES } from '../export/ort.js';
 import { getTarget } from '../targets/registry.js';
 import { benchTrain } from '../bench/train-bench.js';
@@ -37,6 +38,20 @@ const train = defineCommand({
   run: runTrain,
 });
 
+const ceilingOptions = {
+  threads: { ...OPTIONS.threads, help: 'threads the FMA loops run on; default: every core' },
+  seconds: { kind: 'number', value: 'S', unit: 'seconds', default: String(CEILING_SECONDS), help: 'how long the loops run' },
+  json: OPTIONS.json,
+} as const satisfies Options;
+
+const ceiling = defineCommand({
+  summary: "this machine's FP32 FMA ceiling (independent FMA chains through the native toolchain), at each vector width",
+  usage: ['[options]'],
+  options: ceilingOptions,
+  examples: ['rtsr bench ceiling --threads 1 --json'],
+  run: runCeiling,
+});
+
 const options = {
   model: { ...OPTIONS.model, multiple: true },
   arch: { ...OPTIONS.arch, multiple: true, help: 'an untrained architecture (random weights), to size one before training it: a preset, its JSON or a JSON file' },
@@ -55,7 +70,7 @@ const options = {
 } as const satisfies Options;
 
 export const command = defineCommand({
-  summary: 'inference speed of compiled models, beside onnxruntime or each other; bench train: training speed',
+  summary: 'inference speed of compiled models (beside onnxruntime or each other); bench train; bench ceiling',
   usage: [
     '--model NAME|FILE --input WxH|--video FILE [--compare RUNTIME] [options]',
     '--arch SPEC --input WxH|--video FILE [--compare RUNTIME] [options]',
@@ -64,20 +79,29 @@ export const command = defineCommand({
   options,
   notes: 'Several models (or untrained architectures) are timed side by side, in interleaved rounds, with their stored metrics.',
   examples: ['rtsr bench --model wdsr-b-x2 --input 640x360 --compare onnxruntime', 'rtsr bench --model wdsr-b-x2 --model espcn-x2 --input 640x360 --budget-ms 33', 'rtsr bench --model wdsr-b-x2 --video clip.mp4'],
-  subcommands: { train },
+  subcommands: { train, ceiling },
   run,
 });
 
 async function runTrain({ values }: Args<typeof trainOptions>): Promise<void> {
   useBackend(await selectBackend(values.backend));
   const threads = ompThreads();
-  const r = benchTrain(values.net, { steps: values.steps, warmup: values.warmup, threads, torch: !values['no-torch'] });
+  const { result: r, ceiling } = await benchTrain(values.net, { steps: values.steps, warmup: values.warmup, threads, torch: !values['no-torch'] });
   if (values.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }
   const torch = r.torch_ms_per_step === null ? `PyTorch: ${r.torch_note}` : `PyTorch ${r.torch_ms_per_step.toFixed(1)} ms/step → ratio ours/PyTorch ${r.ratio!.toFixed(2)}`;
-  process.stdout.write(`${r.net} (batch 16 × 48×48, ${r.backend}, ${threads} threads): ${r.ms_per_step.toFixed(1)} ms/step, ${r.gflops.toFixed(1)} GFLOP/s; ${torch}\n`);
+  process.stdout.write(`${r.net} (batch 16 × 48×48, ${r.backend}, ${threads} threads): ${r.ms_per_step.toFixed(1)} ms/step, ${r.gflops.toFixed(1)} GFLOP/s; ${torch}\n${ceilingLine(ceiling, r.gflops)}\n`);
+}
+
+/** `rtsr bench ceiling`: the FP32 FMA ceiling alone, at each vector width the compiler targets. */
+async function runCeiling({ values }: Args<typeof ceilingOptions>): Promise<void> {
+  const threads = values.threads ?? ompThreads();
+  const c = measureCeiling(threads, values.seconds);
+  if (values.json) return void process.stdout.write(JSON.stringify({ threads, ceiling_gflops: c.gflops, lanes: c.lanes, widths: c.widths, note: c.note }) + '\n');
+  const widths = c.widths.length > 1 ? ` (by vector width: ${c.widths.map((x) => `${x.lanes} floats ${x.gflops.toFixed(1)}`).join(', ')})` : '';
+  process.stdout.write(`${ceilingLine(c)}${widths}\n`);
 }
 
 async function run({ values, given, usage }: Args<typeof options>): Promise<void> {
@@ -113,7 +137,7 @@ async function run({ values, given, usage }: Args<typeof options>): Promise<void
   // costs here.
   const native = await getTarget('native');
   const alongside = target !== native && target.benchStages && !(await native.unavailable()) ? native : null;
-  const r = await benchInfer(name, model, w, h, { ...timing, compare, alongside });
+  const { result: r, ceiling } = await benchInfer(name, model, w, h, { ...timing, compare, alongside });
   // Appended, so that the fields without --video stay as they were.
   const realTime = video && { video: video.path, video_fps: video.fps, frame_budget_ms: 1000 / video.fps, real_time: r.ms <= 1000 / video.fps };
   if (values.json) {
@@ -122,7 +146,7 @@ async function run({ values, given, usage }: Args<typeof options>): Promise<void
   }
   const s = model.scale;
   const threads = timing.threads;
-  const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${target.name}${precision === 'f16' ? ' f16' : ''} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`];
+  const lines = [`${name} ×${s}, ${r.input} → ${w * s}x${h * s}, ${target.name}${precision === 'f16' ? ' f16' : ''} (${threads} thread${threads > 1 ? 's' : ''}): ${r.ms.toFixed(1)} ms/frame, ${r.gflops.toFixed(1)} GFLOP/s`, ceilingLine(ceiling, r.gflops)];
   const t = `${threads} thread${threads > 1 ? 's' : ''}`;
   if (r.onnxruntime_ms !== null)
     lines.push(`${r.onnxruntime} (${t}): ${r.onnxruntime_ms.toFixed(1)} ms/frame → speedup ${r.speedup!.toFixed(2)}×, max |ours − ${r.onnxruntime}| ${r.max_abs_diff!.toExponential(1)}`);
@@ -143,27 +167,24 @@ interface Entry {
 /** Several models timed side by side (src/bench/compare.ts), listed with their stored metrics. */
 async function runModels(names: string[], entries: Entry[], budget: number | null, video: (VideoInfo & { path: string }) | null, compare: boolean, w: number, h: number, timing: CompareOptions, json: boolean): Promise<void> {
   if (compare) throw new CliError('--compare onnxruntime times one model; give a single --model or --arch');
-  const ms = await timeModels(entries.map((e) => e.model), w, h, timing);
-  const rows = entries.map((e, i) => ({
-    model: names[i],
-    arch: e.model.spec,
-    ms: ms[i],
-    gflops: (2 * e.model.macs(h, w)) / (ms[i] * 1e6),
-    meets_budget: budget === null ? null : ms[i] <= budget,
-    metrics: e.metrics,
-  }));
+  const { value: ms, ceiling } = await aroundCeiling(timing.threads, () => timeModels(entries.map((e) => e.model), w, h, timing), ceilingSkip(timing.target));
+  const rows = entries.map((e, i) => {
+    const gflops = (2 * e.model.macs(h, w)) / (ms[i] * 1e6);
+    return { model: names[i], arch: e.model.spec, ms: ms[i], gflops, meets_budget: budget === null ? null : ms[i] <= budget, metrics: e.metrics, ...ceilingFields(ceiling, gflops) };
+  });
   if (json) return void process.stdout.write(JSON.stringify(rows) + '\n');
   const sets = [...new Set(rows.flatMap((r) => Object.keys(r.metrics)))];
   const { target, threads, repeats } = timing;
   const lines = [
     `${video ? `${w}x${h} frames of ${video.path} at ${fpsText(video)} fps` : `${w}x${h} input`}, ${target.name} (${threads} thread${threads > 1 ? 's' : ''}), median of ${repeats} interleaved rounds${budget === null ? '' : `, budget ${+budget.toPrecision(4)} ms`}`,
-    `| model | ms | GFLOP/s |${budget === null ? '' : ' meets budget |'}${sets.map((s) => ` ${s} |`).join('')}`,
-    `| --- | ---: | ---: |${budget === null ? '' : ' --- |'}${sets.map(() => ' ---: |').join('')}`,
+    `| model | ms | GFLOP/s | of ceiling |${budget === null ? '' : ' meets budget |'}${sets.map((s) => ` ${s} |`).join('')}`,
+    `| --- | ---: | ---: | ---: |${budget === null ? '' : ' --- |'}${sets.map(() => ' ---: |').join('')}`,
     ...rows.map(
       (r) =>
-        `| ${r.model} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(0)} |${r.meets_budget === null ? '' : r.meets_budget ? ' yes |' : ' no |'}` +
+        `| ${r.model} | ${r.ms.toFixed(1)} | ${r.gflops.toFixed(0)} | ${r.share_of_ceiling === null ? '—' : `${(100 * r.share_of_ceiling).toFixed(0)} %`} |${r.meets_budget === null ? '' : r.meets_budget ? ' yes |' : ' no |'}` +
         sets.map((s) => ` ${r.metrics[s] ? r.metrics[s].psnr.toFixed(2) : '—'} |`).join(''),
     ),
+    ceilingLine(ceiling),
   ];
   process.stdout.write(lines.join('\n') + '\n');
 }

@@ -100,14 +100,16 @@ class Compiled implements CompiledModel {
   async run(lrHWC: Float32Array, h: number, w: number): Promise<Float32Array> {
     if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new Error(`run: bad frame size ${w}x${h}`);
     if (lrHWC.length !== h * w * 3) throw new Error(`run: a ${w}x${h} RGB frame needs ${h * w * 3} floats, got ${lrHWC.length}`);
-    const out = new Float32Array(h * w * 3 * this.scale * this.scale);
+    const n = h * w * 3 * this.scale * this.scale;
+    const out = (this.runner.allocFrame?.(n, 'f32') as Float32Array | undefined) ?? new Float32Array(n);
     for (const t of this.tiles(h, w)) await this.runner.runWindow(lrHWC, 'f32', w, t.win, t.keep, out);
     return out;
   }
 
   async runImage(img: RgbImage): Promise<RgbImage> {
     const s = this.scale;
-    const out = new Uint8Array(img.data.length * s * s);
+    const n = img.data.length * s * s;
+    const out = (this.runner.allocFrame?.(n, 'u8') as Uint8Array | undefined) ?? new Uint8Array(n);
     for (const t of this.tiles(img.height, img.width)) await this.runner.runWindow(img.data, 'u8', img.width, t.win, t.keep, out);
     return rgbImage(img.width * s, img.height * s, out);
   }

@@ -41,6 +41,9 @@ export interface WindowRunner {
   runWindow(src: Frame, io: Io, frameWidth: number, win: Rect, keep: Rect, dst: Frame): Promise<void>;
   /** Frees what the runner holds (workers, GPU buffers); it must not run afterwards. */
   dispose(): Promise<void>;
+  /** An output frame of n elements that runWindow calls will fill entirely, where the target has a faster one
+   *  than a zeroed typed array; absent: a zeroed one. */
+  allocFrame?(n: number, io: Io): Frame;
 }
 
 /** Fused stages compiled as deployment compiles them, each with a synthetic h×w input of its own: what the

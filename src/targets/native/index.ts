@@ -1,14 +1,14 @@
-// The native target: stage C rendered for this CPU's vectors (render.ts), built by the system C compiler into an
-// N-API module cached on disk by content hash (backends/native/compile.ts), tuned per stage shape on this
-// machine (tune.ts), run on OpenMP threads (runner.ts).
+// The native target: stage C rendered for this CPU's vectors (render.ts) and run in pipelined segments
+// (segment.ts), built by the system C compiler into an N-API module cached on disk by content hash
+// (backends/native/compile.ts), tuned per stage shape on this machine (tune.ts), run on OpenMP threads
+// (runner.ts).
 import { defaultCacheDir, findToolchain, ompThreads, type Toolchain } from '../../backends/native/compile.js';
 import { fuseStages } from '../../compiler/fuse.js';
-import { defaultTuning, packStage, stageKernelName, stageShape } from '../../compiler/stage.js';
+import { stageKernelName, stageShape } from '../../compiler/stage.js';
 import { f32Only, type StageBench, type StageBenchOptions, type Target } from '../target.js';
-import { StageKernels } from './kernels.js';
-import { stageKernel } from './render.js';
+import { SegmentKernels } from './kernels.js';
 import { NativeRunner } from './runner.js';
-import { tuneAll, tuneStage } from './tune.js';
+import { defaultNativeTuning, tuneAll, tuneStage } from './tune.js';
 
 function toolchain(): Toolchain {
   const tc = findToolchain();
@@ -21,18 +21,16 @@ async function benchStages(stages: Parameters<NonNullable<Target['benchStages']>
   const env = { tc, cacheDir: opts.cacheDir ?? defaultCacheDir() };
   const { io, h, w, threads } = opts;
   if (opts.tune) await tuneAll(stages, io, h, w, env, threads);
-  const sources = new Map<string, ReturnType<typeof stageKernel>>();
-  const names: string[] = [];
-  for (const s of stages) {
-    const shape = stageShape(s, io);
-    const tuning = opts.tune ? await tuneStage(s, io, h, w, env) : defaultTuning(tc.target);
-    const name = stageKernelName(shape, tuning);
-    if (!sources.has(name)) sources.set(name, stageKernel(name, shape, tuning, tc.target));
-    names.push(name);
+  // Each stage alone, as a segment of one: a part's time is its own, not a pipeline's.
+  const segments = [];
+  for (const node of stages) {
+    const shape = stageShape(node, io);
+    const tuning = opts.tune ? await tuneStage(node, io, h, w, env) : defaultNativeTuning(tc.target);
+    segments.push([{ node, shape, tuning, kernel: stageKernelName(shape, tuning) }]);
   }
-  const kernels = new StageKernels([...sources.values()], tc, env.cacheDir);
-  const calls = stages.map((s) => kernels.syntheticCall(s, packStage(s), io, h, w, threads));
-  return { run: async (i) => kernels.runStage(names[i], calls[i]), dispose: async () => undefined };
+  const kernels = new SegmentKernels(segments, tc, env.cacheDir);
+  const calls = stages.map((s) => kernels.syntheticCall(s, io, h, w, threads));
+  return { run: async (i) => kernels.run(i, calls[i]), dispose: async () => undefined };
 }
 
 export const nativeTarget: Target = {

@@ -1,12 +1,16 @@
-// Stage kernels loaded as one native module, and the one place that knows how a stage kernel is called (the
-// runtime, the tuner and the profiling runnables all go through `runStage`).
+// Segment kernels (segment.ts) loaded as one native module, and the one place that knows how a segment kernel
+// is called (the runtime, the tuner and the profiling runnables all go through `run`).
 import { loadModule, type NativeModule, type Toolchain } from '../../backends/native/compile.js';
 import { type KernelSource, moduleSource } from '../../backends/native/glue.js';
 import { bandsFor } from '../../compiler/plan.js';
-import { INPUT, type StageNode } from '../../compiler/ir.js';
-import type { Io } from '../../compiler/stage.js';
+import { INPUT, type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
+import { type Io, packStage } from '../../compiler/stage.js';
 import { Rng } from '../../util/random.js';
+import type { Place } from '../../compiler/plan.js';
+import type { Rect } from '../../compiler/tiles.js';
 import type { Frame } from '../target.js';
+import { stageFunctions } from './render.js';
+import { type PlacedSegment, pipelineRows, segmentKernel, segmentName, type SegmentStage } from './segment.js';
 
 /** Writes the address of p[0] modulo 64 into p[1][0]: lets JavaScript place arrays on cache-line boundaries. */
 const ADDRESS_PROBE: KernelSource = {
@@ -17,12 +21,13 @@ const ADDRESS_PROBE: KernelSource = {
 /** Random planar buffers by role, shared by every synthetic call in this process (see `pooled`). */
 const SYNTHETIC = new Map<string, Float32Array>();
 
-export interface StageCall {
-  /** Per term: the raw frame, or a planar [h][c][ws] buffer of the window. */
+export interface SegmentCall {
+  /** The segment's arguments (segment.ts's segmentWiring): the raw frame, or planar [h][c][ws] buffers of the
+   *  window. */
   readonly inputs: readonly Frame[];
-  readonly residual: Float32Array | null;
   /** A planar buffer, or (shuffling stage) the whole output frame. */
   readonly out: Frame;
+  /** The stages' weights one after another (segment.ts's blobOffsets). */
   readonly blob: Float32Array;
   /** The window: h×w pixels at (x, y) of a frame `frameWidth` pixels wide. */
   readonly h: number;
@@ -34,19 +39,46 @@ export interface StageCall {
    *  window for the others, which compute every row. */
   readonly keep: { readonly y0: number; readonly y1: number; readonly x0: number; readonly x1: number };
   readonly threads: number;
+  /** Cut the rows into the bands of this many threads (default `threads`): a tuner on one thread then does the
+   *  work, band edges included, that they would. */
+  readonly bandsOf?: number;
 }
 
+/** Bands of a segment's rows: a stage alone takes bandsFor's (its chain rows at band edges are recomputed);
+ *  a pipeline recomputes every stage's lead at each band edge, so it takes as few bands as keep the threads
+ *  busy while that halo stays under 3 % of the work. */
+export function segmentBands(stages: readonly StageNode[], rows: number, threads: number): number {
+  if (stages.length === 1 || threads === 1) return bandsFor(rows, threads);
+  const { first, lead } = pipelineRows(stages);
+  const halo = stages.reduce((a, s, k) => a + stageMacsPerPixel(s) * (lead[k] - first[k]), 0);
+  const work = rows * stages.reduce((a, s) => a + stageMacsPerPixel(s), 0);
+  const perThread = Math.max(1, Math.min(4, Math.floor((0.03 * work) / (halo * threads))));
+  return Math.max(1, Math.min(threads * perThread, Math.floor(rows / 8)));
+}
 
-export class StageKernels {
+export class SegmentKernels {
   private readonly module: NativeModule;
   private readonly index = new Map<string, number>();
   private readonly scratch = new Float64Array(1);
   /** Floats per vector: planar rows are padded to whole vectors. */
   readonly vw: number;
+  private readonly segments: readonly (readonly SegmentStage[])[];
+  private readonly names: string[];
 
-  constructor(kernels: readonly KernelSource[], tc: Toolchain, cacheDir: string) {
+  /** One module for `segments`: each stage's functions once, then a kernel per distinct segment. */
+  constructor(segments: readonly (readonly SegmentStage[])[], tc: Toolchain, cacheDir: string) {
     this.vw = tc.target.vw;
-    const all = [ADDRESS_PROBE, ...kernels];
+    this.segments = segments;
+    this.names = segments.map(segmentName);
+    const functions = new Set<string>();
+    const kernels = new Map<string, KernelSource>();
+    segments.forEach((seg, i) => {
+      if (kernels.has(this.names[i])) return;
+      const helpers = seg.filter((st) => !functions.has(st.kernel) && functions.add(st.kernel)).map((st) => stageFunctions(st.kernel, st.shape, st.tuning, tc.target));
+      const k = segmentKernel(this.names[i], seg);
+      kernels.set(k.name, { name: k.name, code: helpers.join('') + k.code });
+    });
+    const all = [ADDRESS_PROBE, ...kernels.values()];
     this.module = loadModule(moduleSource(tc.target, all), tc, cacheDir);
     all.forEach((k, i) => this.index.set(k.name, i));
   }
@@ -66,9 +98,9 @@ export class StageKernels {
     return h * c * Math.ceil(w / this.vw) * this.vw;
   }
 
-  /** A call of `stage` on an h×w frame of random inputs, with its own output: what the tuner times and what
-   *  the profiling runnables run. */
-  syntheticCall(stage: StageNode, blob: Float32Array, io: Io, h: number, w: number, threads: number): StageCall {
+  /** A call of a segment of `stage` alone on an h×w frame of random inputs, with its own output: what the tuner
+   *  times and what the profiling runnables run. */
+  syntheticCall(stage: StageNode, io: Io, h: number, w: number, threads: number): SegmentCall {
     const rng = new Rng(1);
     const planar = (c: number, role: string) => this.pooled(role, this.planarSize(h, w, c), rng);
     const raw = () => (io === 'u8' ? Uint8Array.from({ length: h * w * 3 }, () => rng.nextU32() & 255) : rng.fill(new Float32Array(h * w * 3), () => rng.next()));
@@ -76,10 +108,12 @@ export class StageKernels {
     const s = stage.shuffle;
     const frameOut = s > 1 ? (io === 'u8' ? new Uint8Array(h * w * 3 * s * s) : new Float32Array(h * w * 3 * s * s)) : planar(cout, 'out');
     return {
-      inputs: stage.terms.map((t, i) => (t.x === INPUT ? raw() : planar(t.chain.length ? t.chain[0].cin : t.cin, `in${i}`))),
-      residual: stage.residual === null ? null : planar(cout, 'residual'),
+      inputs: [
+        ...stage.terms.map((t, i) => (t.x === INPUT ? raw() : planar(t.chain.length ? t.chain[0].cin : t.cin, `in${i}`))),
+        ...(stage.residual === null ? [] : [planar(cout, 'residual')]),
+      ],
       out: frameOut,
-      blob,
+      blob: packStage(stage),
       h,
       w,
       x: 0,
@@ -98,19 +132,41 @@ export class StageKernels {
     return a.subarray(0, n);
   }
 
-  runStage(name: string, c: StageCall): void {
-    const i = this.index.get(name);
-    if (i === undefined) throw new Error(`native: no stage kernel '${name}' in this module`);
+  /** Runs segments `first`… of the constructor's list, in order, on one window of a frame `frameWidth` wide:
+   *  'frame' places are the caller's frames (src for arguments, dst for the output), numbers index `slots`. */
+  runPlaced(first: number, segments: readonly PlacedSegment[], slots: readonly Float32Array[], src: Frame, dst: Frame, frameWidth: number, win: Rect, keep: Rect, threads: number, bandsOf = threads): void {
+    const whole = { y0: 0, y1: win.h, x0: 0, x1: win.w };
+    const kept = { y0: keep.y - win.y, y1: keep.y - win.y + keep.h, x0: keep.x - win.x, x1: keep.x - win.x + keep.w };
+    const at = (p: Place, frame: Frame): Frame => (p === 'frame' ? frame : slots[p]);
+    segments.forEach((s, i) =>
+      this.run(first + i, {
+        inputs: s.args.map((p) => at(p, src)),
+        out: at(s.out, dst),
+        blob: s.blob,
+        h: win.h,
+        w: win.w,
+        x: win.x,
+        y: win.y,
+        frameWidth,
+        keep: s.out === 'frame' ? kept : whole,
+        threads,
+        bandsOf,
+      }),
+    );
+  }
+
+  /** Runs segment i (of the constructor's list). */
+  run(i: number, c: SegmentCall): void {
+    const stages = this.segments[i].map((s) => s.node);
     this.module.call(
-      i,
+      this.index.get(this.names[i])!,
       ...c.inputs,
-      c.residual,
       c.out,
       c.blob,
       c.h,
       c.w,
       c.threads,
-      bandsFor(c.keep.y1 - c.keep.y0, c.threads),
+      segmentBands(stages, c.keep.y1 - c.keep.y0, c.bandsOf ?? c.threads),
       c.x,
       c.y,
       c.frameWidth,

@@ -1,20 +1,21 @@
-// C for one fused stage (ir.ts StageNode), in the native backend's kernel family (glue.ts's vector types and
-// calling convention). Layout and loop structure, and why:
+// C for one fused stage (ir.ts StageNode) as functions a segment kernel (segment.ts) calls row by row, in the
+// native backend's kernel family (glue.ts's vector types). Layout and loop structure, and why:
 //
 // * Activations between stages are "row-planar": [H][C][WS] floats, WS = W rounded up to whole vectors, so a
 //   vector holds VW neighbouring pixels of one channel. Vectorising across pixels instead of channels wastes
 //   nothing on widths like M2 = 11 or 20 (a channel-vectorised kernel pads 20 to 32 lanes on AVX-512).
-// * Each thread takes bands of output rows. For each term it keeps a ring of k rows of the term's conv input
-//   (the chain's output, or a copy of its source with pad columns), each row [cin][RS] with one vector of
-//   padding on both sides, so taps never need bounds checks. Advancing a row computes one new ring row: the
-//   chain (1×1 convs) runs over tiles of TP pixels whose intermediates (the M1-wide expansion) stay in a
-//   per-thread buffer, so they never reach memory.
+// * For each term a thread keeps a ring of k rows of the term's conv input (the chain's output, or a copy of
+//   its source with pad columns), each row [cin][RS] with one vector of padding on both sides, so taps never
+//   need bounds checks. Advancing a row computes one new ring row (`fill`): the chain (1×1 convs) runs over
+//   tiles of TP pixels whose intermediates (the M1-wide expansion) stay in a per-thread buffer, so they never
+//   reach memory.
 // * The k×k conv's register block is OB output channels × PB pixel vectors, with each weight broadcast from
 //   memory against PB input vectors (loads at ±r pixels are unaligned). The epilogue adds bias (at the
-//   start), ReLU, the residual, and stores the row — or, for the final stage, depth-to-space with the +0.5
-//   already in the bias, clamping and MATLAB rounding to uint8 (or float) straight into the output frame.
+//   start), ReLU, the residual, and stores the row (`out`) — for the final stage into a row buffer that
+//   `store` moves into the output frame: depth-to-space with the +0.5 already in the bias, clamping and
+//   MATLAB rounding to uint8 (or float).
 // Shapes are constants in the source, the frame size is not: one kernel serves every frame and tile size.
-import type { KernelSource, Target } from '../../backends/native/glue.js';
+import type { Target } from '../../backends/native/glue.js';
 import { blobLayout, type StageShape, type StageTuning } from '../../compiler/stage.js';
 import { range } from '../../util/range.js';
 
@@ -73,15 +74,85 @@ function blockedLoops(cout: number, obMax: number, pb: number, order: 'xo' | 'ox
   ];
 }
 
-export function stageKernel(name: string, s: StageShape, tu: StageTuning, t: Target): KernelSource {
+/** A stage's tuning on the native target: the blocking every target searches (compiler/stage.ts) and what only
+ *  C on this CPU chooses. Every value computes the same floats: only speed changes. */
+export interface NativeTuning extends StageTuning {
+  /** Floats per vector of the stage's code: the CPU's widest, or on AVX-512 8 (256-bit code runs as fast where
+   *  the CPU has one 512-bit FMA unit, and some clock higher with it). */
+  readonly lanes: number;
+  /** The vector width gcc prefers for the loops it vectorises itself (the frame's conversions and stores):
+   *  its choice for this CPU (null), or 512 bits (gcc 12 prefers 256 on Intel's AVX-512 cores). */
+  readonly pvw: 512 | null;
+}
+
+/** What a segment needs to know of a stage's functions: per term, floats of its ring and of each chain tile. */
+export function stageScratch(s: StageShape, tu: StageTuning): { ring: string; tile: number }[] {
+  return s.terms.map((t) => ({ ring: `${t.k} * ${t.cin} * RS`, tile: Math.max(1, ...t.chain.slice(0, -1).map((p) => p.cout)) * tu.tp }));
+}
+
+/**
+ * The functions of one stage kernel `name`, for every segment that runs it:
+ * `name_fill<t>(row, yy, source, tile0, tile1, wts, H, W, WS, RS, s)` computes ring row yy of term t from its
+ * source (the raw frame, or row yy of a planar value: [cin][WS]); `name_out(rows0…, resrow, dst, wts, nv, WS,
+ * RS)` computes one output row from the rings (`rows<t>[dy]`: the term's ring rows, data at +VW); and for a
+ * shuffling stage `name_store(dst, bytes, outp, y, s, WS)` moves that row into the output frame.
+ */
+export function stageFunctions(name: string, s: StageShape, tu: NativeTuning, t: Target): string {
+  return withOptions(withLanes(stageCode(name, s, tu, t), tu.lanes, t), tu.pvw);
+}
+
+/** `code` at `lanes` floats a vector: glue.ts's vector type and helpers are VW's, so narrower code gets its own
+ *  (once per module) and is compiled with the names and VW renamed to them. */
+function withLanes(code: string, lanes: number, t: Target): string {
+  if (lanes === t.vw) return code;
+  const names = ['vf', 'vi', 'vload', 'vstore', 'vrelu', 'vbroadcast'];
+  return [
+    `#ifndef RTSR_LANES_${lanes}`,
+    `#define RTSR_LANES_${lanes}`,
+    `typedef float vf${lanes} __attribute__((vector_size(${4 * lanes}), aligned(4)));`,
+    `typedef int vi${lanes} __attribute__((vector_size(${4 * lanes}), aligned(4)));`,
+    `static inline vf${lanes} vload${lanes}(const float* p) { return *(const vf${lanes}*)p; }`,
+    `static inline void vstore${lanes}(float* p, vf${lanes} v) { *(vf${lanes}*)p = v; }`,
+    `static inline vf${lanes} vrelu${lanes}(vf${lanes} a) { return (vf${lanes})((vi${lanes})a & (a > (vf${lanes}){0})); }`,
+    `static inline vf${lanes} vbroadcast${lanes}(float a) { return (vf${lanes}){0} + a; }`,
+    '#endif',
+    '#undef VW',
+    `#define VW ${lanes}`,
+    ...names.map((n) => `#define ${n} ${n}${lanes}`),
+    code,
+    ...names.map((n) => `#undef ${n}`),
+    '#undef VW',
+    `#define VW ${t.vw}`,
+    '',
+  ].join('\n');
+}
+
+/** `code` compiled with gcc's preferred vector width set (x86 gcc's target pragma; the tuner offers it only on
+ *  AVX-512). */
+function withOptions(code: string, pvw: 512 | null): string {
+  if (pvw === null) return code;
+  return ['#pragma GCC push_options', `#pragma GCC target("prefer-vector-width=${pvw}")`, code, '#pragma GCC pop_options', ''].join('\n');
+}
+
+/** (float)(b / 255.0) for every byte b, once per module; 9 significant digits give back the exact float. */
+const U8_FLOAT = [
+  '#ifndef RTSR_U8_FLOAT',
+  '#define RTSR_U8_FLOAT',
+  `static const float rtsr_u8_float[256] = { ${Array.from({ length: 256 }, (_, b) => `${Math.fround(b / 255).toPrecision(9)}f`).join(', ')} };`,
+  '#endif',
+].join('\n');
+
+function stageCode(name: string, s: StageShape, tu: NativeTuning, t: Target): string {
+  const rp = t.vw; // ring rows hold one of the CPU's vectors of padding either side, whatever the stage's lanes
   const L = blobLayout(s);
   const COUT = s.cout;
   const SH = s.shuffle;
-  const chainMax = (i: number) => Math.max(0, ...s.terms[i].chain.slice(0, -1).map((p) => p.cout));
   const rawT = s.io === 'u8' ? 'unsigned char' : 'float';
-  const fromRaw = s.io === 'u8' ? '(float)(src[c] / 255.0)' : 'src[c]';
+  // A byte b becomes (float)(b / 255.0), as toFloat: looked up, not divided (a division per byte cost the
+  // uint8 head and tail a fifth of their time).
+  const fromRaw = s.io === 'u8' ? 'rtsr_u8_float[src[c]]' : 'src[c]';
 
-  const fns: string[] = [];
+  const fns: string[] = s.io === 'u8' && s.terms.some((x) => x.source === 'raw') ? [U8_FLOAT] : [];
   // Pointwise GEMMs of every chain: in [cin][ins], out [cout][outs], nv vectors.
   s.terms.forEach((term, ti) =>
     term.chain.forEach((p, j) => {
@@ -101,20 +172,19 @@ export function stageKernel(name: string, s: StageShape, tu: StageTuning, t: Tar
       body.push(
         `  for (int x = 0; x < W; x++) {`,
         `    const ${rawT}* restrict src = raw + ((long)(fy0 + yy) * FW + fx0 + x) * 3;`,
-        `    for (int c = 0; c < 3; c++) row[(long)c * RS + VW + x] = ${fromRaw};`,
+        `    for (int c = 0; c < 3; c++) row[(long)c * RS + ${rp} + x] = ${fromRaw};`,
         '  }',
       );
     } else if (term.chain.length === 0) {
-      body.push(`  for (int c = 0; c < ${term.cin}; c++) memcpy(row + (long)c * RS + VW, src + ((long)yy * ${term.cin} + c) * WS, sizeof(float) * W);`);
+      body.push(`  for (int c = 0; c < ${term.cin}; c++) memcpy(row + (long)c * RS + ${rp}, src + (long)c * WS, sizeof(float) * W);`);
     } else {
       const n = term.chain.length;
       body.push(
-        `  const float* restrict x = src + (long)yy * ${term.chain[0].cin} * WS;`,
         `  for (int x0 = 0; x0 < WS; x0 += ${tu.tp}) {`,
         `    const int nv = (WS - x0 < ${tu.tp} ? WS - x0 : ${tu.tp}) / VW;`,
         ...term.chain.map((_, j) => {
-          const inP = j === 0 ? 'x + x0, WS' : `tile${(j - 1) % 2}, ${tu.tp}`;
-          const outP = j === n - 1 ? 'row + VW + x0, RS' : `tile${j % 2}, ${tu.tp}`;
+          const inP = j === 0 ? 'src + x0, WS' : `tile${(j - 1) % 2}, ${tu.tp}`;
+          const outP = j === n - 1 ? `row + ${rp} + x0, RS` : `tile${j % 2}, ${tu.tp}`;
           return `    ${name}_pw${ti}_${j}(${inP}, ${outP}, nv, wts + ${lt.chain[j].w}, wts + ${lt.chain[j].b});`;
         }),
         '  }',
@@ -134,8 +204,8 @@ export function stageKernel(name: string, s: StageShape, tu: StageTuning, t: Tar
       // Pad columns: the vector left of the row and everything from W on (the chain also wrote lanes ≥ W).
       `  for (int c = 0; c < ${term.cin}; c++) {`,
       '    float* restrict r = row + (long)c * RS;',
-      '    for (int e = 0; e < VW; e++) r[e] = pad;',
-      '    for (long e = VW + W; e < RS; e++) r[e] = pad;',
+      `    for (int e = 0; e < ${rp}; e++) r[e] = pad;`,
+      `    for (long e = ${rp} + W; e < RS; e++) r[e] = pad;`,
       '  }',
       '}',
     );
@@ -158,7 +228,7 @@ export function stageKernel(name: string, s: StageShape, tu: StageTuning, t: Tar
         `      const float* restrict wi = wd + (long)i * ${COUT};`,
       );
       for (const dx of range(K)) {
-        out.push(`      { ${range(P).map((p) => `const vf x${p} = vload(ri + ${dx + p * t.vw});`).join(' ')}`);
+        out.push(`      { ${range(P).map((p) => `const vf x${p} = vload(ri + ${dx + p * tu.lanes});`).join(' ')}`);
         out.push(...range(O).map((o) => `        ${range(P).map((p) => `${acc(o, p)} += x${p} * wi[${dx * term.cin * COUT + o}];`).join(' ')}`));
         out.push('      }');
       }
@@ -177,86 +247,44 @@ export function stageKernel(name: string, s: StageShape, tu: StageTuning, t: Tar
     out.push('}');
     return out;
   };
+  fns.push(
+    `static inline void ${name}_out(${s.terms.map((_, ti) => `const float* const* rows${ti}, `).join('')}const float* restrict resrow, float* restrict dst, const float* restrict wts, long WS, long RS) {`,
+    '  const int nv = (int)(WS / VW);',
+    ...(s.residual ? [] : ['  (void)resrow;']),
+    ...blockedLoops(COUT, tu.ob, tu.pb, tu.order, convBlock).map((l) => '  ' + l),
+    '}',
+  );
 
   // Depth-to-space store of one computed row (dst = [COUT][WS]) into the output frame, columns kx0..kx1. For
   // uint8, each channel row is first rounded into a byte row by a loop gcc vectorises (8 doubles a vector):
   // fromFloat's rounding, exact because v·255 is exact in double; the interleave then only moves bytes.
-  const T = s.io === 'u8' ? 'unsigned char' : 'float';
-  const scatter =
-    SH === 1
-      ? []
-      : [
-          ...(s.io === 'u8'
-            ? [
-                `for (int o = 0; o < ${COUT}; o++) {`,
-                '  const float* restrict r = dst + (long)o * WS;',
-                '  unsigned char* restrict b = bytes + (long)o * WS;',
-                '  for (int x = kx0; x < kx1; x++) {',
-                '    const double t = (double)r[x] * 255.0;',
-                '    b[x] = !(t > 0) ? 0 : t >= 254.5 ? 255 : (unsigned char)(int)(t + 0.5);',
-                '  }',
-                '}',
-              ]
-            : []),
-          `for (int i = 0; i < ${SH}; i++) {`,
-          `  ${T}* restrict o = (${T}*)outp + ((long)(fy0 + y) * ${SH} + i) * FW * ${SH * 3};`,
-          '  for (int x = kx0; x < kx1; x++)',
-          `    for (int j = 0; j < ${SH}; j++)`,
-          '      for (int c = 0; c < 3; c++)',
-          `        o[((long)(fx0 + x) * ${SH} + j) * 3 + c] = ${s.io === 'u8' ? 'bytes' : 'dst'}[(long)((c * ${SH} + i) * ${SH} + j) * WS + x];`,
-          '}',
-        ];
-
-  const ringRows = (ti: number) => `${s.terms[ti].k} * ${s.terms[ti].cin} * RS`;
-  const tileSize = (ti: number) => `${Math.max(1, chainMax(ti))} * ${tu.tp}`;
-  const code = `${fns.join('\n')}
-/* p = [term inputs…, residual|null, out, weights]; s = [H, W, threads, bands, fx0, fy0, FW, ky0, ky1, kx0, kx1]:
-   an H×W window at (fx0, fy0) of a frame FW pixels wide; a shuffling stage computes rows ky0..ky1 and
-   columns kx0..kx1 of the window only, writing them at their place in the output frame. */
-static void k_${name}(void** p, const double* s) {
-${s.terms.map((_, ti) => `  const void* in${ti} = p[${ti}];`).join('\n')}
-  const float* restrict res = p[${s.terms.length}];
-  void* outp = p[${s.terms.length + 1}];
-  const float* restrict wts = p[${s.terms.length + 2}];
-  const int H = (int)s[0], W = (int)s[1], nt = (int)s[2], bands = (int)s[3];
-  const long WS = (W + VW - 1) / VW * VW;
-  const int nv = (int)(WS / VW);
-  const long RS = WS + 2 * VW; /* ring rows: one vector of padding either side */
-  const int ya = ${SH > 1 ? '(int)s[7]' : '0'}, yb = ${SH > 1 ? '(int)s[8]' : 'H'};
-  ${SH > 1 ? 'const int kx0 = (int)s[9], kx1 = (int)s[10]; const long fx0 = (long)s[4], fy0 = (long)s[5], FW = (long)s[6];' : ''}
-  #pragma omp parallel num_threads(nt)
-  {
-${s.terms.map((_, ti) => `    float* ring${ti} = xalloc(sizeof(float) * ${ringRows(ti)});\n    float* tile${ti}a = xalloc(sizeof(float) * ${tileSize(ti)});\n    float* tile${ti}b = xalloc(sizeof(float) * ${tileSize(ti)});`).join('\n')}
-    float* stile = ${SH > 1 ? `xalloc(sizeof(float) * ${COUT} * WS)` : 'NULL'};
-    unsigned char* bytes = ${SH > 1 && s.io === 'u8' ? `xalloc(${COUT} * WS)` : 'NULL'};
-    #pragma omp for schedule(dynamic, 1)
-    for (int band = 0; band < bands; band++) {
-      const int y0 = ya + (int)((long)(yb - ya) * band / bands), y1 = ya + (int)((long)(yb - ya) * (band + 1) / bands);
-      for (int y = y0; y < y1; y++) {
-${s.terms
-  .map((term, ti) => {
-    const K = term.k;
-    const R = (K - 1) >> 1;
-    return `        /* Term ${ti}: ring slot of row yy is (yy + ${R} + ${K} * H) % ${K}; the first row of a band fills all ${K}. */
-        for (int yy = (y == y0 ? y - ${R} : y + ${R}); yy <= y + ${R}; yy++)
-          ${name}_fill${ti}(ring${ti} + (long)((yy + ${R} + ${K} * H) % ${K}) * ${term.cin} * RS, yy, in${ti}, tile${ti}a, tile${ti}b, wts, H, W, WS, RS, s);
-        const float* rows${ti}[${K}];
-        for (int dy = 0; dy < ${K}; dy++) rows${ti}[dy] = ring${ti} + (long)((y + dy + ${K} * H) % ${K}) * ${term.cin} * RS + VW;`;
-  })
-  .join('\n')}
-        float* restrict dst = ${SH > 1 ? 'stile' : '(float*)outp + (long)y * ' + COUT + ' * WS'};
-        const float* restrict resrow = ${s.residual ? `res + (long)y * ${COUT} * WS` : 'NULL'};
-${blockedLoops(COUT, tu.ob, tu.pb, tu.order, convBlock)
-  .map((l) => '        ' + l)
-  .join('\n')}
-${scatter.map((l) => '        ' + l).join('\n')}
-      }
-    }
-${s.terms.map((_, ti) => `    free(ring${ti}); free(tile${ti}a); free(tile${ti}b);`).join('\n')}
-    free(stile);
-    free(bytes);
+  if (SH > 1) {
+    const T = s.io === 'u8' ? 'unsigned char' : 'float';
+    fns.push(
+      `static void ${name}_store(const float* restrict dst, unsigned char* restrict bytes, void* outp, int y, const double* s, long WS) {`,
+      '  const long fx0 = (long)s[4], fy0 = (long)s[5], FW = (long)s[6];',
+      '  const int kx0 = (int)s[9], kx1 = (int)s[10];',
+      ...(s.io === 'u8'
+        ? [
+            `  for (int o = 0; o < ${COUT}; o++) {`,
+            '    const float* restrict r = dst + (long)o * WS;',
+            '    unsigned char* restrict b = bytes + (long)o * WS;',
+            '    for (int x = kx0; x < kx1; x++) {',
+            '      const double t = (double)r[x] * 255.0;',
+            '      b[x] = !(t > 0) ? 0 : t >= 254.5 ? 255 : (unsigned char)(int)(t + 0.5);',
+            '    }',
+            '  }',
+          ]
+        : ['  (void)bytes;']),
+      `  for (int i = 0; i < ${SH}; i++) {`,
+      `    ${T}* restrict o = (${T}*)outp + ((long)(fy0 + y) * ${SH} + i) * FW * ${SH * 3};`,
+      '    for (int x = kx0; x < kx1; x++)',
+      `      for (int j = 0; j < ${SH}; j++)`,
+      '        for (int c = 0; c < 3; c++)',
+      `          o[((long)(fx0 + x) * ${SH} + j) * 3 + c] = ${s.io === 'u8' ? 'bytes' : 'dst'}[(long)((c * ${SH} + i) * ${SH} + j) * WS + x];`,
+      '  }',
+      '}',
+    );
   }
-}
-`;
-  return { name, code };
+  return fns.join('\n') + '\n';
 }

@@ -1,28 +1,42 @@
-// Runs a fused graph's stages on the native target, one window at a time: planar buffers for the slots of the
-// stage plan (compiler/plan.ts), tuned kernels per (frame element type, width class), and the first and last
-// stages reading and writing the caller's frames directly.
+// Runs a fused graph's stages on the native target, one window at a time: the stage plan (compiler/plan.ts) cut
+// into pipelined segments (segment.ts, cut.ts), planar buffers for the slots that cross a segment's edge, tuned
+// kernels per (frame element type, width class, cut), and the first and last segments reading and writing the
+// caller's frames directly.
 import type { Toolchain } from '../../backends/native/compile.js';
 import type { Graph } from '../../compiler/ir.js';
-import { type Place, planStages, type StagePlan } from '../../compiler/plan.js';
-import { defaultTuning, type Io, stageKernelName, stageShape, widthClass } from '../../compiler/stage.js';
+import { planStages, type StagePlan } from '../../compiler/plan.js';
+import { type Io, stageKernelName, stageShape, widthClass } from '../../compiler/stage.js';
 import type { Rect } from '../../compiler/tiles.js';
 import type { Frame, WindowRunner } from '../target.js';
-import { StageKernels } from './kernels.js';
-import { stageKernel } from './render.js';
-import { tuneStage } from './tune.js';
+import { CUT_BUDGETS, cutPlan, DEFAULT_CUT, l2Bytes, tuneCut } from './cut.js';
+import { SegmentKernels } from './kernels.js';
+import { type PlacedSegment, placeSegment, segmentScratchBytes, type SegmentStage } from './segment.js';
+import { defaultNativeTuning, tuneStage } from './tune.js';
 
 export interface NativeRunnerOptions {
   readonly tc: Toolchain;
   readonly cacheDir: string;
   readonly threads: number;
-  /** Time candidate kernels (once per stage shape and width class, cached on disk); else the default choice. */
+  /** Time candidate kernels and cuts (once per shape and width class, cached on disk); else default choices. */
   readonly tune: boolean;
+  /** Cut segments within this many bytes of scratch per thread instead of tuning the cut; 0 runs every stage
+   *  alone. */
+  readonly segmentBytes?: number;
+}
+
+interface Built {
+  /** The plan's stages by segment. */
+  readonly groups: readonly (readonly number[])[];
+  readonly module: SegmentKernels;
+  readonly segments: readonly PlacedSegment[];
+  /** The slots the segments read or write; the others would hold values that never leave a segment. */
+  readonly used: ReadonlySet<number>;
 }
 
 export class NativeRunner implements WindowRunner {
   private readonly plan: StagePlan;
   private slots: Float32Array[] = [];
-  private readonly kernels = new Map<string, Promise<{ module: StageKernels; names: string[] }>>();
+  private readonly built = new Map<string, Promise<Built>>();
 
   constructor(
     readonly graph: Graph,
@@ -31,68 +45,81 @@ export class NativeRunner implements WindowRunner {
     this.plan = planStages(graph);
   }
 
-  /** Bytes to run an h×w window: the planar buffers plus each thread's rings and tiles. */
+  /** The cuts a frame w wide may run with: the given budget's, or (tuned or not) the candidates'. */
+  private cutsFor(w: number): number[][][] {
+    const { segmentBytes, tune, tc } = this.opts;
+    if (segmentBytes !== undefined) return [cutPlan(this.plan, w, tc.target.vw, segmentBytes / l2Bytes())];
+    return (tune ? CUT_BUDGETS : [DEFAULT_CUT]).map((b) => cutPlan(this.plan, w, tc.target.vw, b));
+  }
+
+  private usedSlots(groups: readonly (readonly number[])[]): Set<number> {
+    const used = new Set<number>();
+    for (const g of groups) for (const p of [...placeSegment(this.plan, g).args, this.plan.stages[g[g.length - 1]].out]) if (p !== 'frame') used.add(p);
+    return used;
+  }
+
+  /** Bytes to run an h×w window: the planar buffers plus each thread's segment scratch, for the hungriest cut
+   *  the window may run with (a tuned cut is only known once measured). */
   workingBytes(h: number, w: number): number {
     const vw = this.opts.tc.target.vw;
     const ws = Math.ceil(w / vw) * vw;
-    const buffers = this.plan.slotChannels.reduce((a, c) => a + h * c * ws, 0);
-    const scratch = Math.max(
-      ...this.plan.stages.map(({ node }) =>
-        node.terms.reduce((a, t) => a + t.k * t.cin * (ws + 2 * vw) + 2 * 128 * Math.max(1, ...t.chain.map((p) => p.cout)), 0) + (node.shuffle > 1 ? node.terms[0].cout * ws : 0),
-      ),
+    return Math.max(
+      ...this.cutsFor(w).map((groups) => {
+        const used = this.usedSlots(groups);
+        const buffers = this.plan.slotChannels.reduce((a, c, i) => a + (used.has(i) ? 4 * h * c * ws : 0), 0);
+        const scratch = Math.max(...groups.map((g) => segmentScratchBytes(g.map((i) => this.plan.stages[i].node), ws, vw)));
+        return buffers + this.opts.threads * scratch;
+      }),
     );
-    return 4 * (buffers + this.opts.threads * scratch);
   }
 
   async runWindow(src: Frame, io: Io, frameWidth: number, win: Rect, keep: Rect, dst: Frame): Promise<void> {
-    const { module, names } = await this.kernelsFor(io, win.h, win.w);
+    const { module, segments, used } = await this.kernelsFor(io, win.h, win.w);
     const size = (c: number) => module.planarSize(win.h, win.w, c);
-    this.slots = this.plan.slotChannels.map((c, i) => (this.slots[i]?.length >= size(c) ? this.slots[i] : module.aligned(size(c))));
-    const at = (p: Place, frame: Frame): Frame => (p === 'frame' ? frame : this.slots[p]);
-    const whole = { y0: 0, y1: win.h, x0: 0, x1: win.w };
-    const kept = { y0: keep.y - win.y, y1: keep.y - win.y + keep.h, x0: keep.x - win.x, x1: keep.x - win.x + keep.w };
-    this.plan.stages.forEach((s, i) =>
-      module.runStage(names[i], {
-        inputs: s.inputs.map((p) => at(p, src)),
-        residual: s.residual === null ? null : (at(s.residual, src) as Float32Array),
-        out: at(s.out, dst),
-        blob: s.blob,
-        h: win.h,
-        w: win.w,
-        x: win.x,
-        y: win.y,
-        frameWidth,
-        keep: s.out === 'frame' ? kept : whole,
-        threads: this.opts.threads,
-      }),
+    this.slots = this.plan.slotChannels.map((c, i) =>
+      !used.has(i) ? new Float32Array(0) : this.slots[i]?.length >= size(c) ? this.slots[i] : module.aligned(size(c)),
     );
+    module.runPlaced(0, segments, this.slots, src, dst, frameWidth, win, keep, this.opts.threads);
   }
 
   async dispose(): Promise<void> {
     this.slots = [];
   }
 
-  private kernelsFor(io: Io, h: number, w: number): Promise<{ module: StageKernels; names: string[] }> {
-    const key = `${io}/${widthClass(w, this.opts.tc.target.vw)}`;
-    let k = this.kernels.get(key);
+  /** Uninitialised memory from the C heap (the segments write every element): a zeroed 11 MB frame cost
+   *  0.4 ms of memset per 720p float frame here, 2 % of a 2-thread wdsr-b-x2 frame. */
+  allocFrame(n: number, io: Io): Frame {
+    const bytes = Buffer.allocUnsafeSlow(n * (io === 'f32' ? 4 : 1));
+    return io === 'f32' ? new Float32Array(bytes.buffer, bytes.byteOffset, n) : new Uint8Array(bytes.buffer, bytes.byteOffset, n);
+  }
+
+  /** Kernels per frame element type and width class (tunings, the cut's budget) and width (the cut itself). */
+  private kernelsFor(io: Io, h: number, w: number): Promise<Built> {
+    const key = `${io}/${widthClass(w, this.opts.tc.target.vw)}/${w}`;
+    let k = this.built.get(key);
     if (!k) {
       k = this.build(io, h, w);
-      this.kernels.set(key, k);
+      this.built.set(key, k);
     }
     return k;
   }
 
-  private async build(io: Io, h: number, w: number): Promise<{ module: StageKernels; names: string[] }> {
-    const { tc, cacheDir } = this.opts;
-    const sources = new Map<string, ReturnType<typeof stageKernel>>();
-    const names: string[] = [];
+  private async build(io: Io, h: number, w: number): Promise<Built> {
+    const { tc, cacheDir, tune } = this.opts;
+    const env = { tc, cacheDir };
+    const stages: SegmentStage[] = [];
     for (const { node } of this.plan.stages) {
       const shape = stageShape(node, io);
-      const tuning = this.opts.tune ? await tuneStage(node, io, h, w, { tc, cacheDir }) : defaultTuning(tc.target);
-      const name = stageKernelName(shape, tuning);
-      if (!sources.has(name)) sources.set(name, stageKernel(name, shape, tuning, tc.target));
-      names.push(name);
+      const tuning = tune ? await tuneStage(node, io, h, w, env) : defaultNativeTuning(tc.target);
+      stages.push({ node, shape, tuning, kernel: stageKernelName(shape, tuning) });
     }
-    return { module: new StageKernels([...sources.values()], tc, cacheDir), names };
+    const groups =
+      this.opts.segmentBytes === undefined && tune ? cutPlan(this.plan, w, tc.target.vw, await tuneCut(this.plan, stages, io, h, w, this.opts.threads, env)) : this.cutsFor(w)[0];
+    return {
+      groups,
+      module: new SegmentKernels(groups.map((g) => g.map((i) => stages[i])), tc, cacheDir),
+      segments: groups.map((g) => placeSegment(this.plan, g)),
+      used: this.usedSlots(groups),
+    };
   }
 }

@@ -1,26 +1,55 @@
 // Choosing a stage's blocking and loop order by timing candidates on this machine, and remembering the choice.
 // Every candidate computes bit-identical results, so tuning changes speed only. The search is coordinate-wise:
-// the conv's register block and loop order first, then the chain's register block, then its tile width; each
-// round compiles its candidates into one module (one compiler run) and times them interleaved, several rounds,
+// the conv's register block and loop order first, then the chain's register block, then its tile width, then
+// what only native chooses (the vector width of the stage's code, gcc's for its own loops); each round
+// compiles its candidates into one module (one compiler run) and times them interleaved, several rounds,
 // keeping each one's fastest run — on a shared machine noise only ever adds time, so the minimum ranks best.
-// Candidates run on one thread: every thread runs the same code on its own rows, and on a machine where
-// another process holds a core one thread's timings are far steadier than two threads' (whose slower thread
-// sets the time). Results are cached on disk per (stage shape, width class, CPU, compiler), next to the
-// kernel cache.
+// Candidates run alone (a segment of one stage) on one thread: every thread runs the same code on its own
+// rows, and on a machine where another process holds a core one thread's timings are far steadier than two
+// threads' (whose slower thread sets the time). Results are cached on disk per (stage shape, width class, CPU,
+// compiler), next to the kernel cache.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { Toolchain } from '../../backends/native/compile.js';
+import type { Target } from '../../backends/native/glue.js';
 import { type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
-import { defaultTuning, type Io, isTuningCandidate, packStage, stageKernelName, stageShape, type StageTuning, tuningRounds, widthClass } from '../../compiler/stage.js';
+import { defaultTuning, type Io, isTuningCandidate, stageKernelName, stageShape, type StageShape, tuningRounds, widthClass } from '../../compiler/stage.js';
 import { writeFileAtomic } from '../../util/atomic.js';
-import { StageKernels } from './kernels.js';
-import { stageKernel } from './render.js';
+import { fastestRuns } from '../../util/fastest.js';
+import { SegmentKernels } from './kernels.js';
+import type { NativeTuning } from './render.js';
 
 /** Bumped whenever the generated code or the meaning of a tuning changes, so stale choices are not reused. */
-const TUNING_VERSION = 1;
+const TUNING_VERSION = 2;
+
+/** The untuned choice: the shared default blocking at the CPU's widest vectors, gcc's own vector width. */
+export const defaultNativeTuning = (t: Target): NativeTuning => ({ ...defaultTuning(t), lanes: t.vw, pvw: null });
+
+/** What only native chooses: on AVX-512, 256-bit code, and gcc's 512-bit preference for its own loops. */
+const lanesOf = (t: Target): number[] => (t.vw === 16 ? [16, 8] : [t.vw]);
+const pvwsOf = (t: Target): (512 | null)[] => (t.vw === 16 ? [null, 512] : [null]);
+
+/** Whether `x` is a tuning the tuner could have chosen: a stored value is trusted only then. */
+export function isNativeTuning(x: unknown, t: Target): x is NativeTuning {
+  if (typeof x !== 'object' || x === null) return false;
+  const { lanes, pvw, ...shared } = x as Record<string, unknown>;
+  return isTuningCandidate(shared, t) && lanesOf(t).includes(lanes as number) && pvwsOf(t).includes(pvw as 512 | null);
+}
+
+/** The shared coordinate-wise rounds (compiler/stage.ts), then one over what only native chooses; gcc's vector
+ *  width only matters in stages that read or write the frame (their conversions and stores). */
+function nativeRounds(shape: StageShape, t: Target): ((best: NativeTuning) => NativeTuning[])[] {
+  const touchesFrame = shape.shuffle > 1 || shape.terms.some((x) => x.source === 'raw');
+  const own = (b: NativeTuning): NativeTuning[] => [
+    b,
+    ...lanesOf(t).filter((lanes) => lanes !== b.lanes).map((lanes) => ({ ...b, lanes })),
+    ...(touchesFrame ? pvwsOf(t).filter((pvw) => pvw !== b.pvw).map((pvw) => ({ ...b, pvw })) : []),
+  ];
+  return [...tuningRounds(shape, t).map((round) => (b: NativeTuning) => round(b).map((c) => ({ ...b, ...c }))), ...(own(defaultNativeTuning(t)).length > 1 ? [own] : [])];
+}
 
 /** Lookups of the on-disk tuning cache in this process; `measured` counts stage shapes timed afresh. */
 export const tuneStats = { hits: 0, measured: 0 };
@@ -30,63 +59,66 @@ export interface TuneEnv {
   readonly cacheDir: string;
 }
 
-function cachePath(env: TuneEnv, key: object): string {
-  const h = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 32);
-  return join(env.cacheDir, 'tuning', `${h}.json`);
-}
-
 /** Rows narrower than this many vectors run in well under a millisecond whatever the blocking: not worth
  *  compiling and timing candidates for. */
 const MIN_TUNED_CLASS = 8;
 
-/** The cached tuning of `stage` for frames w wide, or null when it must be measured; the default for narrow
- *  frames. */
-export function cachedTuning(stage: StageNode, io: Io, w: number, env: TuneEnv): StageTuning | null {
-  const t = env.tc.target;
-  if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultTuning(t);
-  const { key, path } = cacheEntry(stage, io, w, env);
-  if (existsSync(path)) {
-    try {
-      const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: unknown; tuning: unknown };
-      if (JSON.stringify(saved.key) === JSON.stringify(key) && isTuningCandidate(saved.tuning, t)) return saved.tuning;
-    } catch {
-      // A torn, foreign or edited file is measured again and overwritten.
-    }
-  }
-  return null;
-}
-
-function cacheEntry(stage: StageNode, io: Io, w: number, env: TuneEnv): { key: object; path: string } {
-  const t = env.tc.target;
-  const shape = stageShape(stage, io);
+/** Where a choice about `what` (a stage shape, a plan's cut) for frames w wide is cached: keyed by it, the width
+ *  class, the CPU model and the compiler (name, version, flags, -march=native's macros). */
+export function cacheEntry(what: object, w: number, env: TuneEnv): { key: object; path: string } {
   const key = {
     version: TUNING_VERSION,
-    shape,
-    widthClass: widthClass(w, t.vw),
+    ...what,
+    widthClass: widthClass(w, env.tc.target.vw),
     cpu: cpus()[0]?.model ?? 'unknown',
     cc: env.tc.cc,
     ccVersion: env.tc.version,
     flags: env.tc.flags,
     target: createHash('sha256').update(env.tc.targetMacros).digest('hex'),
   };
-  return { key, path: cachePath(env, key) };
+  const h = createHash('sha256').update(JSON.stringify(key)).digest('hex').slice(0, 32);
+  return { key, path: join(env.cacheDir, 'tuning', `${h}.json`) };
+}
+
+/** The choice cached under `entry` if it is one a tuner could have made (`valid`), else null: a torn, foreign or
+ *  edited file is measured again and overwritten. */
+export function readChoice<T>(entry: { key: object; path: string }, valid: (x: unknown) => x is T): T | null {
+  if (!existsSync(entry.path)) return null;
+  try {
+    const saved = JSON.parse(readFileSync(entry.path, 'utf8')) as { key: unknown; tuning: unknown };
+    return JSON.stringify(saved.key) === JSON.stringify(entry.key) && valid(saved.tuning) ? saved.tuning : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Caches a choice with every measurement that led to it, atomically. */
+export function writeChoice(entry: { key: object; path: string }, tuning: unknown, measured: unknown[]): void {
+  writeFileAtomic(entry.path, JSON.stringify({ key: entry.key, tuning, measured }, null, 1));
+}
+
+/** The cached tuning of `stage` for frames w wide, or null when it must be measured; the default for narrow
+ *  frames. */
+export function cachedTuning(stage: StageNode, io: Io, w: number, env: TuneEnv): NativeTuning | null {
+  const t = env.tc.target;
+  if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultNativeTuning(t);
+  return readChoice(cacheEntry({ shape: stageShape(stage, io) }, w, env), (x): x is NativeTuning => isNativeTuning(x, t));
 }
 
 /** The tuning for `stage` at frames about h×w: from the cache, else measured (and cached); the default for
  *  narrow frames. */
-export async function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<StageTuning> {
+export async function tuneStage(stage: StageNode, io: Io, h: number, w: number, env: TuneEnv): Promise<NativeTuning> {
   const t = env.tc.target;
-  if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultTuning(t);
+  if (widthClass(w, t.vw) < MIN_TUNED_CLASS) return defaultNativeTuning(t);
   const cached = cachedTuning(stage, io, w, env);
   if (cached) {
     tuneStats.hits++;
     return cached;
   }
   const shape = stageShape(stage, io);
-  const { key, path } = cacheEntry(stage, io, w, env);
-  const log: { tuning: StageTuning; ms: number }[] = [];
-  let best = defaultTuning(t);
-  for (const round of tuningRounds(shape, t)) {
+  const log: { tuning: NativeTuning; ms: number }[] = [];
+  let best = defaultNativeTuning(t);
+  for (const round of nativeRounds(shape, t)) {
     // A round may propose the current best again (the default tile width is one of the tried ones).
     const cands = [...new Map(round(best).map((c) => [stageKernelName(shape, c), c])).values()];
     const timed = timeCandidates(stage, io, h, w, cands, env);
@@ -94,7 +126,7 @@ export async function tuneStage(stage: StageNode, io: Io, h: number, w: number, 
     best = timed.reduce((a, b) => (b.ms < a.ms ? b : a)).tuning;
   }
   tuneStats.measured++;
-  writeFileAtomic(path, JSON.stringify({ key, tuning: best, measured: log }, null, 1));
+  writeChoice(cacheEntry({ shape }, w, env), best, log);
   return best;
 }
 
@@ -116,25 +148,18 @@ export async function tuneAll(stages: readonly StageNode[], io: Io, h: number, w
   await exited;
 }
 
-function timeCandidates(stage: StageNode, io: Io, h: number, w: number, cands: StageTuning[], env: TuneEnv): { tuning: StageTuning; ms: number }[] {
+function timeCandidates(stage: StageNode, io: Io, h: number, w: number, cands: NativeTuning[], env: TuneEnv): { tuning: NativeTuning; ms: number }[] {
   const shape = stageShape(stage, io);
-  const names = cands.map((c) => stageKernelName(shape, c));
-  const kernels = new StageKernels(
-    cands.map((c, i) => stageKernel(names[i], shape, c, env.tc.target)),
+  const kernels = new SegmentKernels(
+    cands.map((tuning) => [{ node: stage, shape, tuning, kernel: stageKernelName(shape, tuning) }]),
     env.tc,
     env.cacheDir,
   );
   // A millisecond or two per call, so that the rounds spread over a second or so and outlast a co-runner's
   // busy spells.
   const rows = Math.min(h, Math.max(8, Math.ceil(1.5e7 / (w * stageMacsPerPixel(stage)))));
-  const call = kernels.syntheticCall(stage, packStage(stage), io, rows, w, 1);
-  const best = names.map(() => Infinity);
-  names.forEach((n) => kernels.runStage(n, call));
-  for (let r = 0; r < 15; r++)
-    names.forEach((n, i) => {
-      const t0 = performance.now();
-      kernels.runStage(n, call);
-      best[i] = Math.min(best[i], performance.now() - t0);
-    });
+  const call = kernels.syntheticCall(stage, io, rows, w, 1);
+  cands.forEach((_, i) => kernels.run(i, call));
+  const best = fastestRuns(cands.length, 15, (i) => kernels.run(i, call));
   return cands.map((tuning, i) => ({ tuning, ms: best[i] }));
 }

@@ -5,6 +5,7 @@
 // stage shape, width class and engine, and trusted on reading only if they are candidates of this space.
 import { type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
 import { type Io, isTuningCandidate, stageKernelName, stageShape, type StageTuning, tuningRounds, widthClass } from '../../compiler/stage.js';
+import { fastestRuns } from '../../util/fastest.js';
 import { DEFAULT_TUNING, LIMITS } from './abi.js';
 import { type TuningStore, tunedChoice } from '../tuning.js';
 import type { WasmHost } from './host.js';
@@ -56,14 +57,7 @@ async function timeCandidates(stage: StageNode, io: Io, h: number, w: number, ca
     const run = (i: number) => loaded.fns[fns[i]](args[i], 0, rows, scratch);
     // Twice each first: the engine's optimising tier replaces its baseline code after a call or so.
     for (let r = 0; r < 2; r++) cands.forEach((_, i) => run(i));
-    const best = cands.map(() => Infinity);
-    for (let r = 0; r < 15; r++)
-      cands.forEach((_, i) => {
-        const t0 = performance.now();
-        run(i);
-        best[i] = Math.min(best[i], performance.now() - t0);
-      });
-    return best;
+    return fastestRuns(cands.length, 15, run);
   } finally {
     await rt.dispose();
   }
