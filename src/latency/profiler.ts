@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { measurementsOf, type PartSamples, prepareInBatches, timeRounds } from './measure.js';
 import {
-  checkSetup, deviceFingerprint, PROFILE_FORMAT, PROFILE_VERSION, readProfile, writeProfile,
+  checkSetup, deviceFingerprint, fingerprintDiffs, PROFILE_FORMAT, PROFILE_VERSION, readProfile, writeProfile,
   type DeviceFingerprint, type Profile, type Protocol,
 } from './profile-file.js';
 import { partKey, type BlockRunner } from './runner.js';
@@ -30,10 +30,8 @@ export interface ProfileOptions extends Protocol {
 }
 
 function sameDevice(file: DeviceFingerprint, now: DeviceFingerprint, path: string): void {
-  const diffs = (Object.keys(now) as (keyof DeviceFingerprint)[])
-    .filter((k) => file[k] !== now[k])
-    .map((k) => `${k} ${JSON.stringify(file[k])} here ${JSON.stringify(now[k])}`);
-  if (diffs.length) throw new Error(`${path} was measured on another device or setup (${diffs.join('; ')}): resume it there, or pass another --out`);
+  const diffs = fingerprintDiffs(file, now, Object.keys(now) as (keyof DeviceFingerprint)[]);
+  if (diffs.length) throw new Error(`${path} was measured on another device or setup (${diffs.join('; ')}, file vs here): resume it there, or pass another --out`);
 }
 
 /** The profile to continue: the file at `out` if it exists (after checking it matches this run), else a new one. */
