@@ -47,6 +47,9 @@ function startingProfile(runner: BlockRunner, o: ProfileOptions): Profile {
   return p;
 }
 
+/** "~40 s left", "~3.5 min left". */
+const left = (ms: number) => (ms < 90e3 ? `~${Math.round(ms / 1e3)} s left` : `~${(ms / 60e3).toFixed(1)} min left`);
+
 /** Measures what the profile at `o.out` lacks; returns the complete profile. */
 export async function runProfile(runner: BlockRunner, o: ProfileOptions): Promise<Profile> {
   const log = o.log ?? (() => {});
@@ -59,12 +62,16 @@ export async function runProfile(runner: BlockRunner, o: ProfileOptions): Promis
   if (todo.length === 0) return profile;
   if (profile.measurements.length) log(`${o.out}: ${todo.length} of ${samples.size} parts still need samples`);
 
-  await prepareInBatches(runner, todo.map((s) => s.part), o.batch, now, (done, ms) => log(`compiled ${done}/${todo.length} parts (${(ms / 1e3).toFixed(1)} s)`));
+  const t0 = now();
+  await prepareInBatches(runner, todo.map((s) => s.part), o.batch, now, (done, ms) =>
+    log(`compiled ${done}/${todo.length} parts (${(ms / 1e3).toFixed(1)} s; ${left(((now() - t0) / done) * (todo.length - done))})`));
+  const rounds = o.repeats - Math.min(...todo.map((s) => s.times.length));
+  log(`timing ${todo.length} parts: ${o.warmup} warm-up and ${rounds} timed rounds, every part once a round`);
   await timeRounds(runner, todo, { warmup: o.warmup, repeats: o.repeats, seed: o.seed + profile.load.length, now }, (round, timed, ms) => {
     const load = Number(loadavg()[0].toFixed(2));
     profile = { ...profile, load: [...profile.load, load], measurements: measurementsOf(samples.values()) };
     writeProfile(o.out, profile);
-    log(`round ${round}: ${timed} parts in ${(ms / 1e3).toFixed(1)} s, load ${load}`);
+    log(`round ${round}/${rounds}: ${timed} parts in ${(ms / 1e3).toFixed(1)} s, load ${load}; ${left(ms * (rounds - round))}`);
   });
   return profile;
 }
