@@ -37,7 +37,7 @@ export function budgetLines(r: SearchReport): string[] {
   }
   const busy = [
     r.calibration.machine?.busy && `while the references were timed (${describeSteadiness(r.calibration.machine)})`,
-    r.measured_others_cores !== null && r.measured_others_cores >= 0.25 && `while these were measured (other processes took ${r.measured_others_cores.toFixed(2)} cores)`,
+    r.measured_machine.busy && `while these were measured (${describeSteadiness(r.measured_machine)})`,
   ].filter(Boolean);
   if (busy.length) lines.push(`The machine was busy ${busy.join(' and ')}: on a quiet one every time here is lower.`);
   return lines;

@@ -3,10 +3,10 @@
 // profile used, and reported (report.md, report.json, a PSNR-vs-latency plot).
 import { join } from 'node:path';
 import type { GateWorth } from '../engine/ops.js';
-import { compiledRounds, timeModels } from '../bench/compare.js';
+import { compiledRounds } from '../bench/compare.js';
 import { PatchSampler } from '../data/patches.js';
 import { evaluate } from '../eval/evaluate.js';
-import { describeSteadiness, othersCpuMeter, timeSteadily } from '../latency/busy.js';
+import { describeSteadiness, type Steadiness, timeSteadily } from '../latency/busy.js';
 import { describeCpu, type DeviceFingerprint } from '../latency/profile-file.js';
 import { saveModel } from '../models/model-io.js';
 import { Model } from '../models/model.js';
@@ -82,8 +82,8 @@ export interface SearchReport {
   machine: { cpu: string; cores: number; target: string; threads: number };
   /** Where measured_ms and the compared models' times come from. */
   measured_on: string;
-  /** Cores other processes took while measured_ms and the compared times were taken (null: not known here). */
-  measured_others_cores: number | null;
+  /** How steady the machine was while measured_ms and the compared times were taken. */
+  measured_machine: Steadiness;
 }
 
 /** The seed's smaller supernet (8 × 24: 20.6 GMACs at 720p, ~6× a 33 ms budget here) and the seed's stage
@@ -129,14 +129,19 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const timing = { target: run.target, threads: run.target.defaultThreads(), warmup: 3, repeats: 15 };
   // A device profile's networks cannot be timed from here: its speed model (whose composition factor was fitted
   // on whole networks timed on that device) stands in for the measurement, so the target is the budget itself.
-  const timeReferences: TimeReferences = run.deviceProfile ? async (specs) => ({ ms: specs.map((s) => speed.model.specMs(s)) }) : async (specs) => {
-    const timer = await compiledRounds(specs.map((s) => Model.init(s, 0)), run.input.w, run.input.h, timing);
+  // Each network's fastest window, for the references and the result alike, so that the target and the measured
+  // time mean the same thing; only the calibration waits out a busy machine.
+  const timeSteady = async (models: Model[], maxWindows?: number) => {
+    const timer = await compiledRounds(models, run.input.w, run.input.h, timing);
     try {
-      return await timeSteadily(() => timer.rounds(), { log: (l) => run.log(`calibration: ${l}`) });
+      return await timeSteadily(() => timer.rounds(), { log: (l) => run.log(`calibration: ${l}`), maxWindows });
     } finally {
       await timer.dispose();
     }
   };
+  const timeReferences: TimeReferences = run.deviceProfile
+    ? async (specs) => ({ ms: specs.map((s) => speed.model.specMs(s)) })
+    : (specs) => timeSteady(specs.map((s) => Model.init(s, 0)));
   const cal = await calibrate(join(run.outDir, 'calibration.json'), uncalibrated.supernet, run.budgetMs, predictor, timeReferences, run.log);
   logCalibration(cal, run.log);
   assertReachable(cal, predictor);
@@ -160,10 +165,9 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   if (!result.model) throw new Error(`search interrupted; run the same command again to resume from ${run.outDir}`);
   const spec = result.model.spec as WdsrSpec;
   const scores = await evaluate(modelUpscaler(result.model, 'searched', run.target), run.dataDir, run.evalSets);
-  // Timed side by side as `rtsr bench --model … --model …` does.
-  const meter = othersCpuMeter();
-  const [measured, ...othersMs] = await timeModels([result.model, ...others.map((o) => o.model)], run.input.w, run.input.h, timing);
-  const measuredOthers = meter();
+  // Timed side by side as `rtsr bench --model … --model …` does, in three windows.
+  const final = await timeSteady([result.model, ...others.map((o) => o.model)], 3);
+  const [measured, ...othersMs] = final.ms;
   const report: SearchReport = {
     architecture: spec,
     budget_ms: run.budgetMs,
@@ -189,7 +193,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     measured_on: run.deviceProfile
       ? `this machine's ${run.target.name} target, not the device of ${run.deviceProfile}: there, predicted_ms is the estimate`
       : `this machine's ${run.target.name} target`,
-    measured_others_cores: measuredOthers,
+    measured_machine: final.steadiness,
   };
   saveModel(join(run.outDir, 'model.rtsr'), result.model, { training: { search: cfg, seconds: Math.round(report.search_seconds) }, metrics: scores.sets });
   writeFileAtomic(join(run.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
