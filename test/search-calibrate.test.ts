@@ -11,6 +11,7 @@ import { parseArch } from '../src/models/registry.js';
 import type { WdsrSpec } from '../src/models/wdsr.js';
 import { assertBelowSupernet, assertReachable, type Calibration, calibrate, fitScale, referenceSpec } from '../src/search/calibrate.js';
 import { type LatencyPredictor, specMs } from '../src/search/latency-loss.js';
+import { quickSupernet } from '../src/search/run.js';
 
 /** MACs-proportional, as the fitted model is here: 1 ms per 100 MACs per pixel, plus 2 ms. */
 const macs: LatencyPredictor = {
@@ -123,4 +124,16 @@ test('a budget the whole space fits is refused before training, saying what the 
     new RegExp(`a 1000 ms budget exceeds the whole search space: its largest network, the supernet \\(8 blocks, C 24\\), is predicted at ${ms.toFixed(1)} ms \\(≈ ${(ms * 1.12).toFixed(1)} ms measured here\\).*lower --budget-ms`),
   );
   assertBelowSupernet(cal(ms * 1.12 * 0.99), supernet, macs);
+});
+
+test('--quick trains the smallest of its supernets with room above the target (1.25×), else the largest', () => {
+  // The oracle: the macs predictor written out for each quick supernet (C, M1 = 6C, M2 as the presets make it).
+  const ms = (c: number, m1: number, m2: number, n: number) => 2 + 1.35 * c + n * 1e-2 * (c * m1 + m1 * m2 + 9 * m2 * c);
+  const ladder = [['wdsr-b-4x16', ms(16, 96, 13, 4)], ['wdsr-b-4x20', ms(20, 120, 16, 4)], ['wdsr-b-4x24', ms(24, 144, 20, 4)], ['wdsr-b-8x24', ms(24, 144, 20, 8)]] as const;
+  for (const [name, t] of ladder) assert.ok(Math.abs(specMs(parseArch(name, 2) as WdsrSpec, macs) - t) < 1e-3, name);
+  const pick = (target: number) => quickSupernet(2, target, macs);
+  assert.deepEqual(pick(ladder[0][1] / 1.25 - 0.01), parseArch('wdsr-b-4x16', 2));
+  assert.deepEqual(pick(ladder[0][1] / 1.25 + 0.01), parseArch('wdsr-b-4x20', 2));
+  assert.deepEqual(pick(ladder[2][1] / 1.25 + 0.01), parseArch('wdsr-b-8x24', 2));
+  assert.deepEqual(pick(1e6), parseArch('wdsr-b-8x24', 2), 'none with room: the largest (then assertBelowSupernet refuses the budget)');
 });

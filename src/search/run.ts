@@ -19,7 +19,7 @@ import { patchSource } from '../train/data.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { svgPlot } from '../util/svg-plot.js';
 import { assertBelowSupernet, assertReachable, type Calibration, calibrate, type TimeReferences } from './calibrate.js';
-import { narrowestOneBlock, specMs, speedModelPredictor } from './latency-loss.js';
+import { type LatencyPredictor, narrowestOneBlock, specMs, speedModelPredictor } from './latency-loss.js';
 import { reportMarkdown } from './report.js';
 import { type SpeedModelSource, speedModelFor } from './speed-model-for.js';
 import { runSearch, type SearchConfig, type Stage } from './stages.js';
@@ -88,7 +88,8 @@ export interface SearchReport {
 
 /** The seed's smaller supernet (8 × 24: 20.6 GMACs at 720p, ~6× a 33 ms budget here) and the seed's stage
  *  proportions (30 / 10 / 20 / 30 epochs) scaled to 40 000 steps, which fit ≤ 3 h on 2 cores; its 16 × 24 one
- *  trains at ~0.5 s/step here, so the same steps would take ~5 h. --quick: a small supernet and a few minutes. */
+ *  trains at ~0.5 s/step here, so the same steps would take ~5 h. --quick: a small supernet (quickSupernet, once
+ *  the target is known) and a few minutes. */
 export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'gateWorth' | 'seed'>): SearchConfig {
   const q = run.quick;
   return {
@@ -114,6 +115,17 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
     valEvery: q ? 0 : 5000,
     checkpointEvery: q ? 100 : 1000,
   };
+}
+
+/** --quick's supernets, smallest first. The gates start from the supernet, so it needs room above the target:
+ *  on a quiet Zen 5 here 33 ms became 50.6 ms predicted, and wdsr-b-4x16 is predicted at 50.8. */
+const QUICK_SUPERNETS = ['wdsr-b-4x16', 'wdsr-b-4x20', 'wdsr-b-4x24', 'wdsr-b-8x24'];
+const QUICK_ROOM = 1.25;
+
+/** The smallest quick supernet predicted at QUICK_ROOM × the target or more (else the largest). */
+export function quickSupernet(scale: number, targetMs: number, p: LatencyPredictor): WdsrSpec {
+  const nets = QUICK_SUPERNETS.map((a) => parseArch(a, scale) as WdsrSpec);
+  return nets.find((n) => specMs(n, p) >= QUICK_ROOM * targetMs) ?? nets[nets.length - 1];
 }
 
 export async function search(run: SearchRun): Promise<SearchReport> {
@@ -142,14 +154,18 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const timeReferences: TimeReferences = run.deviceProfile
     ? async (specs) => ({ ms: specs.map((s) => speed.model.specMs(s)) })
     : (specs) => timeSteady(specs.map((s) => Model.init(s, 0)));
-  const cal = await calibrate(join(run.outDir, 'calibration.json'), uncalibrated.supernet, run.budgetMs, predictor, timeReferences, run.log);
+  // --quick's references come from its largest supernet's space: which supernet it trains depends on the target.
+  const space = run.quick ? (parseArch(QUICK_SUPERNETS[QUICK_SUPERNETS.length - 1], run.scale) as WdsrSpec) : uncalibrated.supernet;
+  const cal = await calibrate(join(run.outDir, 'calibration.json'), space, run.budgetMs, predictor, timeReferences, run.log);
   logCalibration(cal, run.log);
   assertReachable(cal, predictor);
-  assertBelowSupernet(cal, uncalibrated.supernet, predictor);
-  const oneBlock = specMs(narrowestOneBlock(uncalibrated.supernet), predictor);
+  const supernet = run.quick ? quickSupernet(run.scale, cal.target_ms, predictor) : uncalibrated.supernet;
+  if (run.quick) run.log(`supernet: ${supernet.blocks.length} × C ${supernet.channels}, predicted ${specMs(supernet, predictor).toFixed(1)} ms for the ${cal.target_ms.toFixed(1)} ms target`);
+  assertBelowSupernet(cal, supernet, predictor);
+  const oneBlock = specMs(narrowestOneBlock(supernet), predictor);
   if (oneBlock > cal.target_ms)
     run.log(`a ${run.budgetMs} ms budget admits no block here: the narrowest one-block network (C 8, M1 8, M2 8) is predicted at ${oneBlock.toFixed(1)} ms, over the ${cal.target_ms.toFixed(1)} ms target; the search can only end with none (raise --budget-ms or lower --input for one)`);
-  const cfg: SearchConfig = { ...uncalibrated, targetMs: cal.target_ms };
+  const cfg: SearchConfig = { ...uncalibrated, supernet, targetMs: cal.target_ms };
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, run.scale);
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);
   const validate = async (m: Model) => (await evaluate(modelUpscaler(m, 'search', run.target), run.dataDir, [run.evalSets[0]])).sets[run.evalSets[0]].psnr;
