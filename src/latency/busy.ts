@@ -25,9 +25,9 @@ export interface Steadiness {
   disagreement: number;
 }
 
-/** Quiet here: other processes ≤ 0.05 cores, native samples spread 2–5 %, windows within ~3 % of each other. The
- *  spread and disagreement limits judge only where the CPU time of others is unknown: the wasm target's two
- *  threads spread 21–29 % on a quiet machine (docs/speed-model.md). */
+/** Quiet, other processes take ≤ 0.05 cores. The timings alone tell less: native samples spread 2–5 % on the Zen 4
+ *  machines (docs/speed-model.md) but 31–36 % on this 2-core Zen 5 VM with nothing else running, wasm's 21–29 %;
+ *  so the spread and disagreement limits judge only where the CPU time of others is unknown. */
 export const BUSY = { othersCores: 0.25, spread: 0.15, disagreement: 1.1 };
 
 export function judge(windows: readonly TimedWindow[]): Steadiness {

@@ -33,7 +33,7 @@ export interface Calibration {
 export type TimeReferences = (specs: WdsrSpec[]) => Promise<{ ms: number[]; steadiness?: Steadiness }>;
 
 /** Budget fractions the references are sized at. */
-const REFERENCE_SIZES = [0.7, 1, 1.4];
+export const REFERENCE_SIZES = [0.7, 1, 1.4];
 
 /** The seed's uniform block shape (M1 = 6C, M2 = ⌊0.84C⌋) clipped to the supernet's widths, at the depth and C
  *  (at least MIN_CHANNELS) whose prediction is closest to the budget. */

@@ -18,7 +18,7 @@ import { findModel, zooNames } from '../models/zoo.js';
 import { patchSource } from '../train/data.js';
 import { writeFileAtomic } from '../util/atomic.js';
 import { svgPlot } from '../util/svg-plot.js';
-import { assertBelowSupernet, assertReachable, type Calibration, calibrate, type TimeReferences } from './calibrate.js';
+import { assertBelowSupernet, assertReachable, type Calibration, calibrate, REFERENCE_SIZES, type TimeReferences } from './calibrate.js';
 import { type LatencyPredictor, narrowestOneBlock, specMs, speedModelPredictor } from './latency-loss.js';
 import { reportMarkdown } from './report.js';
 import { type SpeedModelSource, speedModelFor } from './speed-model-for.js';
@@ -117,15 +117,15 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
   };
 }
 
-/** --quick's supernets, smallest first. The gates start from the supernet, so it needs room above the target:
- *  on a quiet Zen 5 here 33 ms became 50.6 ms predicted, and wdsr-b-4x16 is predicted at 50.8. */
+/** --quick's supernets, smallest first. The gates start from the supernet, so it needs room above the target
+ *  (QUICK_ROOM): on a quiet Zen 5 here 33 ms became 50.6 ms predicted, and wdsr-b-4x16 is predicted at 50.8. */
 const QUICK_SUPERNETS = ['wdsr-b-4x16', 'wdsr-b-4x20', 'wdsr-b-4x24', 'wdsr-b-8x24'];
 const QUICK_ROOM = 1.25;
 
-/** The smallest quick supernet predicted at QUICK_ROOM × the target or more (else the largest). */
-export function quickSupernet(scale: number, targetMs: number, p: LatencyPredictor): WdsrSpec {
+/** The smallest quick supernet predicted at `ms` or more (else the largest). */
+export function quickSupernet(scale: number, ms: number, p: LatencyPredictor): WdsrSpec {
   const nets = QUICK_SUPERNETS.map((a) => parseArch(a, scale) as WdsrSpec);
-  return nets.find((n) => specMs(n, p) >= QUICK_ROOM * targetMs) ?? nets[nets.length - 1];
+  return nets.find((n) => specMs(n, p) >= ms) ?? nets[nets.length - 1];
 }
 
 export async function search(run: SearchRun): Promise<SearchReport> {
@@ -154,12 +154,14 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const timeReferences: TimeReferences = run.deviceProfile
     ? async (specs) => ({ ms: specs.map((s) => speed.model.specMs(s)) })
     : (specs) => timeSteady(specs.map((s) => Model.init(s, 0)));
-  // --quick's references come from its largest supernet's space: which supernet it trains depends on the target.
-  const space = run.quick ? (parseArch(QUICK_SUPERNETS[QUICK_SUPERNETS.length - 1], run.scale) as WdsrSpec) : uncalibrated.supernet;
+  // Which supernet --quick trains depends on the target; its references come from the smallest space that holds
+  // the largest of them, where they are four blocks deep at 33 ms: the same depth, C alone differing, keeps their
+  // ratios close (0.63–0.67 in a quiet run on this Zen 5; depths 1, 5 and 2 from the 8 × 24 space: 0.64–0.83).
+  const space = run.quick ? quickSupernet(run.scale, Math.max(...REFERENCE_SIZES) * run.budgetMs, predictor) : uncalibrated.supernet;
   const cal = await calibrate(join(run.outDir, 'calibration.json'), space, run.budgetMs, predictor, timeReferences, run.log);
   logCalibration(cal, run.log);
   assertReachable(cal, predictor);
-  const supernet = run.quick ? quickSupernet(run.scale, cal.target_ms, predictor) : uncalibrated.supernet;
+  const supernet = run.quick ? quickSupernet(run.scale, QUICK_ROOM * cal.target_ms, predictor) : uncalibrated.supernet;
   if (run.quick) run.log(`supernet: ${supernet.blocks.length} × C ${supernet.channels}, predicted ${specMs(supernet, predictor).toFixed(1)} ms for the ${cal.target_ms.toFixed(1)} ms target`);
   assertBelowSupernet(cal, supernet, predictor);
   const oneBlock = specMs(narrowestOneBlock(supernet), predictor);
