@@ -163,8 +163,16 @@ test('interleaved rounds: a machine that slows down over the profile slows every
   const out = join(tmp(), 'p.json');
   // The same profile on a steady machine gives the duration of the whole profile.
   const probe = { t: 0 };
-  await runProfile(fakeRunner(probe), options(join(tmp(), 'probe.json'), probe, { samples: 60, repeats: 5 }));
+  const logs: string[] = [];
+  await runProfile(fakeRunner(probe), options(join(tmp(), 'probe.json'), probe, { samples: 60, repeats: 5, log: (l) => logs.push(l) }));
   const total = probe.t;
+  // Progress says how much is left: on this steady machine every round takes the parts' summed time.
+  const parts = planParts(60, 3);
+  const round = parts.reduce((a, p) => a + truth(p), 0);
+  assert.ok(logs.includes(`timing ${parts.length} parts: 1 warm-up and 5 timed rounds, every part once a round`), logs.join('\n'));
+  const rounds = logs.filter((l) => l.startsWith('round '));
+  assert.equal(rounds.length, 5);
+  rounds.forEach((l, i) => assert.match(l, new RegExp(`^round ${i + 1}/5: ${parts.length} parts in ${(round / 1e3).toFixed(1)} s, load [\\d.]+; ~${Math.round(((4 - i) * round) / 1e3)} s left$`)));
   // Runs get up to 50 % slower from the first run to the last.
   const p = await runProfile(fakeRunner(clock, { slowdown: (t) => 1 + (0.5 * t) / total }), options(out, clock, { samples: 60, repeats: 5 }));
   const ratios = p.measurements.map((m) => m.ms / truth(m.part));

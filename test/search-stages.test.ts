@@ -14,7 +14,7 @@ import { parseArch } from '../src/models/registry.js';
 import type { WdsrSpec } from '../src/models/wdsr.js';
 import { SpeedModel, type SpeedModelData } from '../src/latency/speed-model.js';
 import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, speedModelPredictor, fillToBudget, trimToBudget } from '../src/search/latency-loss.js';
-import { runSearch, type SearchConfig } from '../src/search/stages.js';
+import { deriveWithinBudget, runSearch, type SearchConfig } from '../src/search/stages.js';
 import { Supernet } from '../src/search/supernet.js';
 import { type BatchSource } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
@@ -221,6 +221,38 @@ test('with every kept layer full, skipped blocks come back, the closest to kept 
   assert.ok(Math.abs(ms() - withOnly([])) < 1e-4 && ms() <= budget2);
   // Block 1's 52 dead M1 channels cost more than the 0.01 ms left; with room for them they follow the block.
   assert.deepEqual(fillToBudget(net, flopsModel, ms() + 52 * 1e-3 * (12 + 10) + 1e-3), { blocks: 0, channels: 52 });
+});
+
+test('never an empty network while a block fits: the block closest to kept comes back, trimmed to fit; where none fits, the result says so', () => {
+  const net = Supernet.init(supernet, 10); // C 12, 3 × {M1 72, M2 10}
+  for (const g of net.widthGates()) g.data.forEach((_, i) => (g.data[i] = 0.6 + 0.4 * ((i * 7919) % 97) / 97)); // all live, distinct
+  const pairs = [[0.9, 0.1], [0.6, 0.45], [0.8, 0.3]]; // every block skipped; block 1 the closest to kept
+  net.gates.blocks.forEach((b, i) => ([b.skip.data[0], b.keep.data[0]] = pairs[i]));
+  const saved = [...net.widthGates(), ...net.depthGates()].map((g) => Float32Array.from(g.data));
+  // The oracle: flopsModel written out for a WDSR-B spec.
+  const ms = (s: WdsrSpec) => 1 + 0.135 * s.channels + s.blocks.reduce((a, b) => a + 1e-3 * (s.channels * b.m1 + b.m1 * b.m2 + 9 * b.m2 * s.channels), 0);
+  const spec = (c: number, blocks: { m1: number; m2: number }[]): WdsrSpec => ({ arch: 'wdsr-b', scale: 2, channels: c, blocks });
+  // C 12 without blocks 2.62 ms, with one full block 5.28: a 3 ms target fits no block at the gated widths, but the
+  // narrowest one (C 8, M1 8, M2 8) at 2.78 ms.
+  assert.ok(ms(spec(12, [])) < 3 && ms(spec(12, [{ m1: 72, m2: 10 }])) > 3 && ms(spec(8, [{ m1: 8, m2: 8 }])) < 3);
+  const d = deriveWithinBudget(net, flopsModel, 3);
+  const got = d.model.spec as WdsrSpec;
+  assert.equal(got.blocks.length, 1);
+  assert.deepEqual(net.selection().blocks.map((b) => b.keep), [false, true, false], 'the block the search came closest to keeping');
+  assert.ok(d.keptOneBlock && d.noBlockFits === undefined);
+  assert.ok(ms(got) <= 3 && Math.abs(ms(got) - d.predicted) < 1e-4, `${JSON.stringify(got)}: ${ms(got)} ms, predicted ${d.predicted}`);
+  // Trimmed no further than needed: no single channel more of C, M1 or M2 would still fit.
+  const [c, { m1, m2 }] = [got.channels, got.blocks[0]];
+  const wider = [c < 12 && spec(c + 1, [{ m1, m2 }]), m1 < 72 && spec(c, [{ m1: m1 + 1, m2 }]), m2 < 10 && spec(c, [{ m1, m2: m2 + 1 }])].filter((x) => x !== false);
+  assert.ok(wider.length > 0, 'trimmed somewhere');
+  for (const w of wider) assert.ok(ms(w) > 3, JSON.stringify(w));
+
+  // 2.7 ms: C 12 without blocks fits, the narrowest one-block network (2.78) does not. No block, said with its figure.
+  [...net.widthGates(), ...net.depthGates()].forEach((g, k) => g.data.set(saved[k]));
+  const none = deriveWithinBudget(net, flopsModel, 2.7);
+  assert.deepEqual((none.model.spec as WdsrSpec).blocks, []);
+  assert.ok(!none.keptOneBlock && Math.abs(none.noBlockFits! - ms(spec(8, [{ m1: 8, m2: 8 }]))) < 1e-4, `${none.noBlockFits}`);
+  assert.deepEqual(net.depthGates().map((g) => g.data[0]), net.gates.blocks.flatMap((_, i) => pairs[i].map(Math.fround)), 'depth gates untouched');
 });
 
 test("the seed's variant: the latency term reaches the depth gates but no width gate", () => {

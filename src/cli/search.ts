@@ -4,6 +4,7 @@ import { resolveDataDir } from '../data/datadir.js';
 import { BENCHMARK_SETS, listSets } from '../data/datasets.js';
 import { useBackend } from '../engine/tensor.js';
 import { checkSetup, profileSetup, readProfile } from '../latency/profile-file.js';
+import { budgetLines } from '../search/report.js';
 import { search } from '../search/run.js';
 import { resolveTarget } from './target-option.js';
 import { CliError } from './args.js';
@@ -70,6 +71,6 @@ async function run({ values, usage }: Args<typeof options>): Promise<void> {
   process.stdout.write(
     `searched ${JSON.stringify(report.architecture)}\n` +
       `predicted ${report.predicted_ms.toFixed(1)} ms, measured ${report.measured_ms.toFixed(1)} ms on ${report.measured_on} (budget ${budgetMs} ms); ` +
-      `${set} ${report.metrics[set].psnr.toFixed(2)} dB; ${(report.search_seconds / 60).toFixed(1)} min\nreport: ${outDir}/report.md\n`,
+      `${set} ${report.metrics[set].psnr.toFixed(2)} dB; ${(report.search_seconds / 60).toFixed(1)} min\n${budgetLines(report).join('\n')}\nreport: ${outDir}/report.md\n`,
   );
 }

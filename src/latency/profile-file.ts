@@ -14,10 +14,29 @@ export function rtsrVersion(): string {
   return (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 }
 
+/** The family and model numbers of /proc/cpuinfo's first CPU (x86 Linux); {} where the text has none. */
+export function cpuIdentity(cpuinfo: string): { cpuFamily?: number; cpuModel?: number } {
+  const field = (name: string) => {
+    const m = new RegExp(`^${name}\\s*:\\s*(\\d+)\\s*$`, 'm').exec(cpuinfo);
+    return m ? Number(m[1]) : undefined;
+  };
+  const [cpuFamily, cpuModel] = [field('cpu family'), field('model')];
+  return { ...(cpuFamily !== undefined && { cpuFamily }), ...(cpuModel !== undefined && { cpuModel }) };
+}
+
+function readCpuinfo(): string {
+  try {
+    return readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return ''; // not Linux: the CPU's name is all the fingerprint has
+  }
+}
+
 export function deviceFingerprint(info: RunnerInfo): DeviceFingerprint {
   const cores = cpus();
   return {
     cpu: cores[0]?.model.trim() ?? 'unknown',
+    ...cpuIdentity(readCpuinfo()),
     cores: cores.length,
     os: `${platform()} ${arch()}`,
     node: process.version,

@@ -10,6 +10,10 @@ export const PROFILE_VERSION = 1;
 
 export interface DeviceFingerprint extends RunnerInfo {
   readonly cpu: string;
+  /** x86's CPU family and model numbers (/proc/cpuinfo): the name alone can hide generations ("AMD EPYC" is
+   *  Zen 4, family 25, and Zen 5, family 26). Absent where unknown (older profiles, browsers, other systems). */
+  readonly cpuFamily?: number;
+  readonly cpuModel?: number;
   /** Logical cores of the machine (threads says how many the kernels use). */
   readonly cores: number;
   readonly os: string;
@@ -18,6 +22,18 @@ export interface DeviceFingerprint extends RunnerInfo {
   /** Profiles measured in a browser: its user agent, and the GPU adapter where a WebGPU target ran. */
   readonly userAgent?: string;
   readonly adapter?: string;
+}
+
+/** The fields of `keys` on which two fingerprints differ, as "key: a vs b". A field one of them lacks (the CPU
+ *  family of a profile made before it was recorded) is unknown, not a difference. */
+export function fingerprintDiffs(a: DeviceFingerprint, b: DeviceFingerprint, keys: readonly (keyof DeviceFingerprint)[]): string[] {
+  return keys.filter((k) => a[k] !== undefined && b[k] !== undefined && a[k] !== b[k]).map((k) => `${k}: ${JSON.stringify(a[k])} vs ${JSON.stringify(b[k])}`);
+}
+
+/** The CPU as a person reads it: "AMD EPYC (family 26, model 2)". */
+export function describeCpu(d: DeviceFingerprint): string {
+  const id = [d.cpuFamily !== undefined && `family ${d.cpuFamily}`, d.cpuModel !== undefined && `model ${d.cpuModel}`].filter(Boolean);
+  return id.length ? `${d.cpu} (${id.join(', ')})` : d.cpu;
 }
 
 /** What every time in a profile is a time of: a speed model only ever mixes profiles that agree on it. */
@@ -96,6 +112,7 @@ export function validateProfile(raw: unknown, source: string): Profile {
     if (typeof d[k] !== 'string') bad(`'device.${k}' must be a string`);
   for (const k of ['cores', 'threads']) if (!isInt(d[k])) bad(`'device.${k}' must be an integer ≥ 1`);
   for (const k of ['userAgent', 'adapter']) if (d[k] !== undefined && typeof d[k] !== 'string') bad(`'device.${k}' must be a string when given`);
+  for (const k of ['cpuFamily', 'cpuModel']) if (d[k] !== undefined && !isInt(d[k], 0)) bad(`'device.${k}' must be an integer ≥ 0 when given`);
   if (!isInt(raw.scale, 2) || raw.scale > 4) bad(`'scale' must be 2, 3 or 4, got ${JSON.stringify(raw.scale)}`);
   const input = raw.input;
   if (!isObj(input) || !isInt(input.w) || !isInt(input.h)) bad(`'input' must be {"w", "h"} (positive integers)`);

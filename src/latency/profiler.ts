@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { measurementsOf, type PartSamples, prepareInBatches, timeRounds } from './measure.js';
 import {
-  checkSetup, deviceFingerprint, PROFILE_FORMAT, PROFILE_VERSION, readProfile, writeProfile,
+  checkSetup, deviceFingerprint, fingerprintDiffs, PROFILE_FORMAT, PROFILE_VERSION, readProfile, writeProfile,
   type DeviceFingerprint, type Profile, type Protocol,
 } from './profile-file.js';
 import { partKey, type BlockRunner } from './runner.js';
@@ -30,10 +30,8 @@ export interface ProfileOptions extends Protocol {
 }
 
 function sameDevice(file: DeviceFingerprint, now: DeviceFingerprint, path: string): void {
-  const diffs = (Object.keys(now) as (keyof DeviceFingerprint)[])
-    .filter((k) => file[k] !== now[k])
-    .map((k) => `${k} ${JSON.stringify(file[k])} here ${JSON.stringify(now[k])}`);
-  if (diffs.length) throw new Error(`${path} was measured on another device or setup (${diffs.join('; ')}): resume it there, or pass another --out`);
+  const diffs = fingerprintDiffs(file, now, Object.keys(now) as (keyof DeviceFingerprint)[]);
+  if (diffs.length) throw new Error(`${path} was measured on another device or setup (${diffs.join('; ')}, file vs here): resume it there, or pass another --out`);
 }
 
 /** The profile to continue: the file at `out` if it exists (after checking it matches this run), else a new one. */
@@ -49,6 +47,9 @@ function startingProfile(runner: BlockRunner, o: ProfileOptions): Profile {
   return p;
 }
 
+/** "~40 s left", "~3.5 min left". */
+const left = (ms: number) => (ms < 90e3 ? `~${Math.round(ms / 1e3)} s left` : `~${(ms / 60e3).toFixed(1)} min left`);
+
 /** Measures what the profile at `o.out` lacks; returns the complete profile. */
 export async function runProfile(runner: BlockRunner, o: ProfileOptions): Promise<Profile> {
   const log = o.log ?? (() => {});
@@ -61,12 +62,16 @@ export async function runProfile(runner: BlockRunner, o: ProfileOptions): Promis
   if (todo.length === 0) return profile;
   if (profile.measurements.length) log(`${o.out}: ${todo.length} of ${samples.size} parts still need samples`);
 
-  await prepareInBatches(runner, todo.map((s) => s.part), o.batch, now, (done, ms) => log(`compiled ${done}/${todo.length} parts (${(ms / 1e3).toFixed(1)} s)`));
+  const t0 = now();
+  await prepareInBatches(runner, todo.map((s) => s.part), o.batch, now, (done, ms) =>
+    log(`compiled ${done}/${todo.length} parts (${(ms / 1e3).toFixed(1)} s; ${left(((now() - t0) / done) * (todo.length - done))})`));
+  const rounds = o.repeats - Math.min(...todo.map((s) => s.times.length));
+  log(`timing ${todo.length} parts: ${o.warmup} warm-up and ${rounds} timed rounds, every part once a round`);
   await timeRounds(runner, todo, { warmup: o.warmup, repeats: o.repeats, seed: o.seed + profile.load.length, now }, (round, timed, ms) => {
     const load = Number(loadavg()[0].toFixed(2));
     profile = { ...profile, load: [...profile.load, load], measurements: measurementsOf(samples.values()) };
     writeProfile(o.out, profile);
-    log(`round ${round}: ${timed} parts in ${(ms / 1e3).toFixed(1)} s, load ${load}`);
+    log(`round ${round}/${rounds}: ${timed} parts in ${(ms / 1e3).toFixed(1)} s, load ${load}; ${left(ms * (rounds - round))}`);
   });
   return profile;
 }

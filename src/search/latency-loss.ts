@@ -7,7 +7,7 @@ import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
 import type { SpeedModel } from '../latency/speed-model.js';
 import type { WdsrSpec } from '../models/wdsr.js';
-import { GATE_THRESHOLD, MIN_CHANNELS, type Supernet } from './supernet.js';
+import { type BlockGates, GATE_THRESHOLD, MIN_CHANNELS, type Supernet } from './supernet.js';
 
 /** A differentiable speed model: scalar width tensors in, predicted milliseconds (a scalar tensor) out. */
 export interface LatencyPredictor {
@@ -106,17 +106,22 @@ function fillChannels(net: Supernet, p: LatencyPredictor, budgetMs: number): num
   })).length;
 }
 
-/** Skipped blocks turned back on at the widths their gates select, the one closest to kept first (keep − skip
- *  highest), each while the network still meets the budget. */
+/** Skipped blocks, the one closest to kept (keep − skip highest) first. */
+const closestToKept = (blocks: readonly BlockGates[]) => [...blocks].sort((a, b) => b.keep.data[0] - b.skip.data[0] - (a.keep.data[0] - a.skip.data[0]));
+
+/** Keeps a block (skip < keep) with its keep gate as it was where it already passes; returns the undo. */
+function turnOnBlock(b: BlockGates): () => void {
+  const [skip, keep] = [b.skip.data[0], b.keep.data[0]];
+  [b.skip.data[0], b.keep.data[0]] = [Math.max(0, keep - 1e-4), Math.max(keep, 1e-4)];
+  return () => ([b.skip.data[0], b.keep.data[0]] = [skip, keep]);
+}
+
+/** Skipped blocks turned back on at the widths their gates select, the one closest to kept first, each while the
+ *  network still meets the budget. */
 function restoreBlocks(net: Supernet, p: LatencyPredictor, budgetMs: number): number {
   const sel = net.selection();
   const skipped = net.gates.blocks.filter((_, i) => !sel.blocks[i].keep);
-  skipped.sort((a, b) => b.keep.data[0] - b.skip.data[0] - (a.keep.data[0] - a.skip.data[0]));
-  return skipped.filter((b) => keptIfFits(net, p, budgetMs, () => {
-    const [skip, keep] = [b.skip.data[0], b.keep.data[0]];
-    [b.skip.data[0], b.keep.data[0]] = [Math.max(0, keep - 1e-4), Math.max(keep, 1e-4)]; // skip < keep: kept
-    return () => ([b.skip.data[0], b.keep.data[0]] = [skip, keep]);
-  })).length;
+  return closestToKept(skipped).filter((b) => keptIfFits(net, p, budgetMs, () => turnOnBlock(b))).length;
 }
 
 /** The other side: a joint stage that ends under the budget leaves time unspent (depth moves in steps of a
@@ -128,6 +133,23 @@ export function fillToBudget(net: Supernet, p: LatencyPredictor, budgetMs: numbe
   const blocks = restoreBlocks(net, p, budgetMs);
   if (blocks > 0) channels += fillChannels(net, p, budgetMs);
   return { blocks, channels };
+}
+
+/** The narrowest network of the space with one block (every width at MIN_CHANNELS): if it is predicted over the
+ *  budget, no network with a block meets it. */
+export function narrowestOneBlock(spec: WdsrSpec): WdsrSpec {
+  return { ...spec, channels: MIN_CHANNELS, blocks: [{ m1: MIN_CHANNELS, m2: MIN_CHANNELS }] };
+}
+
+/** Never an empty network while a block fits: when the selection keeps no block, the skipped block closest to kept
+ *  comes back and the network is trimmed (trimToBudget) until it meets the budget — trimming stops at the narrowest
+ *  one-block network, so this works whenever that one fits. Returns the channels trimmed to make room, or null
+ *  (gates untouched) when a block is kept already or none fits. */
+export function keepOneBlock(net: Supernet, p: LatencyPredictor, budgetMs: number): number | null {
+  if (net.selection().blocks.some((b) => b.keep) || net.gates.blocks.length === 0) return null;
+  if (specMs(narrowestOneBlock(net.spec), p) > budgetMs) return null;
+  turnOnBlock(closestToKept(net.gates.blocks)[0]);
+  return trimToBudget(net, p, budgetMs);
 }
 
 /** γ·(max(0, T − target) + below·max(0, target − T))/span, span = T_supernet − the stage's final target; below 0

@@ -1,18 +1,13 @@
-// `rtsr search` end to end: a speed model for this device (the shipped one when it fits, else profiled and
-// fitted here), the staged search, then the derived network evaluated, measured through the same runner the
+// `rtsr search` end to end: a speed model for this device (speed-model-for.ts), the budget calibrated to this
+// machine (calibrate.ts), the staged search, then the derived network evaluated, measured through the same runner the
 // profile used, and reported (report.md, report.json, a PSNR-vs-latency plot).
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { GateWorth } from '../engine/ops.js';
-import { timeModels } from '../bench/compare.js';
-import { median } from '../bench/infer-bench.js';
+import { compiledRounds } from '../bench/compare.js';
 import { PatchSampler } from '../data/patches.js';
 import { evaluate } from '../eval/evaluate.js';
-import { fitSpeedModel } from '../latency/fit.js';
-import { checkSetup, defaultProfilePath, deviceFingerprint, profileSetup, readProfile } from '../latency/profile-file.js';
-import { runProfile } from '../latency/profiler.js';
-import { createRunner } from '../latency/runner.js';
-import { modelPathFor, SpeedModel } from '../latency/speed-model.js';
+import { describeSteadiness, type Steadiness, timeSteadily } from '../latency/busy.js';
+import { describeCpu, type DeviceFingerprint } from '../latency/profile-file.js';
 import { saveModel } from '../models/model-io.js';
 import { Model } from '../models/model.js';
 import { type ArchSpec, parseArch } from '../models/registry.js';
@@ -23,10 +18,11 @@ import { findModel, zooNames } from '../models/zoo.js';
 import { patchSource, recipeSource } from '../train/data.js';
 import type { Recipe } from '../train/recipe.js';
 import { writeFileAtomic } from '../util/atomic.js';
-import { PACKAGE_ROOT } from '../util/package-root.js';
 import { svgPlot } from '../util/svg-plot.js';
-import { assertBelowSupernet, assertReachable, type Calibration, calibrate } from './calibrate.js';
-import { speedModelPredictor } from './latency-loss.js';
+import { assertBelowSupernet, assertReachable, type Calibration, calibrate, REFERENCE_SIZES, type TimeReferences } from './calibrate.js';
+import { type LatencyPredictor, narrowestOneBlock, specMs, speedModelPredictor } from './latency-loss.js';
+import { reportMarkdown } from './report.js';
+import { type SpeedModelSource, speedModelFor } from './speed-model-for.js';
 import { runSearch, type SearchConfig, type Stage } from './stages.js';
 
 export interface SearchRun {
@@ -52,6 +48,8 @@ export interface SearchRun {
   recipe?: Recipe;
   teacher?: Model;
   teacherPath?: string;
+  /** Fields that replace this machine's fingerprint (speed-model-for.ts): tests stand in for another CPU. */
+  device?: Partial<DeviceFingerprint>;
   log: (line: string) => void;
 }
 
@@ -68,6 +66,11 @@ export interface SearchReport {
   /** Skipped blocks, then dead channels, turned on where the joint stage's selection left room under the target. */
   filled_blocks: number;
   filled_channels: number;
+  /** The joint stage kept no block; the one closest to kept came back, trimmed to fit (never an empty network
+   *  while a block fits). */
+  kept_one_block: boolean;
+  /** Only when the network has no block because none fits: the narrowest one-block network's predicted ms. */
+  no_block_fits_ms?: number;
   metrics: Record<string, { psnr: number; ssim: number }>;
   search_seconds: number;
   stage_seconds: Record<Stage, number>;
@@ -80,19 +83,29 @@ export interface SearchReport {
   teacher?: string;
   input: string;
   speed_model: string;
+  /** 'this machine' (shipped, measured on this kind of machine), 'nearest' (--quick: a shipped one measured on another
+   *  CPU or input size, rescaled by the calibration), 'profiled' (here, first), 'device profile'. */
+  speed_model_source: SpeedModelSource;
+  /** This machine, where everything measured was measured. */
+  machine: { cpu: string; cores: number; target: string; threads: number };
   /** Where measured_ms and the compared models' times come from. */
   measured_on: string;
+  /** How steady the machine was while measured_ms and the compared times were taken. */
+  measured_machine: Steadiness;
 }
 
 /** The seed's smaller supernet (8 × 24: 20.6 GMACs at 720p, ~6× a 33 ms budget here) and the seed's stage
  *  proportions (30 / 10 / 20 / 30 epochs) scaled to 40 000 steps, which fit ≤ 3 h on 2 cores; its 16 × 24 one
- *  trains at ~0.5 s/step here, so the same steps would take ~5 h. --quick: a small supernet and a few minutes. */
+ *  trains at ~0.5 s/step here, so the same steps would take ~5 h. --quick: a small supernet (quickSupernet, once
+ *  the target is known) and a few minutes. */
 export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick' | 'widthGradient' | 'gateWorth' | 'seed' | 'recipe'>): SearchConfig {
   const q = run.quick;
   return {
     supernet: parseArch(q ? 'wdsr-b-4x16' : 'wdsr-b-8x24', run.scale) as WdsrSpec,
     targetMs: run.budgetMs,
-    steps: q ? { pretrain: 150, width: 100, joint: 150, finetune: 150 } : { pretrain: 10000, width: 4000, joint: 8000, finetune: 18000 },
+    // Quick's fine-tune buys Set5 cheaply (the derived network is small): from two quick runs' joint stages,
+    // 150 → 300 steps gave +0.24 and +0.30 dB, ~8 s more here.
+    steps: q ? { pretrain: 150, width: 100, joint: 150, finetune: 300 } : { pretrain: 10000, width: 4000, joint: 8000, finetune: 18000 },
     batch: 16,
     patch: q ? 32 : 48,
     lr: 1e-3,
@@ -113,41 +126,15 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
   };
 }
 
-/** Fingerprint fields that decide whether a speed model describes this machine (not node or rtsr versions). */
-const SAME_DEVICE = ['cpu', 'cores', 'os', 'runner', 'target', 'compiler', 'threads'] as const;
+/** --quick's supernets, smallest first. The gates start from the supernet, so it needs room above the target
+ *  (QUICK_ROOM): on a quiet Zen 5 here 33 ms became 50.6 ms predicted, and wdsr-b-4x16 is predicted at 50.8. */
+const QUICK_SUPERNETS = ['wdsr-b-4x16', 'wdsr-b-4x20', 'wdsr-b-4x24', 'wdsr-b-8x24'];
+const QUICK_ROOM = 1.25;
 
-/** The shipped speed model when it was measured on a device like this one, else one profiled and fitted into
- *  the output folder (a speed model from another machine would steer the search to the wrong widths). */
-async function speedModelFor(run: SearchRun): Promise<{ model: SpeedModel; path: string }> {
-  if (run.deviceProfile) {
-    const profile = readProfile(run.deviceProfile);
-    checkSetup(profileSetup(profile), { scale: run.scale, input: run.input }, run.deviceProfile);
-    const path = join(run.outDir, 'device.model.json');
-    const model = fitSpeedModel(profile, run.deviceProfile);
-    model.save(path);
-    return { model, path };
-  }
-  const setup = { target: run.target.name, scale: run.scale, input: run.input };
-  const runner = await createRunner({ target: run.target, scale: run.scale, h: run.input.h, w: run.input.w });
-  const here = deviceFingerprint(runner.info);
-  const shipped = join(PACKAGE_ROOT, modelPathFor(defaultProfilePath(setup)));
-  const profilePath = join(run.outDir, 'profile.json');
-  const modelPath = modelPathFor(profilePath);
-  for (const path of [shipped, modelPath]) {
-    if (!existsSync(path)) continue;
-    const model = SpeedModel.load(path);
-    const differs = SAME_DEVICE.filter((k) => model.data.device[k] !== here[k]);
-    if (differs.length === 0) return { model, path };
-    run.log(`${path} was measured on another device (${differs.map((k) => `${k}: ${model.data.device[k]} vs ${here[k]}`).join('; ')})`);
-  }
-  run.log(`no speed model for this device (${run.target.name} ×${run.scale} at ${run.input.w}x${run.input.h}): profiling it (resumable)…`);
-  const profile = await runProfile(runner, {
-    out: profilePath, scale: run.scale, input: run.input, samples: run.quick ? 40 : 400, seed: 1,
-    warmup: 1, repeats: run.quick ? 5 : 15, batch: 24, log: run.log,
-  });
-  const model = fitSpeedModel(profile, profilePath);
-  model.save(modelPath);
-  return { model, path: modelPath };
+/** The smallest quick supernet predicted at `ms` or more (else the largest). */
+export function quickSupernet(scale: number, ms: number, p: LatencyPredictor): WdsrSpec {
+  const nets = QUICK_SUPERNETS.map((a) => parseArch(a, scale) as WdsrSpec);
+  return nets.find((n) => specMs(n, p) >= ms) ?? nets[nets.length - 1];
 }
 
 export async function search(run: SearchRun): Promise<SearchReport> {
@@ -159,23 +146,37 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const others = [...zooNames().map((name) => ({ name, ...findModel(name) })).filter((z) => z.model.scale === run.scale), ...run.baselines.map((path) => ({ name: path, ...findModel(path) }))];
   for (const o of others) if (o.model.scale !== run.scale) throw new Error(`baseline ${o.path} is a ×${o.model.scale} model; the search is ×${run.scale}`);
   const speed = await speedModelFor(run);
-  run.log(`speed model: ${speed.path}`);
   const predictor = speedModelPredictor(speed.model);
   const timing = { target: run.target, threads: run.target.defaultThreads(), warmup: 3, repeats: 15 };
-  // The median of three windows' medians: the target follows this figure, and one window can be disturbed
-  // (one here read 41.7 ms for a network that reads 34.8 quiet).
   // A device profile's networks cannot be timed from here: its speed model (whose composition factor was fitted
   // on whole networks timed on that device) stands in for the measurement, so the target is the budget itself.
-  const timeReference = run.deviceProfile ? async (spec: WdsrSpec) => speed.model.specMs(spec) : async (spec: WdsrSpec) => {
-    const ms: number[] = [];
-    for (let i = 0; i < 3; i++) ms.push((await timeModels([Model.init(spec, 0)], run.input.w, run.input.h, timing))[0]);
-    return median(ms);
+  // Each network's fastest window, for the references and the result alike, so that the target and the measured
+  // time mean the same thing; only the calibration waits out a busy machine.
+  const timeSteady = async (models: Model[], maxWindows?: number) => {
+    const timer = await compiledRounds(models, run.input.w, run.input.h, timing);
+    try {
+      return await timeSteadily(() => timer.rounds(), { log: (l) => run.log(`calibration: ${l}`), maxWindows });
+    } finally {
+      await timer.dispose();
+    }
   };
-  const cal = await calibrate(join(run.outDir, 'calibration.json'), uncalibrated.supernet, run.budgetMs, predictor, timeReference, run.log);
-  run.log(`calibration: ${cal.reference.blocks.length} blocks × C ${cal.reference.channels} predicted ${cal.predicted_ms.toFixed(1)} ms, measured ${cal.measured_ms.toFixed(1)} ms: target ${cal.target_ms.toFixed(1)} ms predicted for the ${run.budgetMs} ms budget`);
+  const timeReferences: TimeReferences = run.deviceProfile
+    ? async (specs) => ({ ms: specs.map((s) => speed.model.specMs(s)) })
+    : (specs) => timeSteady(specs.map((s) => Model.init(s, 0)));
+  // Which supernet --quick trains depends on the target; its references come from the smallest space that holds
+  // the largest of them, where they are four blocks deep at 33 ms: the same depth, C alone differing, keeps their
+  // ratios close (0.63–0.67 in a quiet run on this Zen 5; depths 1, 5 and 2 from the 8 × 24 space: 0.64–0.83).
+  const space = run.quick ? quickSupernet(run.scale, Math.max(...REFERENCE_SIZES) * run.budgetMs, predictor) : uncalibrated.supernet;
+  const cal = await calibrate(join(run.outDir, 'calibration.json'), space, run.budgetMs, predictor, timeReferences, run.log);
+  logCalibration(cal, run.log);
   assertReachable(cal, predictor);
-  assertBelowSupernet(cal, uncalibrated.supernet, predictor);
-  const cfg: SearchConfig = { ...uncalibrated, targetMs: cal.target_ms };
+  const supernet = run.quick ? quickSupernet(run.scale, QUICK_ROOM * cal.target_ms, predictor) : uncalibrated.supernet;
+  if (run.quick) run.log(`supernet: ${supernet.blocks.length} × C ${supernet.channels}, predicted ${specMs(supernet, predictor).toFixed(1)} ms for the ${cal.target_ms.toFixed(1)} ms target`);
+  assertBelowSupernet(cal, supernet, predictor);
+  const oneBlock = specMs(narrowestOneBlock(supernet), predictor);
+  if (oneBlock > cal.target_ms)
+    run.log(`a ${run.budgetMs} ms budget admits no block here: the narrowest one-block network (C 8, M1 8, M2 8) is predicted at ${oneBlock.toFixed(1)} ms, over the ${cal.target_ms.toFixed(1)} ms target; the search can only end with none (raise --budget-ms or lower --input for one)`);
+  const cfg: SearchConfig = { ...uncalibrated, supernet, targetMs: cal.target_ms };
   const sampler = await PatchSampler.load(run.dataDir, run.trainSets, run.scale);
   const data = patchSource(sampler, run.seed, cfg.batch, cfg.patch);
   const validate = async (m: Model) => (await evaluate(modelUpscaler(m, 'search', run.target), run.dataDir, [run.evalSets[0]])).sets[run.evalSets[0]].psnr;
@@ -193,8 +194,9 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   if (!result.model) throw new Error(`search interrupted; run the same command again to resume from ${run.outDir}`);
   const spec = result.model.spec as WdsrSpec;
   const scores = await evaluate(modelUpscaler(result.model, 'searched', run.target), run.dataDir, run.evalSets);
-  // Timed side by side as `rtsr bench --model … --model …` does.
-  const [measured, ...othersMs] = await timeModels([result.model, ...others.map((o) => o.model)], run.input.w, run.input.h, timing);
+  // Timed side by side as `rtsr bench --model … --model …` does, in three windows.
+  const final = await timeSteady([result.model, ...others.map((o) => o.model)], 3);
+  const [measured, ...othersMs] = final.ms;
   const report: SearchReport = {
     architecture: spec,
     budget_ms: run.budgetMs,
@@ -205,6 +207,8 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     trimmed_channels: result.trimmedChannels ?? 0,
     filled_blocks: result.filledBlocks ?? 0,
     filled_channels: result.filledChannels ?? 0,
+    kept_one_block: result.keptOneBlock ?? false,
+    ...(result.noBlockFitsMs !== undefined && { no_block_fits_ms: result.noBlockFitsMs }),
     metrics: psnrSsim(scores.sets),
     search_seconds: (performance.now() - t0) / 1000 + earlierSeconds,
     stage_seconds: result.stageSeconds,
@@ -215,9 +219,12 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     ...(run.teacherPath ? { teacher: run.teacherPath } : {}),
     input: `${run.input.w}x${run.input.h}`,
     speed_model: speed.path,
+    speed_model_source: speed.source,
+    machine: { cpu: describeCpu(speed.here), cores: speed.here.cores, target: run.target.name, threads: timing.threads },
     measured_on: run.deviceProfile
       ? `this machine's ${run.target.name} target, not the device of ${run.deviceProfile}: there, predicted_ms is the estimate`
       : `this machine's ${run.target.name} target`,
+    measured_machine: final.steadiness,
   };
   saveModel(join(run.outDir, 'model.rtsr'), result.model, { training: { search: cfg, seconds: Math.round(report.search_seconds) }, metrics: scores.sets });
   writeFileAtomic(join(run.outDir, 'report.json'), JSON.stringify(report, null, 2) + '\n');
@@ -242,29 +249,13 @@ export async function search(run: SearchRun): Promise<SearchReport> {
 
 const psnrSsim = (sets: Record<string, { psnr: number; ssim: number }>) => Object.fromEntries(Object.entries(sets).map(([k, v]) => [k, { psnr: v.psnr, ssim: v.ssim }]));
 
-function reportMarkdown(r: SearchReport): string {
-  const sets = Object.keys(r.metrics);
-  const rows = Object.entries(r.metrics).map(([s, m]) => `| ${s} | ${m.psnr.toFixed(2)} | ${m.ssim.toFixed(4)} |`);
-  return [
-    `# Search result (×${r.architecture.scale}, ${r.input}, budget ${r.budget_ms} ms)`,
-    '',
-    `- architecture: \`${JSON.stringify(r.architecture)}\``,
-    `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the target, ${r.filled_blocks} skipped blocks and ${r.filled_channels} channels turned on where it left room), measured ${r.measured_ms.toFixed(1)} ms on ${r.measured_on}`,
-    `- target ${r.calibration.target_ms.toFixed(1)} ms predicted: a reference \`${JSON.stringify(r.calibration.reference)}\` was predicted at ${r.calibration.predicted_ms.toFixed(1)} ms and measured ${r.calibration.measured_ms.toFixed(1)} ms before the search`,
-    `- latency gradient to the widths: ${r.width_gradient ? 'yes (rtsr)' : "no (the seed's release)"}; what a channel is worth: ${r.gate_worth === 'taylor' ? 'Taylor (rtsr)' : "straight-through (the seed's)"}`,
-    `- fine-tune recipe: ${r.finetune_recipe}${r.teacher ? `, distilled from ${r.teacher}` : ''}`,
-    `- search time: ${(r.search_seconds / 60).toFixed(1)} min; speed model: ${r.speed_model}`,
-    '',
-    '| set | PSNR (dB) | SSIM |',
-    '| --- | ---: | ---: |',
-    ...rows,
-    '',
-    `Measured in the same rounds on ${r.measured_on} (PSNR on ${sets.join(' / ')}, as stored in each model file):`,
-    '',
-    '| model | ms | within budget | PSNR |',
-    '| --- | ---: | --- | --- |',
-    `| **searched** | ${r.measured_ms.toFixed(1)} | ${r.measured_ms <= r.budget_ms ? 'yes' : 'no'} | ${sets.map((s) => r.metrics[s].psnr.toFixed(2)).join(' / ')} |`,
-    ...r.compared.map((c) => `| ${c.model} | ${c.measured_ms.toFixed(1)} | ${c.measured_ms <= r.budget_ms ? 'yes' : 'no'} | ${sets.map((s) => c.metrics[s]?.psnr.toFixed(2) ?? '—').join(' / ')} |`),
-    '',
-  ].join('\n');
+/** What the calibration found, in a line or two: the references' ratios, and a busy machine with its figures. */
+function logCalibration(cal: Calibration, log: (line: string) => void): void {
+  const refs = cal.references.map((r) => `${r.spec.blocks.length} × C ${r.spec.channels} ${r.measured_ms.toFixed(1)} ms for ${r.predicted_ms.toFixed(1)} predicted`);
+  log(`calibration: ${refs.join(', ')}: measured ≈ ${cal.scale.toFixed(2)} × predicted here, so the ${cal.budget_ms} ms budget is a ${cal.target_ms.toFixed(1)} ms predicted target`);
+  const ratios = cal.references.map((r) => r.measured_ms / r.predicted_ms);
+  if (Math.max(...ratios) / Math.min(...ratios) > 1.15)
+    log(`calibration: the references ran ${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}× their predictions: the speed model's shape fits this machine loosely, and the searched network's time will miss its prediction by as much`);
+  if (cal.machine?.busy)
+    log(`calibration: the machine stayed busy while timing (${cal.machine.windows} windows; ${describeSteadiness(cal.machine)}): the target follows each reference's fastest window, and a network sized by it runs faster when the machine is quiet; to aim at the quiet machine, stop the other work and delete calibration.json in the output folder`);
 }

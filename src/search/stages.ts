@@ -13,7 +13,7 @@ import { CHECKPOINT, type BatchSource, loggedSeconds, type LoopOptions, runLoop,
 import { loadCheckpoint, restoreState } from '../train/checkpoint.js';
 import type { Recipe } from '../train/recipe.js';
 import { trainModel } from '../train/trainer.js';
-import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, specMs, fillToBudget, trimToBudget } from './latency-loss.js';
+import { type LatencyPredictor, fillToBudget, keepOneBlock, latencyPenalty, narrowestOneBlock, predictedMs, rampedTarget, specMs, trimToBudget } from './latency-loss.js';
 import { type GateUse, Supernet } from './supernet.js';
 
 export interface SearchConfig {
@@ -90,6 +90,11 @@ export interface SearchResult {
   /** Skipped blocks and dead channels turned on after the joint stage where the budget left room (fillToBudget). */
   filledBlocks?: number;
   filledChannels?: number;
+  /** The joint stage kept no block, and the one closest to kept came back, trimmed to fit (keepOneBlock). */
+  keptOneBlock?: boolean;
+  /** Set when the derived network has no block because none fits the target: the narrowest one-block network's
+   *  predicted ms. */
+  noBlockFitsMs?: number;
   interrupted: boolean;
   /** Training seconds of each stage, summed over every process that worked on it. */
   stageSeconds: Record<Stage, number>;
@@ -111,12 +116,23 @@ export function supernetState(net: Supernet): Map<string, Tensor> {
   return state;
 }
 
-/** The network the joint stage's gates select, trimmed or filled to the target: what the fine-tune stage trains. */
+/** The network the joint stage's gates select, trimmed or filled to the target, with a block kept wherever one fits
+ *  (keepOneBlock): what the fine-tune stage trains. `noBlockFits`: the narrowest one-block network's prediction,
+ *  when even it is over the target. */
 export function deriveWithinBudget(net: Supernet, predictor: LatencyPredictor, targetMs: number) {
-  const trimmed = trimToBudget(net, predictor, targetMs);
+  let trimmed = trimToBudget(net, predictor, targetMs);
   const filled = fillToBudget(net, predictor, targetMs);
+  const madeRoom = keepOneBlock(net, predictor, targetMs);
+  if (madeRoom !== null) {
+    trimmed += madeRoom;
+    const again = fillToBudget(net, predictor, targetMs);
+    filled.blocks += 1 + again.blocks;
+    filled.channels += again.channels;
+  }
   const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
-  return { model: net.derive(), predicted, trimmed, filled };
+  const model = net.derive();
+  const oneBlockMs = specMs(narrowestOneBlock(net.spec), predictor);
+  return { model, predicted, trimmed, filled, keptOneBlock: madeRoom !== null, noBlockFits: (model.spec as WdsrSpec).blocks.length === 0 && oneBlockMs > targetMs ? oneBlockMs : undefined };
 }
 
 export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, outDir: string, deps: SearchDeps): Promise<SearchResult> {
@@ -176,7 +192,7 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     deps.onStage?.(stage);
     if ((await run()).interrupted) return { supernet: net, supernetMs: tSuper, predictedMs: NaN, interrupted: true, stageSeconds: seconds() };
   }
-  const { model, predicted, trimmed, filled } = deriveWithinBudget(net, predictor, cfg.targetMs);
+  const { model, predicted, trimmed, filled, keptOneBlock, noBlockFits } = deriveWithinBudget(net, predictor, cfg.targetMs);
   deps.onStage?.('finetune', { spec: model.spec, predictedMs: predicted });
   const ft = await trainModel(
     model,
@@ -185,5 +201,5 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     { data: (await deps.finetuneData?.()) ?? deps.data, validate: deps.validate, shouldStop: deps.shouldStop && ((s) => deps.shouldStop!('finetune', s)), quiet: deps.quiet },
     existsSync(join(outDir, 'finetune', CHECKPOINT)),
   );
-  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, filledBlocks: filled.blocks, filledChannels: filled.channels, interrupted: ft.interrupted, stageSeconds: seconds() };
+  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, filledBlocks: filled.blocks, filledChannels: filled.channels, keptOneBlock, noBlockFitsMs: noBlockFits, interrupted: ft.interrupted, stageSeconds: seconds() };
 }
