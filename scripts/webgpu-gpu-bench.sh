@@ -4,7 +4,8 @@
 #   here:   npm run build && scripts/webgpu-gpu-bench.sh pack [OUT.tgz]   (a checkout with webgpu and onnxruntime-web
 #           in node_modules; fetches Node's portable Linux build from npm)
 #   there:  tar xzf webgpu-gpu-bench.tgz && sh webgpu-gpu-bench/run.sh    (FRAMES, SIZE pass through; the table
-#           is printed and webgpu-gpu-bench.json written in the current folder)
+#           is printed and webgpu-gpu-bench.json written in the current folder; then the GPU's speed model:
+#           webgpu-profile.json, .model.json and the held-out evaluation)
 set -eu
 
 if [ "${1:-}" = pack ]; then
@@ -39,4 +40,11 @@ if ! ls /usr/share/vulkan/icd.d/nvidia_icd*.json /etc/vulkan/icd.d/nvidia_icd*.j
   export VK_ICD_FILENAMES="$here/nvidia_icd.json"
 fi
 nvidia-smi --query-gpu=name,driver_version --format=csv,noheader 2>/dev/null || echo "nvidia-smi not found"
-exec "$here/bin/node" "$here/scripts/webgpu-gpu-bench.mjs"
+"$here/bin/node" "$here/scripts/webgpu-gpu-bench.mjs"
+# The GPU's speed model: blocks profiled on this adapter (tuned, device-timed), fitted, and checked on the held-out
+# blocks with its ms/GMAC spread (how far from flat in MACs). SAMPLES (default 200) sizes the profile.
+rtsr() { "$here/bin/node" "$here/dist/src/cli/main.js" "$@"; }
+size=${SIZE:-640x360}
+rtsr profile --target webgpu --scale 2 --input "$size" --samples "${SAMPLES:-200}" --out webgpu-profile.json
+rtsr speed-model fit --target webgpu --input "$size" --profile webgpu-profile.json --out webgpu-profile.model.json
+rtsr speed-model eval --target webgpu --input "$size" --profile webgpu-profile.json --model webgpu-profile.model.json
