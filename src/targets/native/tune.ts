@@ -1,7 +1,7 @@
 // Choosing a stage's blocking and loop order by timing candidates on this machine, and remembering the choice.
 // Every candidate computes bit-identical results, so tuning changes speed only. The search is coordinate-wise:
 // the conv's register block and loop order first, then the chain's register block, then its tile width, then
-// what only native chooses (the vector width of the stage's code, gcc's for its own loops); each round
+// what only native chooses (the vector width of the stage's code, gcc's for its own loops, inlining); each round
 // compiles its candidates into one module (one compiler run) and times them interleaved, several rounds,
 // keeping each one's fastest run — on a shared machine noise only ever adds time, so the minimum ranks best.
 // Candidates run alone (a segment of one stage) on one thread: every thread runs the same code on its own
@@ -23,20 +23,21 @@ import { SegmentKernels } from './kernels.js';
 import type { NativeTuning } from './render.js';
 
 /** Bumped whenever the generated code or the meaning of a tuning changes, so stale choices are not reused. */
-const TUNING_VERSION = 2;
+const TUNING_VERSION = 4;
 
 /** The untuned choice: the shared default blocking at the CPU's widest vectors, gcc's own vector width. */
-export const defaultNativeTuning = (t: Target): NativeTuning => ({ ...defaultTuning(t), lanes: t.vw, pvw: null });
+export const defaultNativeTuning = (t: Target): NativeTuning => ({ ...defaultTuning(t), lanes: t.vw, pvw: null, inline: true });
 
-/** What only native chooses: on AVX-512, 256-bit code, and gcc's 512-bit preference for its own loops. */
+/** What only native chooses: on AVX-512, 256-bit code, and gcc's 512-bit preference for its own loops; and
+ *  everywhere, whether the output row's conv is inlined. */
 const lanesOf = (t: Target): number[] => (t.vw === 16 ? [16, 8] : [t.vw]);
 const pvwsOf = (t: Target): (512 | null)[] => (t.vw === 16 ? [null, 512] : [null]);
 
 /** Whether `x` is a tuning the tuner could have chosen: a stored value is trusted only then. */
 export function isNativeTuning(x: unknown, t: Target): x is NativeTuning {
   if (typeof x !== 'object' || x === null) return false;
-  const { lanes, pvw, ...shared } = x as Record<string, unknown>;
-  return isTuningCandidate(shared, t) && lanesOf(t).includes(lanes as number) && pvwsOf(t).includes(pvw as 512 | null);
+  const { lanes, pvw, inline, ...shared } = x as Record<string, unknown>;
+  return isTuningCandidate(shared, t) && lanesOf(t).includes(lanes as number) && pvwsOf(t).includes(pvw as 512 | null) && typeof inline === 'boolean';
 }
 
 /** The shared coordinate-wise rounds (compiler/stage.ts), then one over what only native chooses; gcc's vector
@@ -47,8 +48,9 @@ function nativeRounds(shape: StageShape, t: Target): ((best: NativeTuning) => Na
     b,
     ...lanesOf(t).filter((lanes) => lanes !== b.lanes).map((lanes) => ({ ...b, lanes })),
     ...(touchesFrame ? pvwsOf(t).filter((pvw) => pvw !== b.pvw).map((pvw) => ({ ...b, pvw })) : []),
+    { ...b, inline: !b.inline },
   ];
-  return [...tuningRounds(shape, t).map((round) => (b: NativeTuning) => round(b).map((c) => ({ ...b, ...c }))), ...(own(defaultNativeTuning(t)).length > 1 ? [own] : [])];
+  return [...tuningRounds(shape, t).map((round) => (b: NativeTuning) => round(b).map((c) => ({ ...b, ...c }))), own];
 }
 
 /** Lookups of the on-disk tuning cache in this process; `measured` counts stage shapes timed afresh. */
