@@ -159,7 +159,7 @@ test('tuning is measured once, then read from the disk cache; tuned kernels give
   const file = join(cacheDir, 'tuning', files[0]);
   const saved = JSON.parse(readFileSync(file, 'utf8'));
   assert.ok(isNativeTuning(saved.tuning, tc!.target));
-  for (const edit of [{ tp: 24 }, { tp: 3 }, { tp: 0 }, { ob: 0 }, { cpb: 0 }, { order: 'yx' }, { extra: 1 }, { lanes: 3 }, { pvw: 128 }]) {
+  for (const edit of [{ tp: 24 }, { tp: 3 }, { tp: 0 }, { ob: 0 }, { cpb: 0 }, { order: 'yx' }, { extra: 1 }, { lanes: 3 }, { pvw: 128 }, { inline: 1 }]) {
     writeFileSync(file, JSON.stringify({ ...saved, tuning: { ...saved.tuning, ...edit } }));
     assert.equal(cachedTuning(head, 'f32', 150, env), null, JSON.stringify(edit));
   }
@@ -184,6 +184,7 @@ test('every tuning the native tuner may choose computes the same floats and byte
     ...[2, 4, 8].map((v) => ({ ...base, tp: v * t.vw })),
     ...[8, 16].filter((lanes) => lanes < t.vw).map((lanes) => ({ ...base, lanes })),
     ...(t.vw === 16 ? [{ ...base, pvw: 512 as const }, { ...base, lanes: 8, pb: 4, ob: blockFor(t, 4), pvw: 512 as const }] : []),
+    { ...base, inline: false },
   ];
   assert.ok(grid.every((g) => isNativeTuning(g, t)));
   const [head, block, tail] = stagesOf(fuseStages(optimizedGraph(randomModel('{"arch":"wdsr-b","channels":5,"blocks":[{"m1":37,"m2":11}]}', 2, 4))));

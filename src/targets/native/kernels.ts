@@ -2,12 +2,11 @@
 // is called (the runtime, the tuner and the profiling runnables all go through `run`).
 import { loadModule, type NativeModule, type Toolchain } from '../../backends/native/compile.js';
 import { type KernelSource, moduleSource } from '../../backends/native/glue.js';
-import { bandsFor } from '../../compiler/plan.js';
 import { INPUT, type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
+import { bandsFor, type Place } from '../../compiler/plan.js';
 import { type Io, packStage } from '../../compiler/stage.js';
-import { Rng } from '../../util/random.js';
-import type { Place } from '../../compiler/plan.js';
 import type { Rect } from '../../compiler/tiles.js';
+import { Rng } from '../../util/random.js';
 import type { Frame } from '../target.js';
 import { stageFunctions } from './render.js';
 import { type PlacedSegment, pipelineRows, segmentKernel, segmentName, type SegmentStage } from './segment.js';

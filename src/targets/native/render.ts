@@ -83,6 +83,10 @@ export interface NativeTuning extends StageTuning {
   /** The vector width gcc prefers for the loops it vectorises itself (the frame's conversions and stores):
    *  its choice for this CPU (null), or 512 bits (gcc 12 prefers 256 on Intel's AVX-512 cores). */
   readonly pvw: 512 | null;
+  /** Whether the output row's conv is inlined into the segment's row function or called: gcc allocates its
+   *  registers differently, and either wins by a lot depending on the stage (Zen 5, gcc 12, 640×360, one
+   *  thread: wdsr-b-x2's tail 6.8 ms called, 9.9 inlined; its blocks 10.2 ms inlined, 12.4 called). */
+  readonly inline: boolean;
 }
 
 /** What a segment needs to know of a stage's functions: per term, floats of its ring and of each chain tile. */
@@ -152,12 +156,15 @@ function stageCode(name: string, s: StageShape, tu: NativeTuning, t: Target): st
   // uint8 head and tail a fifth of their time).
   const fromRaw = s.io === 'u8' ? 'rtsr_u8_float[src[c]]' : 'src[c]';
 
+  // Inlining is fixed, not left to gcc: a segment calls a stage's functions from one row function per stage
+  // using them (three for three equal blocks), and gcc's choices then changed with that count — the same block
+  // ran 20 % slower in a five-stage plan than alone.
   const fns: string[] = s.io === 'u8' && s.terms.some((x) => x.source === 'raw') ? [U8_FLOAT] : [];
   // Pointwise GEMMs of every chain: in [cin][ins], out [cout][outs], nv vectors.
   s.terms.forEach((term, ti) =>
     term.chain.forEach((p, j) => {
       fns.push(
-        `static inline void ${name}_pw${ti}_${j}(const float* restrict in, long ins, float* restrict out, long outs, int nv, const float* restrict w, const float* restrict b) {`,
+        `static inline __attribute__((always_inline)) void ${name}_pw${ti}_${j}(const float* restrict in, long ins, float* restrict out, long outs, int nv, const float* restrict w, const float* restrict b) {`,
         ...blockedLoops(p.cout, tu.cob, tu.cpb, 'xo', (O, P) => pointwiseBlock(O, P, p.cin, p.cout, p.relu)).map((l) => '  ' + l),
         '}',
       );
@@ -191,7 +198,7 @@ function stageCode(name: string, s: StageShape, tu: NativeTuning, t: Target): st
       );
     }
     fns.push(
-      `static void ${name}_fill${ti}(float* restrict row, int yy, const void* source, float* restrict tile0, float* restrict tile1, const float* restrict wts, int H, int W, long WS, long RS, const double* s) {`,
+      `static __attribute__((noinline)) void ${name}_fill${ti}(float* restrict row, int yy, const void* source, float* restrict tile0, float* restrict tile1, const float* restrict wts, int H, int W, long WS, long RS, const double* s) {`,
       `  const float pad = wts[${lt.pad}];`,
       '  if (yy < 0 || yy >= H) {',
       `    for (long e = 0; e < ${term.cin} * RS; e++) row[e] = pad;`,
@@ -248,7 +255,7 @@ function stageCode(name: string, s: StageShape, tu: NativeTuning, t: Target): st
     return out;
   };
   fns.push(
-    `static inline void ${name}_out(${s.terms.map((_, ti) => `const float* const* rows${ti}, `).join('')}const float* restrict resrow, float* restrict dst, const float* restrict wts, long WS, long RS) {`,
+    `static ${tu.inline ? "inline __attribute__((always_inline))" : "__attribute__((noinline))"} void ${name}_out(${s.terms.map((_, ti) => `const float* const* rows${ti}, `).join('')}const float* restrict resrow, float* restrict dst, const float* restrict wts, long WS, long RS) {`,
     '  const int nv = (int)(WS / VW);',
     ...(s.residual ? [] : ['  (void)resrow;']),
     ...blockedLoops(COUT, tu.ob, tu.pb, tu.order, convBlock).map((l) => '  ' + l),

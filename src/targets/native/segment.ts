@@ -1,13 +1,13 @@
 // A segment: consecutive stages of a plan run as one pipeline, row by row, in one parallel region. Each thread
 // takes bands of the last stage's output rows; producing a row pulls the rows it needs from the stages before
-// it, just in time, so every value inside the segment lives in a ring of a few rows per thread (in L2) instead
-// of a frame-sized buffer that each stage streams through memory. Only the segment's inputs from outside (the
-// raw frame, earlier values) and its output are whole frames.
+// it, just in time, so every value inside the segment lives in a ring of a few rows per thread (in the caches)
+// instead of a frame-sized buffer that each stage streams through memory. Only the segment's inputs from outside
+// (the raw frame, earlier values) and its output are whole frames.
 //
-// Why: on Zen 5 a block stage ran at 72–77 % of the FMA ceiling on a 640×360 frame and at 86–92 % on 24 rows
-// that stay in L2 (scripts/bench-segments.mjs); the stages were waiting on memory. The cost: rows in the halo of
-// a band are computed by both neighbours (each stage's lead over the last one, at both ends of a band), so a
-// segment's bands are few (one per thread) and its depth is bounded.
+// Why: on Zen 5 a block stage alone ran at 61–72 % of the FMA ceiling on a 640×360 frame and at 80–92 % on 24
+// rows that stay in L2 (scripts/bench-segments.mjs, one thread); the stages were waiting on memory. The cost:
+// rows in the halo of a band are computed by both neighbours (each stage's lead over the last one, at both ends
+// of a band), so a segment's bands are few (one per thread) and its length is tuned (cut.ts).
 //
 // A segment of one stage is a stage kernel as the tuner and the profiler time it; every segment computes the
 // same rows with the same functions (render.ts), so segmenting never changes a bit of the output.

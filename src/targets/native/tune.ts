@@ -1,7 +1,7 @@
 // Choosing a stage's blocking and loop order by timing candidates on this machine, and remembering the choice.
 // Every candidate computes bit-identical results, so tuning changes speed only. The search is coordinate-wise:
 // the conv's register block and loop order first, then the chain's register block, then its tile width, then
-// what only native chooses (the vector width of the stage's code, gcc's for its own loops); each round
+// what only native chooses (the vector width of the stage's code, gcc's for its own loops, inlining); each round
 // compiles its candidates into one module (one compiler run) and times them interleaved, several rounds,
 // keeping each one's fastest run — on a shared machine noise only ever adds time, so the minimum ranks best.
 // Candidates run alone (a segment of one stage) on one thread: every thread runs the same code on its own
@@ -20,35 +20,54 @@ import { defaultTuning, type Io, isTuningCandidate, stageKernelName, stageShape,
 import { writeFileAtomic } from '../../util/atomic.js';
 import { fastestRuns } from '../../util/fastest.js';
 import { SegmentKernels } from './kernels.js';
+import { fmaCeiling } from './ceiling.js';
 import type { NativeTuning } from './render.js';
 
 /** Bumped whenever the generated code or the meaning of a tuning changes, so stale choices are not reused. */
-const TUNING_VERSION = 2;
+const TUNING_VERSION = 4;
 
 /** The untuned choice: the shared default blocking at the CPU's widest vectors, gcc's own vector width. */
-export const defaultNativeTuning = (t: Target): NativeTuning => ({ ...defaultTuning(t), lanes: t.vw, pvw: null });
+export const defaultNativeTuning = (t: Target): NativeTuning => ({ ...defaultTuning(t), lanes: t.vw, pvw: null, inline: true });
 
-/** What only native chooses: on AVX-512, 256-bit code, and gcc's 512-bit preference for its own loops. */
+/** What only native chooses: whether the output row's conv is inlined; on AVX-512, 256-bit code and gcc's
+ *  512-bit preference for its own loops. */
 const lanesOf = (t: Target): number[] => (t.vw === 16 ? [16, 8] : [t.vw]);
 const pvwsOf = (t: Target): (512 | null)[] => (t.vw === 16 ? [null, 512] : [null]);
 
 /** Whether `x` is a tuning the tuner could have chosen: a stored value is trusted only then. */
 export function isNativeTuning(x: unknown, t: Target): x is NativeTuning {
   if (typeof x !== 'object' || x === null) return false;
-  const { lanes, pvw, ...shared } = x as Record<string, unknown>;
-  return isTuningCandidate(shared, t) && lanesOf(t).includes(lanes as number) && pvwsOf(t).includes(pvw as 512 | null);
+  const { lanes, pvw, inline, ...shared } = x as Record<string, unknown>;
+  return isTuningCandidate(shared, t) && lanesOf(t).includes(lanes as number) && pvwsOf(t).includes(pvw as 512 | null) && typeof inline === 'boolean';
 }
 
-/** The shared coordinate-wise rounds (compiler/stage.ts), then one over what only native chooses; gcc's vector
- *  width only matters in stages that read or write the frame (their conversions and stores). */
-function nativeRounds(shape: StageShape, t: Target): ((best: NativeTuning) => NativeTuning[])[] {
+/** The shared coordinate-wise rounds (compiler/stage.ts), the first also with the output row's conv called
+ *  (it changes the registers that blocking gets), then one over the vector widths: 256-bit code only where this
+ *  CPU's FMA ceiling at 8 floats comes near the one at 16 (on Zen 4 and 5 and on Intel cores with two 512-bit
+ *  FMA units it is half: not worth a compiler run per shape), and gcc's preferred width only in stages that
+ *  read or write the frame (their conversions and stores). */
+function nativeRounds(shape: StageShape, env: TuneEnv): ((best: NativeTuning) => NativeTuning[])[] {
+  const t = env.tc.target;
   const touchesFrame = shape.shuffle > 1 || shape.terms.some((x) => x.source === 'raw');
-  const own = (b: NativeTuning): NativeTuning[] => [
+  const [first, ...rest] = tuningRounds(shape, t).map((round) => (b: NativeTuning) => round(b).map((c) => ({ ...b, ...c })));
+  const widths = (b: NativeTuning): NativeTuning[] => [
     b,
-    ...lanesOf(t).filter((lanes) => lanes !== b.lanes).map((lanes) => ({ ...b, lanes })),
+    ...(narrowMayWin(env) ? lanesOf(t).filter((lanes) => lanes !== b.lanes).map((lanes) => ({ ...b, lanes })) : []),
     ...(touchesFrame ? pvwsOf(t).filter((pvw) => pvw !== b.pvw).map((pvw) => ({ ...b, pvw })) : []),
   ];
-  return [...tuningRounds(shape, t).map((round) => (b: NativeTuning) => round(b).map((c) => ({ ...b, ...c }))), ...(own(defaultNativeTuning(t)).length > 1 ? [own] : [])];
+  return [(b) => first(b).flatMap((c) => [c, { ...c, inline: !c.inline }]), ...rest, ...(widths(defaultNativeTuning(t)).length > 1 ? [widths] : [])];
+}
+
+/** Whether 256-bit code may beat the CPU's widest: the FMA ceiling at 8 floats a vector is at least 3/4 of the
+ *  one at 16 (measured once per process, briefly, on one thread). */
+let narrow: boolean | undefined;
+function narrowMayWin(env: TuneEnv): boolean {
+  if (narrow === undefined) {
+    const widths = env.tc.target.vw === 16 ? fmaCeiling(1, 0.1, env.cacheDir) : null;
+    const at = (lanes: number) => widths?.find((w) => w.lanes === lanes)?.gflops ?? 0;
+    narrow = at(8) >= 0.75 * at(16) && at(8) > 0;
+  }
+  return narrow;
 }
 
 /** Lookups of the on-disk tuning cache in this process; `measured` counts stage shapes timed afresh. */
@@ -118,7 +137,7 @@ export async function tuneStage(stage: StageNode, io: Io, h: number, w: number, 
   const shape = stageShape(stage, io);
   const log: { tuning: NativeTuning; ms: number }[] = [];
   let best = defaultNativeTuning(t);
-  for (const round of nativeRounds(shape, t)) {
+  for (const round of nativeRounds(shape, env)) {
     // A round may propose the current best again (the default tile width is one of the tried ones).
     const cands = [...new Map(round(best).map((c) => [stageKernelName(shape, c), c])).values()];
     const timed = timeCandidates(stage, io, h, w, cands, env);
