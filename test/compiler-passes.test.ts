@@ -213,4 +213,9 @@ test('compile(reference): run equals Model.forward, tiled equals untiled, runIma
   const img = rgbImage(w, h, Uint8Array.from({ length: h * w * 3 }, (_, i) => (i * 97) & 255));
   assert.deepEqual(await tiled.runImage(img), fromFloat(await whole.run(toFloat(img), h, w), w * 3, h * 3));
   await assert.rejects(whole.run(x, h, w + 1), /a 18x13 RGB frame needs 702 floats, got 663/);
+  // Into a caller's array (a frame loop's): the same array back, every element written.
+  const into = new Float32Array(y.length).fill(NaN);
+  assert.equal(await tiled.run(x, h, w, into), into);
+  assert.ok(maxAbsDiff(into, y) <= 1e-5);
+  await assert.rejects(whole.run(x, h, w, new Float32Array(5)), /the output of a 17x13 frame is 5967 floats, got an array of 5/);
 });

@@ -201,7 +201,7 @@ test('bench --video: times the model on the video’s frame size and says whethe
     spawnSync(process.execPath, [MAIN, 'bench', '--video', 'in.mp4', '--target', 'reference', '--warmup', '0', '--repeats', '1', ...args], { cwd: dir, env, encoding: 'utf8' });
   let r = bench('--model', 'm.rtsr');
   assert.equal(r.status, 0, r.stderr);
-  assert.match(r.stdout, /^m\.rtsr ×2, 320x180 → 640x360, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\nceiling \(\d+ threads?, [^\n]*\nreal-time at 10 fps: (yes|no) \([\d.]+ ms\/frame of 100\.0\)\n$/);
+  assert.match(r.stdout, /^m\.rtsr ×2, 320x180 → 640x360, reference \(\d+ threads?\): [\d.]+ ms\/frame, [\d.]+ GFLOP\/s\nceiling \(\d+ threads?[^\n]*\nreal-time at 10 fps: (yes|no) \([\d.]+ ms\/frame of 100\.0\)\n$/);
   r = bench('--model', 'm.rtsr', '--json');
   assert.equal(r.status, 0, r.stderr);
   const j = JSON.parse(r.stdout);

@@ -5,7 +5,7 @@ import { compile } from '../compiler/compile.js';
 import type { Model } from '../models/model.js';
 import type { Precision, Target } from '../targets/target.js';
 import { Rng } from '../util/random.js';
-import { idle, median, timeOnce } from './infer-bench.js';
+import { frameFor, idle, median, timeOnce } from './infer-bench.js';
 
 export interface CompareOptions {
   readonly target: Target;
@@ -22,15 +22,16 @@ export async function compiledRounds(models: readonly Model[], w: number, h: num
   const rng = new Rng(0);
   const x = rng.fill(new Float32Array(h * w * 3), () => rng.next());
   const compiled = await Promise.all(models.map((m) => compile(m, { target: opts.target, threads: opts.threads, precision: opts.precision })));
+  const outs = models.map((m) => frameFor(m, h, w));
   // The first run of each tunes it; the warm-up runs are not timed either.
-  for (let i = 0; i < 1 + opts.warmup; i++) for (const c of compiled) await timeOnce(c, x, h, w);
+  for (let i = 0; i < 1 + opts.warmup; i++) for (const [j, c] of compiled.entries()) await timeOnce(c, x, h, w, outs[j]);
   return {
     async rounds() {
       const times: number[][] = models.map(() => []);
       for (let r = 0; r < opts.repeats; r++) {
         for (const i of rng.shuffled([...models.keys()])) {
           await idle();
-          times[i].push((await timeOnce(compiled[i], x, h, w)).ms);
+          times[i].push((await timeOnce(compiled[i], x, h, w, outs[i])).ms);
         }
       }
       return times;

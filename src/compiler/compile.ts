@@ -39,8 +39,10 @@ export interface CompiledModel {
   workingBytes(h: number, w: number): number;
   /** The tiles an h×w frame runs in under the memory budget (one tile when it fits). */
   tiles(h: number, w: number): Tile[];
-  /** lrHWC: h×w×3 floats in [0, 1] → (h·s)×(w·s)×3 floats, unclamped, as Model.forward. */
-  run(lrHWC: Float32Array, h: number, w: number): Promise<Float32Array>;
+  /** lrHWC: h×w×3 floats in [0, 1] → (h·s)×(w·s)×3 floats, unclamped, as Model.forward; written into `out`
+   *  where given (a frame loop's one array: a fresh 11 MB one faults its pages in again and again), else into a
+   *  new array. */
+  run(lrHWC: Float32Array, h: number, w: number, out?: Float32Array): Promise<Float32Array>;
   /** uint8 → uint8 with fromFloat's clamping and MATLAB rounding, fused into the last kernel. */
   runImage(img: RgbImage): Promise<RgbImage>;
   /** Frees the target's resources (workers, GPU buffers); the model must not run afterwards. */
@@ -97,11 +99,12 @@ class Compiled implements CompiledModel {
     return this.plan.tiles;
   }
 
-  async run(lrHWC: Float32Array, h: number, w: number): Promise<Float32Array> {
+  async run(lrHWC: Float32Array, h: number, w: number, into?: Float32Array): Promise<Float32Array> {
     if (!Number.isInteger(h) || !Number.isInteger(w) || h < 1 || w < 1) throw new Error(`run: bad frame size ${w}x${h}`);
     if (lrHWC.length !== h * w * 3) throw new Error(`run: a ${w}x${h} RGB frame needs ${h * w * 3} floats, got ${lrHWC.length}`);
     const n = h * w * 3 * this.scale * this.scale;
-    const out = (this.runner.allocFrame?.(n, 'f32') as Float32Array | undefined) ?? new Float32Array(n);
+    if (into && into.length !== n) throw new Error(`run: the output of a ${w}x${h} frame is ${n} floats, got an array of ${into.length}`);
+    const out = into ?? (this.runner.allocFrame?.(n, 'f32') as Float32Array | undefined) ?? new Float32Array(n);
     for (const t of this.tiles(h, w)) await this.runner.runWindow(lrHWC, 'f32', w, t.win, t.keep, out);
     return out;
   }

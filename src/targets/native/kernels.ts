@@ -2,14 +2,14 @@
 // is called (the runtime, the tuner and the profiling runnables all go through `run`).
 import { loadModule, type NativeModule, type Toolchain } from '../../backends/native/compile.js';
 import { type KernelSource, moduleSource } from '../../backends/native/glue.js';
-import { INPUT, type StageNode, stageMacsPerPixel } from '../../compiler/ir.js';
+import { INPUT, type StageNode } from '../../compiler/ir.js';
 import { bandsFor, type Place } from '../../compiler/plan.js';
 import { type Io, packStage } from '../../compiler/stage.js';
 import type { Rect } from '../../compiler/tiles.js';
 import { Rng } from '../../util/random.js';
 import type { Frame } from '../target.js';
 import { stageFunctions } from './render.js';
-import { type PlacedSegment, pipelineRows, segmentKernel, segmentName, type SegmentStage } from './segment.js';
+import { type PlacedSegment, segmentKernel, segmentName, type SegmentStage } from './segment.js';
 
 /** Writes the address of p[0] modulo 64 into p[1][0]: lets JavaScript place arrays on cache-line boundaries. */
 const ADDRESS_PROBE: KernelSource = {
@@ -44,15 +44,12 @@ export interface SegmentCall {
 }
 
 /** Bands of a segment's rows: a stage alone takes bandsFor's (its chain rows at band edges are recomputed);
- *  a pipeline recomputes every stage's lead at each band edge, so it takes as few bands as keep the threads
- *  busy while that halo stays under 3 % of the work. */
+ *  a pipeline recomputes every stage's lead at each band edge, so it takes one band per thread — and threads in
+ *  pairs then work two bands from both ends (segment.ts), so that a late or slowed thread costs no more than its
+ *  share. One thread given `threads`' bands does their work, edges included: what the cut tuner times. */
 export function segmentBands(stages: readonly StageNode[], rows: number, threads: number): number {
   if (stages.length === 1 || threads === 1) return bandsFor(rows, threads);
-  const { first, lead } = pipelineRows(stages);
-  const halo = stages.reduce((a, s, k) => a + stageMacsPerPixel(s) * (lead[k] - first[k]), 0);
-  const work = rows * stages.reduce((a, s) => a + stageMacsPerPixel(s), 0);
-  const perThread = Math.max(1, Math.min(4, Math.floor((0.03 * work) / (halo * threads))));
-  return Math.max(1, Math.min(threads * perThread, Math.floor(rows / 8)));
+  return Math.max(1, Math.min(threads, Math.floor(rows / 8)));
 }
 
 export class SegmentKernels {

@@ -84,8 +84,9 @@ export interface NativeTuning extends StageTuning {
    *  its choice for this CPU (null), or 512 bits (gcc 12 prefers 256 on Intel's AVX-512 cores). */
   readonly pvw: 512 | null;
   /** Whether the output row's conv is inlined into the segment's row function or called: gcc allocates its
-   *  registers differently, and either wins by a lot depending on the stage (Zen 5, gcc 12, 640×360, one
-   *  thread: wdsr-b-x2's tail 6.8 ms called, 9.9 inlined; its blocks 10.2 ms inlined, 12.4 called). */
+   *  registers differently, and which wins differs by stage and has flipped with unrelated changes to the
+   *  driver (Zen 5, gcc 12, one thread, scripts/bench-tunings.mjs: wdsr-b-x2's blocks 12.2 ms inlined, 13.7
+   *  called; its tail once 9.9 inlined and 6.8 called, now level), so it is measured. */
   readonly inline: boolean;
 }
 
@@ -157,8 +158,8 @@ function stageCode(name: string, s: StageShape, tu: NativeTuning, t: Target): st
   const fromRaw = s.io === 'u8' ? 'rtsr_u8_float[src[c]]' : 'src[c]';
 
   // Inlining is fixed, not left to gcc: a segment calls a stage's functions from one row function per stage
-  // using them (three for three equal blocks), and gcc's choices then changed with that count — the same block
-  // ran 20 % slower in a five-stage plan than alone.
+  // using them (three for three equal blocks), and gcc's choices then changed with that count — at one point
+  // the same block ran 20 % slower in a five-stage plan than alone (12.3 against 10.4 ms).
   const fns: string[] = s.io === 'u8' && s.terms.some((x) => x.source === 'raw') ? [U8_FLOAT] : [];
   // Pointwise GEMMs of every chain: in [cin][ins], out [cout][outs], nv vectors.
   s.terms.forEach((term, ti) =>

@@ -56,9 +56,10 @@ function blobOffsets(shapes: readonly StageShape[]): number[] {
  * The pipeline's row bookkeeping, derived by running its pull order on a band far from the frame's edges:
  * `first[k]`, stage k's first row relative to the band's first (its lead behind: the rows its readers' rings
  * need when the band starts), and `ring[k]`, the rows of stage k's output a thread must keep (the most rows
- * produced past one that is still to be read). Edges only remove rows, so these bound every band.
+ * produced past one that is still to be read). Edges only remove rows, so these bound every band; a thread that
+ * goes up a band does the same in mirror image.
  */
-export function pipelineRows(nodes: readonly StageNode[]): { first: number[]; ring: number[]; lead: number[] } {
+export function pipelineRows(nodes: readonly StageNode[]): { first: number[]; ring: number[] } {
   const { wiring } = segmentWiring(nodes);
   const n = nodes.length;
   const radius = (k: number, t: number) => (nodes[k].terms[t].k - 1) >> 1;
@@ -73,7 +74,6 @@ export function pipelineRows(nodes: readonly StageNode[]): { first: number[]; ri
   const next = [...first];
   const newest = nodes.map(() => -Infinity);
   const ring = nodes.map(() => 1);
-  const lead = nodes.map(() => 0);
   const read = (j: number, q: number) => (ring[j] = Math.max(ring[j], newest[j] - q + 1));
   const ensure = (j: number, q: number) => {
     while (next[j] <= q) row(j, next[j]++);
@@ -94,12 +94,8 @@ export function pipelineRows(nodes: readonly StageNode[]): { first: number[]; ri
     }
     newest[k] = y;
   };
-  const rows = 4 * (1 - Math.min(...first)) + 8;
-  for (let y = 0; y < rows; y++) {
-    row(n - 1, y);
-    nodes.forEach((_, k) => (lead[k] = Math.max(lead[k], newest[k] - y)));
-  }
-  return { first, ring, lead };
+  for (let y = 0; y < 4 * (1 - Math.min(...first)) + 8; y++) row(n - 1, y);
+  return { first, ring };
 }
 
 export function segmentName(stages: readonly SegmentStage[]): string {
@@ -160,8 +156,10 @@ export function segmentKernel(name: string, stages: readonly SegmentStage[]): Ke
       const K = term.k;
       const R = (K - 1) >> 1;
       lines.push(
-        `  /* Term ${ti}: ring slot of row yy is (yy + ${R} + ${K} * H) % ${K}; a band's first row fills all ${K}. */`,
-        `  for (int yy = (y == c->first${k} ? y - ${R} : y + ${R}); yy <= y + ${R}; yy++) {`,
+        `  /* Term ${ti}: ring slot of row yy is (yy + ${R} + ${K} * H) % ${K}; a band's first row fills all ${K}, in the`,
+        '     direction the thread goes, and each next row the one ahead. */',
+        `  for (int i = (y == c->first${k} ? -${R} : ${R}); i <= ${R}; i++) {`,
+        '    const int yy = y + i * c->dir;',
         '    const void* src = NULL;',
         `    if (yy >= 0 && yy < H) { ${pull(wiring[k].terms[ti], 'yy', term)} }`,
         `    ${fn}_fill${ti}(c->ring${k}_${ti} + (long)((yy + ${R} + ${K} * H) % ${K}) * ${term.cin} * RS, yy, src, c->tile${k}_${ti}a, c->tile${k}_${ti}b, wts, H, c->W, WS, RS, c->s);`,
@@ -183,7 +181,17 @@ export function segmentKernel(name: string, stages: readonly SegmentStage[]): Ke
       '}',
     );
     if (k < last)
-      lines.push(`static void ${name}_ensure${k}(${C}* c, int q) {`, '  if (q > c->H - 1) q = c->H - 1;', `  while (c->next${k} <= q) { const int r = c->next${k}++; ${name}_row${k}(c, r); }`, '}');
+      lines.push(
+        `static void ${name}_ensure${k}(${C}* c, int q) {`,
+        '  if (c->dir > 0) {',
+        '    if (q > c->H - 1) q = c->H - 1;',
+        `    while (c->next${k} <= q) { const int r = c->next${k}++; ${name}_row${k}(c, r); }`,
+        '  } else {',
+        '    if (q < 0) q = 0;',
+        `    while (c->next${k} >= q) { const int r = c->next${k}--; ${name}_row${k}(c, r); }`,
+        '  }',
+        '}',
+      );
     return lines;
   });
 
@@ -198,15 +206,17 @@ export function segmentKernel(name: string, stages: readonly SegmentStage[]): Ke
         : '    c.stile = NULL; c.bytes = NULL;',
   ]);
   const release = stages.flatMap((_, k) => [...scratch[k].map((__, ti) => `    free(c.ring${k}_${ti}); free(c.tile${k}_${ti}a); free(c.tile${k}_${ti}b);`), k < last ? `    free(c.val${k});` : '    free(c.stile); free(c.bytes);']);
-  const bandStart = stages.map((_, k) =>
-    k === last
-      ? `      c.first${k} = c.next${k} = y0;`
-      : `      c.first${k} = c.next${k} = y0 + ${first[k]} > 0 ? y0 + ${first[k]} : 0; for (int i = 0; i < ${ring[k]}; i++) c.tag${k}[i] = -1;`,
-  );
+  // A band's start at row `y` going `dir`: each stage starts its lead behind, within the frame.
+  const bandStart = (y: string, indent: string) =>
+    stages.map((_, k) =>
+      k === last
+        ? `${indent}c.first${k} = c.next${k} = ${y};`
+        : `${indent}{ const int f = ${y} + ${first[k]} * c.dir; c.first${k} = c.next${k} = f < 0 ? 0 : f > H - 1 ? H - 1 : f; for (int i = 0; i < ${ring[k]}; i++) c.tag${k}[i] = -1; }`,
+    );
 
   const code = `typedef struct {
   void** p; const double* s; const float* blob;
-  int H, W; long WS, RS;
+  int H, W, dir; long WS, RS;
 ${fields.join('\n')}
 } ${C};
 ${valueFns.join('\n')}
@@ -216,19 +226,49 @@ static void k_${name}(void** p, const double* s) {
   const long WS = (W + VW - 1) / VW * VW;
   const long RS = WS + 2 * VW; /* ring rows: one vector of padding either side */
   const int ya = ${shuffle ? '(int)s[7]' : '0'}, yb = ${shuffle ? '(int)s[8]' : 'H'};
+  /* With a band per thread and an even number of threads, two threads share each two bands, one going down
+     from the top and one up from the bottom; ends[] holds each pair's next row from the top and from the bottom. */
+  const int pairs = nt > 1 && nt == bands && nt % 2 == 0 ? nt / 2 : 0;
+  int* ends = xalloc(sizeof(int) * 2 * (pairs > 0 ? pairs : 1));
+  for (int b = 0; b < pairs; b++) { ends[2 * b] = ya + (int)((long)(yb - ya) * b / pairs); ends[2 * b + 1] = ya + (int)((long)(yb - ya) * (b + 1) / pairs) - 1; }
   #pragma omp parallel num_threads(nt)
   {
     ${C} c;
     c.p = p; c.s = s; c.blob = p[${BLOB}]; c.H = H; c.W = W; c.WS = WS; c.RS = RS;
 ${alloc.join('\n')}
-    #pragma omp for schedule(dynamic, 1)
-    for (int band = 0; band < bands; band++) {
-      const int y0 = ya + (int)((long)(yb - ya) * band / bands), y1 = ya + (int)((long)(yb - ya) * (band + 1) / bands);
-${bandStart.join('\n')}
-      for (int y = y0; y < y1; y++) ${name}_row${last}(&c, y);
+    if (pairs) {
+      /* Each thread takes the next row at its end until the two meet: however late a thread wakes or however
+         slowly it runs, neither waits for the other, and the rows computed twice are those around where they
+         meet, as at a band's edge. */
+      const int b = omp_get_thread_num() / 2;
+      c.dir = omp_get_thread_num() % 2 ? -1 : 1;
+      int y = c.dir > 0 ? ends[2 * b] : ends[2 * b + 1];
+${bandStart('y', '      ').join('\n')}
+      for (;;) {
+        int mine;
+        #pragma omp critical(${name}_meet)
+        {
+          mine = ends[2 * b] <= ends[2 * b + 1];
+          if (mine) y = c.dir > 0 ? ends[2 * b]++ : ends[2 * b + 1]--;
+        }
+        if (!mine) break;
+        ${name}_row${last}(&c, y);
+      }
+    } else {
+      /* Bands handed out as threads come free; every other one is gone up (costs the same, and one thread given
+         two bands then takes both paths: the tests and the cut tuner rely on that). */
+      #pragma omp for schedule(dynamic, 1)
+      for (int band = 0; band < bands; band++) {
+        const int y0 = ya + (int)((long)(yb - ya) * band / bands), y1 = ya + (int)((long)(yb - ya) * (band + 1) / bands);
+        c.dir = band % 2 ? -1 : 1;
+        const int start = c.dir > 0 ? y0 : y1 - 1;
+${bandStart('start', '        ').join('\n')}
+        for (int i = 0; i < y1 - y0; i++) ${name}_row${last}(&c, start + i * c.dir);
+      }
     }
 ${release.join('\n')}
   }
+  free(ends);
 }
 `;
   return { name, code };

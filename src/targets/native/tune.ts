@@ -8,6 +8,7 @@
 // rows, and on a machine where another process holds a core one thread's timings are far steadier than two
 // threads' (whose slower thread sets the time). Results are cached on disk per (stage shape, width class, CPU,
 // compiler), next to the kernel cache.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -45,7 +46,7 @@ export function isNativeTuning(x: unknown, t: Target): x is NativeTuning {
  *  (it changes the registers that blocking gets), then one over the vector widths: 256-bit code only where this
  *  CPU's FMA ceiling at 8 floats comes near the one at 16 (on Zen 4 and 5 and on Intel cores with two 512-bit
  *  FMA units it is half: not worth a compiler run per shape), and gcc's preferred width only in stages that
- *  read or write the frame (their conversions and stores). */
+ *  read or write the frame (their conversions and stores) and where gcc would keep it narrower. */
 function nativeRounds(shape: StageShape, env: TuneEnv): ((best: NativeTuning) => NativeTuning[])[] {
   const t = env.tc.target;
   const touchesFrame = shape.shuffle > 1 || shape.terms.some((x) => x.source === 'raw');
@@ -53,9 +54,21 @@ function nativeRounds(shape: StageShape, env: TuneEnv): ((best: NativeTuning) =>
   const widths = (b: NativeTuning): NativeTuning[] => [
     b,
     ...(narrowMayWin(env) ? lanesOf(t).filter((lanes) => lanes !== b.lanes).map((lanes) => ({ ...b, lanes })) : []),
-    ...(touchesFrame ? pvwsOf(t).filter((pvw) => pvw !== b.pvw).map((pvw) => ({ ...b, pvw })) : []),
+    ...(touchesFrame && gccNarrowsLoops(env.tc) ? pvwsOf(t).filter((pvw) => pvw !== b.pvw).map((pvw) => ({ ...b, pvw })) : []),
   ];
   return [(b) => first(b).flatMap((c) => [c, { ...c, inline: !c.inline }]), ...rest, ...(widths(defaultNativeTuning(t)).length > 1 ? [widths] : [])];
+}
+
+/** Whether gcc keeps the loops it vectorises itself to 256 bits or fewer on this CPU (its -mprefer-vector-width
+ *  for -march=native: 256 for Intel's cores in gcc 12, none for znver3): only then is 512 a different candidate.
+ *  Clang does not answer the question (nor know the pragma): no. */
+let narrowLoops: boolean | undefined;
+function gccNarrowsLoops(tc: Toolchain): boolean {
+  if (narrowLoops === undefined) {
+    const r = spawnSync(tc.cc, ['-march=native', '-Q', '--help=target'], { encoding: 'utf8' });
+    narrowLoops = /-mprefer-vector-width=\s+(128|256)\b/.test(r.stdout ?? '');
+  }
+  return narrowLoops;
 }
 
 /** Whether 256-bit code may beat the CPU's widest: the FMA ceiling at 8 floats a vector is at least 3/4 of the
