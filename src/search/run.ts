@@ -127,8 +127,10 @@ export function searchConfig(run: Pick<SearchRun, 'scale' | 'budgetMs' | 'quick'
 }
 
 /** --quick's supernets, smallest first. The gates start from the supernet, so it needs room above the target
- *  (QUICK_ROOM): on a quiet Zen 5 here 33 ms became 50.6 ms predicted, and wdsr-b-4x16 is predicted at 50.8. */
-const QUICK_SUPERNETS = ['wdsr-b-4x16', 'wdsr-b-4x20', 'wdsr-b-4x24', 'wdsr-b-8x24'];
+ *  (QUICK_ROOM): on a quiet Zen 5 here 33 ms became 50.6 ms predicted, and wdsr-b-4x16 is predicted at 50.8.
+ *  The larger ones are for machines much faster than the speed model's (pipelined native code on a Zen 5 ran the
+ *  Zen 4 model's networks at 0.48× their predicted times) and for large budgets. */
+const QUICK_SUPERNETS = ['wdsr-b-4x16', 'wdsr-b-4x20', 'wdsr-b-4x24', 'wdsr-b-8x24', 'wdsr-b-8x32', 'wdsr-b-16x32'];
 const QUICK_ROOM = 1.25;
 
 /** The smallest quick supernet predicted at `ms` or more (else the largest). */
