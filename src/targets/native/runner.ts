@@ -11,7 +11,7 @@ import type { Frame, WindowRunner } from '../target.js';
 import { CUT_BUDGETS, cutPlan, DEFAULT_CUT, l2Bytes, tuneCut } from './cut.js';
 import { SegmentKernels } from './kernels.js';
 import { type PlacedSegment, placeSegment, segmentScratchBytes, type SegmentStage } from './segment.js';
-import { defaultNativeTuning, tuneStage } from './tune.js';
+import { defaultNativeTuning, tuneAll, tuneStage } from './tune.js';
 
 export interface NativeRunnerOptions {
   readonly tc: Toolchain;
@@ -108,6 +108,9 @@ export class NativeRunner implements WindowRunner {
     const { tc, cacheDir, tune } = this.opts;
     const env = { tc, cacheDir };
     const stages: SegmentStage[] = [];
+    // A cold cache's untuned shapes over the threads at once (a compiler run each round): a model's first frame
+    // on a new machine is mostly tuning.
+    if (tune) await tuneAll(this.plan.stages.map((s) => s.node), io, h, w, env, this.opts.threads);
     for (const { node } of this.plan.stages) {
       const shape = stageShape(node, io);
       const tuning = tune ? await tuneStage(node, io, h, w, env) : defaultNativeTuning(tc.target);
