@@ -34,6 +34,13 @@ export function budgetLines(r: SearchReport): string[] {
   if (r.compared.length) {
     const zoo = [...r.compared].sort((a, b) => a.measured_ms - b.measured_ms).map((c) => `${c.model} ${c.measured_ms.toFixed(1)} ms (${fits(c.measured_ms)}${c.metrics[set] ? `, ${c.metrics[set].psnr.toFixed(2)} dB` : ''})`);
     lines.push(`In the same rounds here: ${zoo.join(', ')}.`);
+    // The one to use, when a model timed beside the searched one fits and scores higher.
+    const best = r.compared.filter((c) => c.measured_ms <= r.budget_ms && c.metrics[set]).sort((a, b) => b.metrics[set].psnr - a.metrics[set].psnr)[0];
+    if (best && best.metrics[set].psnr > r.metrics[set].psnr)
+      lines.push(
+        `Within the budget here, ${best.model} scores highest (${best.metrics[set].psnr.toFixed(2)} dB on ${set}, ${best.measured_ms.toFixed(1)} ms)` +
+          (r.quick ? ': --quick trains for minutes to show the pipeline; use that model, or run the full search (docs/search.md).' : '.'),
+      );
   }
   const busy = [
     r.calibration.machine?.busy && `while the references were timed (${describeSteadiness(r.calibration.machine)})`,

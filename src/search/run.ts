@@ -76,6 +76,8 @@ export interface SearchReport {
   stage_seconds: Record<Stage, number>;
   /** The zoo models of this scale and the baselines, timed in the same rounds as the searched model. */
   compared: { model: string; arch: ArchSpec; measured_ms: number; metrics: Record<string, { psnr: number; ssim: number }> }[];
+  /** A --quick run (minutes of training: the pipeline end to end, not a model to use). */
+  quick: boolean;
   width_gradient: boolean;
   gate_worth: GateWorth;
   /** The fine-tune stage's recipe (train/recipe.ts) and teacher, if any. */
@@ -215,6 +217,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     search_seconds: (performance.now() - t0) / 1000 + earlierSeconds,
     stage_seconds: result.stageSeconds,
     compared: others.map((o, i) => ({ model: o.name, arch: o.model.spec, measured_ms: othersMs[i], metrics: psnrSsim(o.info.metrics ?? {}) })),
+    quick: run.quick,
     width_gradient: run.widthGradient,
     gate_worth: run.gateWorth,
     finetune_recipe: cfg.recipe?.name ?? 'none (L1)',
