@@ -129,11 +129,13 @@ test('a budget the whole space fits is refused before training, saying what the 
 test('--quick trains the smallest of its supernets predicted at a given time or more, else the largest', () => {
   // The oracle: the macs predictor written out for each quick supernet (C, M1 = 6C, M2 as the presets make it).
   const ms = (c: number, m1: number, m2: number, n: number) => 2 + 1.35 * c + n * 1e-2 * (c * m1 + m1 * m2 + 9 * m2 * c);
-  const ladder = [['wdsr-b-4x16', ms(16, 96, 13, 4)], ['wdsr-b-4x20', ms(20, 120, 16, 4)], ['wdsr-b-4x24', ms(24, 144, 20, 4)], ['wdsr-b-8x24', ms(24, 144, 20, 8)]] as const;
+  const ladder = [['wdsr-b-4x16', ms(16, 96, 13, 4)], ['wdsr-b-4x20', ms(20, 120, 16, 4)], ['wdsr-b-4x24', ms(24, 144, 20, 4)], ['wdsr-b-8x24', ms(24, 144, 20, 8)], ['wdsr-b-8x32', ms(32, 192, 26, 8)], ['wdsr-b-16x32', ms(32, 192, 26, 16)]] as const;
   for (const [name, t] of ladder) assert.ok(Math.abs(specMs(parseArch(name, 2) as WdsrSpec, macs) - t) < 1e-3, name);
   const pick = (at: number) => quickSupernet(2, at, macs);
   assert.deepEqual(pick(ladder[0][1] - 0.01), parseArch('wdsr-b-4x16', 2));
   assert.deepEqual(pick(ladder[0][1] + 0.01), parseArch('wdsr-b-4x20', 2));
   assert.deepEqual(pick(ladder[2][1] + 0.01), parseArch('wdsr-b-8x24', 2));
-  assert.deepEqual(pick(1e6), parseArch('wdsr-b-8x24', 2), 'none that large: the largest (then assertBelowSupernet refuses the budget)');
+  assert.deepEqual(pick(ladder[3][1] + 0.01), parseArch('wdsr-b-8x32', 2));
+  assert.deepEqual(pick(ladder[4][1] + 0.01), parseArch('wdsr-b-16x32', 2));
+  assert.deepEqual(pick(1e6), parseArch('wdsr-b-16x32', 2), 'none that large: the largest (then assertBelowSupernet refuses the budget)');
 });

@@ -40,19 +40,23 @@ export function cutPlan(plan: StagePlan, w: number, vw: number, budget: number):
   return groupSegments(plan, Math.ceil(w / vw) * vw, vw, budget * l2Bytes());
 }
 
+/** The budgets of CUT_BUDGETS that cut `plan` differently for frames w wide, each with its cut, in that order. */
+export function cutCandidates(plan: StagePlan, w: number, vw: number): { budget: number; groups: number[][] }[] {
+  const cuts = new Map<string, { budget: number; groups: number[][] }>();
+  for (const budget of CUT_BUDGETS) {
+    const groups = cutPlan(plan, w, vw, budget);
+    if (!cuts.has(JSON.stringify(groups))) cuts.set(JSON.stringify(groups), { budget, groups });
+  }
+  return [...cuts.values()];
+}
+
 /** Counts of cut choices read from the cache and measured afresh in this process. */
 export const cutStats = { hits: 0, measured: 0 };
 
 /** The budget (one of CUT_BUDGETS) to cut `plan` with for h×w frames on `threads` threads: cached, else
  *  measured among the budgets that cut it differently. */
 export async function tuneCut(plan: StagePlan, stages: readonly SegmentStage[], io: Io, h: number, w: number, threads: number, env: TuneEnv): Promise<number> {
-  const vw = env.tc.target.vw;
-  const cuts = new Map<string, { budget: number; groups: number[][] }>();
-  for (const budget of CUT_BUDGETS) {
-    const groups = cutPlan(plan, w, vw, budget);
-    if (!cuts.has(JSON.stringify(groups))) cuts.set(JSON.stringify(groups), { budget, groups });
-  }
-  const cands = [...cuts.values()];
+  const cands = cutCandidates(plan, w, env.tc.target.vw);
   if (cands.length === 1) return cands[0].budget;
   // JSON has no Infinity: the choice is stored as an index into CUT_BUDGETS.
   const entry = cacheEntry({ cut: stages.map((s) => [s.shape, s.tuning, s.node.terms.map((t) => t.x), s.node.residual, s.node.y]), io, threads }, w, env);

@@ -8,7 +8,7 @@ import { planStages, type StagePlan } from '../../compiler/plan.js';
 import { type Io, stageKernelName, stageShape, widthClass } from '../../compiler/stage.js';
 import type { Rect } from '../../compiler/tiles.js';
 import type { Frame, WindowRunner } from '../target.js';
-import { CUT_BUDGETS, cutPlan, DEFAULT_CUT, l2Bytes, tuneCut } from './cut.js';
+import { CUT_BUDGETS, cutCandidates, cutPlan, DEFAULT_CUT, l2Bytes, tuneCut } from './cut.js';
 import { SegmentKernels } from './kernels.js';
 import { type PlacedSegment, placeSegment, segmentScratchBytes, type SegmentStage } from './segment.js';
 import { defaultNativeTuning, tuneAll, tuneStage } from './tune.js';
@@ -28,6 +28,8 @@ interface Built {
   /** The plan's stages by segment. */
   readonly groups: readonly (readonly number[])[];
   readonly module: SegmentKernels;
+  /** Where the groups' segments start in the module's list. */
+  readonly first: number;
   readonly segments: readonly PlacedSegment[];
   /** The slots the segments read or write; the others would hold values that never leave a segment. */
   readonly used: ReadonlySet<number>;
@@ -74,12 +76,12 @@ export class NativeRunner implements WindowRunner {
   }
 
   async runWindow(src: Frame, io: Io, frameWidth: number, win: Rect, keep: Rect, dst: Frame): Promise<void> {
-    const { module, segments, used } = await this.kernelsFor(io, win.h, win.w);
+    const { module, first, segments, used } = await this.kernelsFor(io, win.h, win.w);
     const size = (c: number) => module.planarSize(win.h, win.w, c);
     this.slots = this.plan.slotChannels.map((c, i) =>
       !used.has(i) ? new Float32Array(0) : this.slots[i]?.length >= size(c) ? this.slots[i] : module.aligned(size(c)),
     );
-    module.runPlaced(0, segments, this.slots, src, dst, frameWidth, win, keep, this.opts.threads);
+    module.runPlaced(first, segments, this.slots, src, dst, frameWidth, win, keep, this.opts.threads);
   }
 
   async dispose(): Promise<void> {
@@ -116,11 +118,21 @@ export class NativeRunner implements WindowRunner {
       const tuning = tune ? await tuneStage(node, io, h, w, env) : defaultNativeTuning(tc.target);
       stages.push({ node, shape, tuning, kernel: stageKernelName(shape, tuning) });
     }
-    const groups =
-      this.opts.segmentBytes === undefined && tune ? cutPlan(this.plan, w, tc.target.vw, await tuneCut(this.plan, stages, io, h, w, this.opts.threads, env)) : this.cutsFor(w)[0];
+    const segmentsOf = (groups: readonly (readonly number[])[]) => groups.map((g) => g.map((i) => stages[i]));
+    if (this.opts.segmentBytes !== undefined || !tune) {
+      const groups = this.cutsFor(w)[0];
+      return { groups, module: new SegmentKernels(segmentsOf(groups), tc, cacheDir), first: 0, segments: groups.map((g) => placeSegment(this.plan, g)), used: this.usedSlots(groups) };
+    }
+    // The module the cut was timed in, every candidate's segments: the same source, so the kernel cache has it and
+    // a cold first frame compiles it once; the chosen cut runs from its first segment.
+    const cands = cutCandidates(this.plan, w, tc.target.vw);
+    const budget = await tuneCut(this.plan, stages, io, h, w, this.opts.threads, env);
+    const chosen = cands.findIndex((c) => c.budget === budget);
+    const { groups } = cands[chosen];
     return {
       groups,
-      module: new SegmentKernels(groups.map((g) => g.map((i) => stages[i])), tc, cacheDir),
+      module: new SegmentKernels(cands.flatMap((c) => segmentsOf(c.groups)), tc, cacheDir),
+      first: cands.slice(0, chosen).reduce((a, c) => a + c.groups.length, 0),
       segments: groups.map((g) => placeSegment(this.plan, g)),
       used: this.usedSlots(groups),
     };
