@@ -7,14 +7,16 @@ import { defaultTarget } from '../targets/registry.js';
 import type { Target } from '../targets/target.js';
 import type { Model } from './model.js';
 
-/** Compiled on first use; on `target`, else the fastest one here. */
+/** Compiled on first use; on `target`, else the fastest one here. Untuned: every tuning computes the same bits
+ *  (tested per target), and tuning each image width a benchmark set holds cost more than scoring it (Set5 on a
+ *  cold cache: 24 s tuned, 23 modules). */
 export function modelUpscaler(model: Model, name: string, target?: Target): Upscaler {
   let compiled: Promise<CompiledModel> | null = null;
   return {
     name,
     scale: model.scale,
     async upscale(lr: RgbImage): Promise<RgbImage> {
-      compiled ??= (async () => compile(model, { target: target ?? (await defaultTarget()) }))();
+      compiled ??= (async () => compile(model, { target: target ?? (await defaultTarget()), tune: false }))();
       return (await compiled).runImage(lr);
     },
   };
