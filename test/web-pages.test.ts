@@ -2,7 +2,8 @@
 // page upscales Set5's first image through wasm to the same pixels as the wasm target here (so its PSNR is
 // rtsr eval's for that image), plays a video upscaled frame by frame, and answers bad files with a message; the
 // profiling page completes a small profile that the server writes and `rtsr speed-model fit` accepts. The
-// screenshots in docs/ come from here. Without chromium every test is skipped, saying why.
+// screenshots in docs/ come from here (written there with RTSR_UPDATE_SCREENSHOTS=1, else to a temporary folder, so
+// a test run leaves the checkout as it was). Without chromium every test is skipped, saying why.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,6 +25,7 @@ import { browserSkip, launchBrowser, startServe } from './support/browser.js';
 
 const MAIN = fileURLToPath(new URL('../src/cli/main.js', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'rtsr-pages-test-'));
+const screenshotPath = (name: string) => join(process.env.RTSR_UPDATE_SCREENSHOTS === '1' ? join(PACKAGE_ROOT, 'docs') : dir, name);
 const skip = browserSkip;
 let browser: Browser;
 let serve: Awaited<ReturnType<typeof startServe>>;
@@ -77,7 +79,7 @@ test('the demo page upscales Set5\'s first image on wasm threads to the wasm tar
   t.diagnostic(`${first}: page ${psnrPage.toFixed(4)} dB, wasm target ${psnrEval.toFixed(4)} dB`);
   assert.ok(Math.abs(psnrPage - psnrEval) <= 0.01, `${psnrPage} vs ${psnrEval}`);
   assert.ok(Buffer.from(page.data).equals(Buffer.from(here.data)), 'the same pixels');
-  await demo.screenshot({ path: join(PACKAGE_ROOT, 'docs/web-demo.png') });
+  await demo.screenshot({ path: screenshotPath('web-demo.png') });
 });
 
 test('on WebGPU (SwiftShader here) the demo page upscales Set5\'s first image to the wasm target\'s PSNR, bytes within one', { skip, timeout: 240_000 }, async (t) => {
@@ -185,6 +187,6 @@ test('the profiling page profiles this browser; the server writes it; speed-mode
   const refused = spawnSync(process.execPath, [MAIN, 'search', '--device-profile', path, '--budget-ms', '33', '--input', '64x36'], { encoding: 'utf8' });
   assert.notEqual(refused.status, 0);
   assert.match(refused.stderr, /measured for input 32x18, not 64x36/);
-  await page.screenshot({ path: join(PACKAGE_ROOT, 'docs/web-profile.png') });
+  await page.screenshot({ path: screenshotPath('web-profile.png') });
   await page.close();
 });
