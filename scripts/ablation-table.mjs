@@ -10,7 +10,8 @@ if (!dir || rows.length === 0) {
   console.error('usage: node scripts/ablation-table.mjs DIR ROW…');
   process.exit(2);
 }
-const SETS = ['Set5', 'Set14', 'B100', 'Urban100'];
+// Drawn: held-out drawings (scripts/drawn-set.mjs), where a recipe that only fits photographs would show.
+const SETS = ['Set5', 'Set14', 'B100', 'Urban100', 'Drawn'];
 const read = (row) => {
   const path = join(dir, row, 'model.rtsr');
   return existsSync(path) ? loadModel(path).info : null;

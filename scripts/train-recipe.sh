@@ -30,7 +30,15 @@ RECIPE=${RECIPE:-full}
 X2_ARCH='{"arch":"wdsr-b","channels":8,"blocks":[{"m1":124,"m2":8},{"m1":89,"m2":8},{"m1":144,"m2":20}]}'
 ROWS=(baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill)
 
-evaluate() { $RTSR eval --model "$1" --data "$DATA" --save-metrics; }
+# The four sets, and the held-out drawn images (scripts/drawn-set.mjs, from Debian's openclipart-svg) where installed.
+DRAWN=${DRAWN:-runs/drawn}
+evaluate() {
+  $RTSR eval --model "$1" --data "$DATA" --save-metrics
+  if [ -d /usr/share/openclipart/svg ]; then
+    [ -d "$DRAWN/Drawn/HR" ] || node scripts/drawn-set.mjs "$DRAWN"
+    $RTSR eval --model "$1" --data "$DRAWN" --sets Drawn --save-metrics
+  fi
+}
 need_teacher() {
   [ -f "zoo/wdsr-b-teacher-x$1.rtsr" ] || { echo "zoo/wdsr-b-teacher-x$1.rtsr is missing: run the teacher-x$1 part first" >&2; exit 2; }
 }
