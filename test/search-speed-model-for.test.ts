@@ -3,7 +3,7 @@
 // for --quick elsewhere the nearest shipped one — with fingerprints injected, nothing profiled.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { resolveTarget } from '../src/cli/target-option.js';
@@ -70,5 +70,33 @@ test('the shipped model measured on this kind of machine is used as it is; on an
     assert.equal(describeCpu(other.here), `${there.cpu} (family 99, model 1)`);
   } finally {
     rmSync(out, { recursive: true, force: true });
+  }
+});
+
+test('profiles/ may ship a model per CPU kind for one setup: the one of this machine is used, else the nearest machine', async () => {
+  const out = mkdtempSync(join(tmpdir(), 'rtsr-speed-'));
+  const dir = mkdtempSync(join(tmpdir(), 'rtsr-profiles-'));
+  try {
+    const target = await resolveTarget(undefined);
+    const raw = JSON.parse(readFileSync(join(PACKAGE_ROOT, `profiles/${target.name}-x2-640x360.model.json`), 'utf8'));
+    const there = raw.device as DeviceFingerprint;
+    const ship = (name: string, cpuFamily: number) => writeFileSync(join(dir, name), JSON.stringify({ ...raw, device: { ...there, cpuFamily, cpuModel: 2 } }));
+    ship(`${target.name}-x2-640x360.model.json`, 25);
+    ship(`${target.name}-x2-640x360-zen5.model.json`, 26);
+    const ask = async (cpuFamily: number, cpuModel: number) => {
+      const logs: string[] = [];
+      const device = { cpu: there.cpu, cpuFamily, cpuModel, cores: there.cores, os: there.os, compiler: there.compiler, threads: there.threads };
+      const got = await speedModelFor({ target, scale: 2, input: { w: 640, h: 360 }, quick: true, outDir: out, device, profilesDir: dir, log: (l) => logs.push(l) });
+      return { source: got.source, file: got.path.slice(dir.length + 1), logs };
+    };
+    assert.deepEqual((await ask(26, 2)).file, `${target.name}-x2-640x360-zen5.model.json`);
+    assert.deepEqual((await ask(25, 2)).file, `${target.name}-x2-640x360.model.json`);
+    // Neither machine: the nearest (one field apart, not two), and the line names both.
+    const other = await ask(26, 9);
+    assert.deepEqual([other.source, other.file], ['nearest', `${target.name}-x2-640x360-zen5.model.json`]);
+    assert.match(other.logs[0], /the shipped ones were measured on other machines: .*-x2-640x360\.model\.json \(cpuFamily: 25 vs 26; cpuModel: 2 vs 9; there vs here\), .*-zen5\.model\.json \(cpuModel: 2 vs 9; there vs here\); --quick starts from the nearest shipped one/);
+  } finally {
+    rmSync(out, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true });
   }
 });

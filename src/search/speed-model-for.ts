@@ -1,10 +1,11 @@
-// Which speed model a search steers by. The shipped one when it was measured on a machine like this one; one
-// profiled into the output folder earlier; for --quick on a CPU no shipped model was measured on, the nearest
-// shipped model (same target and scale), whose milliseconds the calibration then rescales to this machine —
+// Which speed model a search steers by. A shipped one measured on a machine like this one (profiles/ may hold one
+// per CPU kind for a setup: <target>-x<scale>-<WxH>[-<kind>].model.json); one profiled into the output folder
+// earlier; for --quick on a CPU no shipped model was measured on, the nearest shipped model (same target and scale,
+// closest input, then closest machine), whose milliseconds the calibration then rescales to this machine —
 // profiling first would take longer than the whole quick search (the issue's 2-core Xeon: 12.8 min of tuning);
 // else this machine is profiled. Each says which in one line.
 import { existsSync, readdirSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { basename, join, relative } from 'node:path';
 import { fitSpeedModel } from '../latency/fit.js';
 import {
   checkSetup, defaultProfilePath, describeCpu, deviceFingerprint, type DeviceFingerprint, fingerprintDiffs, profileSetup, readProfile,
@@ -25,6 +26,8 @@ export interface SpeedModelRequest {
   deviceProfile?: string;
   /** Fields that replace this machine's fingerprint: a test stands in for a CPU no shipped model was measured on. */
   device?: Partial<DeviceFingerprint>;
+  /** Where the shipped models are; default the package's profiles/ (tests ship their own). */
+  profilesDir?: string;
   log: (line: string) => void;
 }
 
@@ -43,16 +46,29 @@ const SAME_DEVICE = ['cpu', 'cpuFamily', 'cpuModel', 'cores', 'os', 'runner', 't
 
 const PROFILES = join(PACKAGE_ROOT, 'profiles');
 
-/** The shipped speed model of this target and scale whose input is closest in pixels (times scale with them;
- *  the calibration absorbs the rest), or null. */
-export function nearestShipped(target: string, scale: number, input: { w: number; h: number }): { model: SpeedModel; path: string } | null {
-  const pixels = (s: { w: number; h: number }) => s.w * s.h;
-  const candidates = (existsSync(PROFILES) ? readdirSync(PROFILES) : [])
+interface Shipped {
+  model: SpeedModel;
+  path: string;
+}
+
+/** Every shipped speed model of this target and scale. */
+function shippedModels(target: string, scale: number, dir = PROFILES): Shipped[] {
+  return (existsSync(dir) ? readdirSync(dir) : [])
     .filter((f) => f.endsWith('.model.json'))
-    .map((f) => ({ path: join(PROFILES, f), model: SpeedModel.load(join(PROFILES, f)) }))
+    .map((f) => ({ path: join(dir, f), model: SpeedModel.load(join(dir, f)) }))
     .filter((c) => c.model.data.setup.target === target && c.model.data.setup.scale === scale);
-  const miss = (c: (typeof candidates)[number]) => Math.abs(Math.log(pixels(c.model.data.setup.input) / pixels(input)));
-  candidates.sort((a, b) => miss(a) - miss(b) || a.path.localeCompare(b.path));
+}
+
+const sameInput = (a: { w: number; h: number }, b: { w: number; h: number }) => a.w === b.w && a.h === b.h;
+
+/** The shipped speed model of this target and scale whose input is closest in pixels (times scale with them;
+ *  the calibration absorbs the rest), of those the one measured on the machine most like `here`; or null. */
+export function nearestShipped(target: string, scale: number, input: { w: number; h: number }, here?: DeviceFingerprint, dir = PROFILES): Shipped | null {
+  const pixels = (s: { w: number; h: number }) => s.w * s.h;
+  const miss = (c: Shipped) => Math.abs(Math.log(pixels(c.model.data.setup.input) / pixels(input)));
+  const unlike = (c: Shipped) => (here ? fingerprintDiffs(c.model.data.device, here, SAME_DEVICE).length : 0);
+  const candidates = shippedModels(target, scale, dir);
+  candidates.sort((a, b) => miss(a) - miss(b) || unlike(a) - unlike(b) || a.path.localeCompare(b.path));
   return candidates[0] ?? null;
 }
 
@@ -71,23 +87,34 @@ export async function speedModelFor(r: SpeedModelRequest): Promise<ChosenSpeedMo
     return { model, path, source: 'device profile', here };
   }
   const setup = { target: r.target.name, scale: r.scale, input: r.input };
-  const shipped = join(PACKAGE_ROOT, modelPathFor(defaultProfilePath(setup)));
+  const dir = r.profilesDir ?? PROFILES;
+  const byName = join(dir, basename(modelPathFor(defaultProfilePath(setup))));
+  // This setup's shipped models, the one of the default name first.
+  const shipped = shippedModels(r.target.name, r.scale, dir)
+    .filter((c) => sameInput(c.model.data.setup.input, r.input))
+    .sort((a, b) => Number(b.path === byName) - Number(a.path === byName) || a.path.localeCompare(b.path));
   const profilePath = join(r.outDir, 'profile.json');
   const modelPath = modelPathFor(profilePath);
-  let why = `no shipped one for ${r.target.name} ×${r.scale} at ${r.input.w}x${r.input.h}`;
-  for (const path of [shipped, modelPath]) {
-    if (!existsSync(path)) continue;
-    const model = SpeedModel.load(path);
+  const others: { path: string; diffs: string }[] = [];
+  for (const { path, model } of [...shipped, ...(existsSync(modelPath) ? [{ path: modelPath, model: SpeedModel.load(modelPath) }] : [])]) {
     const diffs = fingerprintDiffs(model.data.device, here, SAME_DEVICE);
-    if (path === shipped && diffs.length) why = `${shown(shipped)} was measured on another machine (${diffs.join('; ')}; there vs here)`;
-    if (diffs.length) continue;
+    if (diffs.length) {
+      if (path !== modelPath) others.push({ path: shown(path), diffs: `${diffs.join('; ')}; there vs here` });
+      continue;
+    }
     r.log(`speed model: ${shown(path)}, measured on this kind of machine (${describeCpu(here)}, ${here.cores} cores, ${r.target.name})`);
-    return { model, path, source: path === shipped ? 'this machine' : 'profiled', here };
+    return { model, path, source: path === modelPath ? 'profiled' : 'this machine', here };
   }
-  const nearest = r.quick ? nearestShipped(r.target.name, r.scale, r.input) : null;
+  const why =
+    others.length === 0
+      ? `no shipped one for ${r.target.name} ×${r.scale} at ${r.input.w}x${r.input.h}`
+      : others.length === 1
+        ? `${others[0].path} was measured on another machine (${others[0].diffs})`
+        : `the shipped ones were measured on other machines: ${others.map((o) => `${o.path} (${o.diffs})`).join(', ')}`;
+  const nearest = r.quick ? nearestShipped(r.target.name, r.scale, r.input, here, dir) : null;
   if (nearest) {
     const d = nearest.model.data;
-    const which = nearest.path === shipped ? 'it' : `the nearest shipped one, ${shown(nearest.path)} (${d.setup.input.w}x${d.setup.input.h}, measured on ${describeCpu(d.device)})`;
+    const which = shipped.length === 1 && nearest.path === shipped[0].path ? 'it' : `the nearest shipped one, ${shown(nearest.path)} (${d.setup.input.w}x${d.setup.input.h}, measured on ${describeCpu(d.device)})`;
     r.log(`speed model: ${why}; --quick starts from ${which}, rescaled to this machine by the calibration below (the full search profiles this machine first)`);
     return { ...nearest, source: 'nearest', here };
   }
