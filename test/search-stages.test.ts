@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,8 +13,9 @@ import { Tensor } from '../src/engine/tensor.js';
 import { parseArch } from '../src/models/registry.js';
 import type { WdsrSpec } from '../src/models/wdsr.js';
 import { SpeedModel, type SpeedModelData } from '../src/latency/speed-model.js';
-import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, speedModelPredictor, fillToBudget, trimToBudget } from '../src/search/latency-loss.js';
-import { deriveWithinBudget, runSearch, type SearchConfig } from '../src/search/stages.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, speedModelPredictor, fillToBudget, specMs, trimToBudget } from '../src/search/latency-loss.js';
+import { deriveWithinBudget } from '../src/search/derive.js';
+import { runSearch, type SearchConfig } from '../src/search/stages.js';
 import { Supernet } from '../src/search/supernet.js';
 import { type BatchSource } from '../src/train/loop.js';
 import { Rng } from '../src/util/random.js';
@@ -312,4 +313,25 @@ test('rtsr search names the allowed --gate-worth rules before doing anything', a
     assert.match(e.stderr, /--gate-worth must be straight-through or taylor, not 'magic'/);
     return true;
   });
+});
+
+test('a derived network measured over the budget is derived again at a target lowered by its overshoot; a resumed search times nothing', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'rtsr-search-'));
+  const plain = await runSearch({ ...base, gamma: 5 }, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), quiet: true });
+  // The fake machine runs every network 1.25× its prediction over the budget's worth: one re-derivation fits it.
+  const seen: number[] = [];
+  const overBudget = async (m: Model) => {
+    const over = (1.25 * specMs(m.spec as WdsrSpec, flopsModel)) / base.targetMs;
+    seen.push(over);
+    return over;
+  };
+  const r = await runSearch({ ...base, gamma: 5 }, flopsModel, dir, { data: data(2, 6), quiet: true, overBudget });
+  assert.equal(seen.length, 2, `measured ${seen.join(', ')}`);
+  assert.ok(seen[0] > 1 && seen[1] <= 1, `over, then within: ${seen.join(', ')}`);
+  assert.ok(Math.abs(r.derivedTargetMs! - (base.targetMs * 0.98) / seen[0]) < 1e-9, `target ${r.derivedTargetMs}`);
+  assert.ok(r.predictedMs <= r.derivedTargetMs! && specMs(r.model!.spec as WdsrSpec, flopsModel) < specMs(plain.model!.spec as WdsrSpec, flopsModel));
+  assert.deepEqual(JSON.parse(readFileSync(join(dir, 'derived.json'), 'utf8')), { target_ms: r.derivedTargetMs });
+  // Everything done already: the same network back, nothing timed.
+  const again = await runSearch({ ...base, gamma: 5 }, flopsModel, dir, { data: data(2, 6), quiet: true, overBudget: async () => assert.fail('timed on resume') });
+  assert.deepEqual(again.model!.spec, r.model!.spec);
 });

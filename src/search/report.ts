@@ -62,6 +62,7 @@ export function reportMarkdown(r: SearchReport): string {
     `- architecture: \`${JSON.stringify(r.architecture)}\``,
     `- predicted ${r.predicted_ms.toFixed(1)} ms (supernet ${r.supernet_predicted_ms.toFixed(1)} ms; ${r.trimmed_channels} channels trimmed to meet the target, ${r.filled_blocks} skipped blocks and ${r.filled_channels} channels turned on where it left room${r.kept_one_block ? '; the joint stage kept no block, so the one closest to kept came back, trimmed to fit' : ''}), measured ${r.measured_ms.toFixed(1)} ms on ${r.measured_on}`,
     `- target ${r.calibration.target_ms.toFixed(1)} ms predicted = budget / ${r.calibration.scale.toFixed(3)}, the fit of measured to predicted over the references timed before the search: ${refs.join('; ')}`,
+    ...(r.derived_target_ms < r.calibration.target_ms ? [`- derived at ${r.derived_target_ms.toFixed(1)} ms predicted: at the calibrated target the network measured over the budget here before fine-tuning`] : []),
     `- latency gradient to the widths: ${r.width_gradient ? 'yes (rtsr)' : "no (the seed's release)"}; what a channel is worth: ${r.gate_worth === 'taylor' ? 'Taylor (rtsr)' : "straight-through (the seed's)"}`,
     `- fine-tune recipe: ${r.finetune_recipe}${r.teacher ? `, distilled from ${r.teacher}` : ''}`,
     `- search time: ${(r.search_seconds / 60).toFixed(1)} min`,

@@ -21,7 +21,7 @@ import { writeFileAtomic } from '../util/atomic.js';
 import { svgPlot } from '../util/svg-plot.js';
 import { assertBelowSupernet, assertReachable, type Calibration, calibrate, REFERENCE_SIZES, type TimeReferences } from './calibrate.js';
 import { type LatencyPredictor, narrowestOneBlock, specMs, speedModelPredictor } from './latency-loss.js';
-import { reportMarkdown } from './report.js';
+import { describeArch, reportMarkdown } from './report.js';
 import { type SpeedModelSource, speedModelFor } from './speed-model-for.js';
 import { runSearch, type SearchConfig, type Stage } from './stages.js';
 
@@ -63,6 +63,9 @@ export interface SearchReport {
   calibration: Calibration;
   /** Channels the joint stage's last selection had over the budget, turned off before fine-tuning. */
   trimmed_channels: number;
+  /** The predicted-ms target the network was derived at: the calibrated one, or lower where the derived network
+   *  measured over the budget before fine-tuning (derive.ts). */
+  derived_target_ms: number;
   /** Skipped blocks, then dead channels, turned on where the joint stage's selection left room under the target. */
   filled_blocks: number;
   filled_channels: number;
@@ -156,17 +159,17 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   // on whole networks timed on that device) stands in for the measurement, so the target is the budget itself.
   // Each network's fastest window, for the references and the result alike, so that the target and the measured
   // time mean the same thing; only the calibration waits out a busy machine.
-  const timeSteady = async (models: Model[], maxWindows?: number) => {
+  const timeSteady = async (models: Model[], label: string, maxWindows?: number) => {
     const timer = await compiledRounds(models, run.input.w, run.input.h, timing);
     try {
-      return await timeSteadily(() => timer.rounds(), { log: (l) => run.log(`calibration: ${l}`), maxWindows });
+      return await timeSteadily(() => timer.rounds(), { log: (l) => run.log(`${label}: ${l}`), maxWindows });
     } finally {
       await timer.dispose();
     }
   };
   const timeReferences: TimeReferences = run.deviceProfile
     ? async (specs) => ({ ms: specs.map((s) => speed.model.specMs(s)) })
-    : (specs) => timeSteady(specs.map((s) => Model.init(s, 0)));
+    : (specs) => timeSteady(specs.map((s) => Model.init(s, 0)), 'calibration');
   // Which supernet --quick trains depends on the target; its references come from the smallest space that holds
   // the largest of them, where they are four blocks deep at 33 ms: the same depth, C alone differing, keeps their
   // ratios close (0.63–0.67 in a quiet run on this Zen 5; depths 1, 5 and 2 from the 8 × 24 space: 0.64–0.83).
@@ -192,6 +195,14 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     validate: cfg.valEvery ? validate : undefined,
     // A long search's log says what it derived as soon as it knows, not only in the report at the end.
     onStage: (s, derived) => run.log(derived ? `stage: ${s} of ${JSON.stringify(derived.spec)}, predicted ${derived.predictedMs.toFixed(1)} ms` : `stage: ${s}`),
+    // The derived network timed here before it is fine-tuned (a device profile's cannot be: its prediction stands).
+    overBudget: run.deviceProfile
+      ? undefined
+      : async (m) => {
+          const ms = (await timeSteady([m], 'derived', 3)).ms[0];
+          run.log(`derived: ${describeArch(m.spec as WdsrSpec)} measured ${ms.toFixed(1)} ms for the ${run.budgetMs} ms budget${ms > run.budgetMs ? ': derived again, smaller' : ''}`);
+          return ms / run.budgetMs;
+        },
   });
   // Stage time counts every process that worked on a stage (a resumed search adds up), the rest only this one.
   const earlierSeconds = Object.values(result.stageSeconds).reduce((a, b) => a + b, 0) - (performance.now() - tSearch) / 1000;
@@ -199,7 +210,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const spec = result.model.spec as WdsrSpec;
   const scores = await evaluate(modelUpscaler(result.model, 'searched', run.target), run.dataDir, run.evalSets);
   // Timed side by side as `rtsr bench --model … --model …` does, in three windows.
-  const final = await timeSteady([result.model, ...others.map((o) => o.model)], 3);
+  const final = await timeSteady([result.model, ...others.map((o) => o.model)], 'measured', 3);
   const [measured, ...othersMs] = final.ms;
   const report: SearchReport = {
     architecture: spec,
@@ -209,6 +220,7 @@ export async function search(run: SearchRun): Promise<SearchReport> {
     supernet_predicted_ms: result.supernetMs,
     calibration: cal,
     trimmed_channels: result.trimmedChannels ?? 0,
+    derived_target_ms: result.derivedTargetMs ?? cal.target_ms,
     filled_blocks: result.filledBlocks ?? 0,
     filled_channels: result.filledChannels ?? 0,
     kept_one_block: result.keptOneBlock ?? false,

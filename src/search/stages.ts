@@ -13,7 +13,8 @@ import { CHECKPOINT, type BatchSource, loggedSeconds, type LoopOptions, runLoop,
 import { loadCheckpoint, restoreState } from '../train/checkpoint.js';
 import type { Recipe } from '../train/recipe.js';
 import { trainModel } from '../train/trainer.js';
-import { type LatencyPredictor, fillToBudget, keepOneBlock, latencyPenalty, narrowestOneBlock, predictedMs, rampedTarget, specMs, trimToBudget } from './latency-loss.js';
+import { deriveMeasured, type OverBudget } from './derive.js';
+import { type LatencyPredictor, latencyPenalty, predictedMs, rampedTarget, specMs } from './latency-loss.js';
 import { type GateUse, Supernet } from './supernet.js';
 
 export interface SearchConfig {
@@ -75,6 +76,8 @@ export interface SearchDeps {
   shouldStop?: (stage: Stage, step: number) => boolean;
   /** Called as a stage starts; for the fine-tune stage with the derived network and its predicted time. */
   onStage?: (stage: Stage, derived?: { spec: Model['spec']; predictedMs: number }) => void;
+  /** The derived network measured where it will run, as a share of the budget (derive.ts); absent: predicted only. */
+  overBudget?: OverBudget;
   quiet?: boolean;
 }
 
@@ -95,6 +98,8 @@ export interface SearchResult {
   /** Set when the derived network has no block because none fits the target: the narrowest one-block network's
    *  predicted ms. */
   noBlockFitsMs?: number;
+  /** The predicted-ms target the network was derived at: below the calibrated one where it measured over the budget. */
+  derivedTargetMs?: number;
   interrupted: boolean;
   /** Training seconds of each stage, summed over every process that worked on it. */
   stageSeconds: Record<Stage, number>;
@@ -114,25 +119,6 @@ export function supernetState(net: Supernet): Map<string, Tensor> {
     state.set(`gate.${i}.keep`, b.keep);
   });
   return state;
-}
-
-/** The network the joint stage's gates select, trimmed or filled to the target, with a block kept wherever one fits
- *  (keepOneBlock): what the fine-tune stage trains. `noBlockFits`: the narrowest one-block network's prediction,
- *  when even it is over the target. */
-export function deriveWithinBudget(net: Supernet, predictor: LatencyPredictor, targetMs: number) {
-  let trimmed = trimToBudget(net, predictor, targetMs);
-  const filled = fillToBudget(net, predictor, targetMs);
-  const madeRoom = keepOneBlock(net, predictor, targetMs);
-  if (madeRoom !== null) {
-    trimmed += madeRoom;
-    const again = fillToBudget(net, predictor, targetMs);
-    filled.blocks += 1 + again.blocks;
-    filled.channels += again.channels;
-  }
-  const predicted = predictedMs(net, predictor, { depth: true, widthGradient: false }).data[0];
-  const model = net.derive();
-  const oneBlockMs = specMs(narrowestOneBlock(net.spec), predictor);
-  return { model, predicted, trimmed, filled, keptOneBlock: madeRoom !== null, noBlockFits: (model.spec as WdsrSpec).blocks.length === 0 && oneBlockMs > targetMs ? oneBlockMs : undefined };
 }
 
 export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, outDir: string, deps: SearchDeps): Promise<SearchResult> {
@@ -192,14 +178,15 @@ export async function runSearch(cfg: SearchConfig, predictor: LatencyPredictor, 
     deps.onStage?.(stage);
     if ((await run()).interrupted) return { supernet: net, supernetMs: tSuper, predictedMs: NaN, interrupted: true, stageSeconds: seconds() };
   }
-  const { model, predicted, trimmed, filled, keptOneBlock, noBlockFits } = deriveWithinBudget(net, predictor, cfg.targetMs);
+  const resumed = existsSync(join(outDir, 'finetune', CHECKPOINT));
+  const { model, predicted, trimmed, filled, keptOneBlock, noBlockFits, targetMs } = await deriveMeasured(net, state, predictor, cfg.targetMs, outDir, resumed, deps.overBudget);
   deps.onStage?.('finetune', { spec: model.spec, predictedMs: predicted });
   const ft = await trainModel(
     model,
     { steps: cfg.steps.finetune, lr: cfg.lr, ...SCHEDULE, valEvery: cfg.valEvery, checkpointEvery: cfg.checkpointEvery, batch: cfg.batch, patch: cfg.patch, seed: cfg.seed, recipe: cfg.recipe },
     join(outDir, 'finetune'),
     { data: (await deps.finetuneData?.()) ?? deps.data, validate: deps.validate, shouldStop: deps.shouldStop && ((s) => deps.shouldStop!('finetune', s)), quiet: deps.quiet },
-    existsSync(join(outDir, 'finetune', CHECKPOINT)),
+    resumed,
   );
-  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, filledBlocks: filled.blocks, filledChannels: filled.channels, keptOneBlock, noBlockFitsMs: noBlockFits, interrupted: ft.interrupted, stageSeconds: seconds() };
+  return { supernet: net, model: ft.interrupted ? undefined : ft.model, supernetMs: tSuper, predictedMs: predicted, trimmedChannels: trimmed, filledBlocks: filled.blocks, filledChannels: filled.channels, keptOneBlock, noBlockFitsMs: noBlockFits, derivedTargetMs: targetMs, interrupted: ft.interrupted, stageSeconds: seconds() };
 }
