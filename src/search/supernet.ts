@@ -113,8 +113,10 @@ export class Supernet {
     if (use.widths) {
       const cMask = asFloats(sel.c); // read before every block and the tail
       hooks.read = (_, h) => ops.gateChannels(h, c, cMask, worth);
-      hooks.afterExpand = (i, t) => ops.gateChannels(t, blocks[i].m1, asFloats(sel.blocks[i].m1), worth);
-      hooks.afterReduce = (i, t) => ops.gateChannels(t, blocks[i].m2, asFloats(sel.blocks[i].m2), worth);
+      hooks.widthGates = (i) => ({
+        m1: { gate: blocks[i].m1, mask: asFloats(sel.blocks[i].m1), worth },
+        m2: { gate: blocks[i].m2, mask: asFloats(sel.blocks[i].m2), worth },
+      });
     }
     if (use.depth && worth === 'taylor') {
       // The block's worth is its body's (x + body, or x when skipped); its skip value is the keep gate's threshold.
