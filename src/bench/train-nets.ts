@@ -106,8 +106,8 @@ const supernet: BenchNet = {
     const read = (h: Tensor) => ops.gateChannels(h, g.get('c')!, maskOf.get('c')!, 'straight-through');
     let h = c('head', x);
     for (let i = 0; i < WDSR_BLOCKS; i++) {
-      const body = wdsrBlock(read(h), null, blockWeights(p, i), { m1: gate(`b${i}.m1`), m2: gate(`b${i}.m2`) });
-      h = ops.add(ops.mulChannels(h, hard(`b${i}.skip`)), ops.mulChannels(ops.add(body, h), hard(`b${i}.keep`)));
+      const out = wdsrBlock(read(h), h, blockWeights(p, i), { m1: gate(`b${i}.m1`), m2: gate(`b${i}.m2`) });
+      h = ops.depthMix(h, out, hard(`b${i}.skip`), hard(`b${i}.keep`));
     }
     return ops.depthToSpace(ops.add(c('tail', read(h)), c('skip', x)), SCALE);
   },

@@ -67,6 +67,8 @@ export interface WdsrHooks {
   widthGates?(i: number): BlockGates;
   /** Block i's output from its input h and its body's output. */
   merge?(i: number, h: Tensor, body: Tensor): Tensor;
+  /** Block i's output from h and h + body, the residual added inside the block op (merge takes precedence). */
+  mix?(i: number, h: Tensor, out: Tensor): Tensor;
 }
 
 export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: WdsrHooks = {}): Tensor {
@@ -89,7 +91,7 @@ export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: 
       const [b1, b2, b3] = defs.map((d) => param(params, `${d.name}.b`));
       out = wdsrBlock(input, skip, { w1, b1, w2, b2, w3, b3 }, gates);
     }
-    h = hooks.merge ? hooks.merge(i, h, out) : out;
+    h = hooks.merge ? hooks.merge(i, h, out) : hooks.mix ? hooks.mix(i, h, out) : out;
   });
   const y = ops.add(applyConv(params, conv('tail'), read(spec.blocks.length, h)), applyConv(params, conv('skip'), xs));
   return ops.affine(ops.depthToSpace(y, spec.scale), 1, 0.5);

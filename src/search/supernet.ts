@@ -124,7 +124,7 @@ export class Supernet {
     } else if (use.depth) {
       const g = this.gateTensors().blocks;
       // The seed's mix β_skip·x + β_keep·(body + x): the body runs even when skipped, so the keep gate has a gradient.
-      hooks.merge = (i, h, body) => ops.add(ops.mulChannels(h, g[i].skip), ops.mulChannels(ops.add(body, h), g[i].keep));
+      hooks.mix = (i, h, out) => ops.depthMix(h, out, g[i].skip, g[i].keep);
     }
     return wdsrForward(this.spec, this.model.params, x, hooks);
   }
