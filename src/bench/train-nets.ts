@@ -106,7 +106,7 @@ const supernet: BenchNet = {
     const read = (h: Tensor) => ops.gateChannels(h, g.get('c')!, maskOf.get('c')!, 'straight-through');
     let h = c('head', x);
     for (let i = 0; i < WDSR_BLOCKS; i++) {
-      const out = wdsrBlock(read(h), h, blockWeights(p, i), { m1: gate(`b${i}.m1`), m2: gate(`b${i}.m2`) });
+      const out = wdsrBlock(h, h, blockWeights(p, i), { c: gate('c'), m1: gate(`b${i}.m1`), m2: gate(`b${i}.m2`) });
       h = ops.depthMix(h, out, hard(`b${i}.skip`), hard(`b${i}.keep`));
     }
     return ops.depthToSpace(ops.add(c('tail', read(h)), c('skip', x)), SCALE);

@@ -3,7 +3,7 @@
 // depth-to-space(s); + 0.5. Every conv is weight-normalised, block convs with the seed's initial gains.
 import * as ops from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
-import { type BlockGates, composeBlock, wdsrBlock } from '../engine/wdsr-block.js';
+import { type BlockGates, type ChannelGate, composeBlock, wdsrBlock } from '../engine/wdsr-block.js';
 import { type Architecture, type ConvDef, intField, type ParamMap, scaleField } from './arch.js';
 import { applyConv, convTable, convWeight, param } from './layers.js';
 import { branchesOf, type Reparam, reparamField, withBranches } from './reparam.js';
@@ -62,6 +62,9 @@ export const wdsrB: Architecture<WdsrSpec> = {
 export interface WdsrHooks {
   /** The residual stream as block i reads it (i = blocks.length: as the tail reads it). */
   read?(i: number, h: Tensor): Tensor;
+  /** A channel gate on the residual stream as every block and the tail read it, as data so that the block
+   *  op folds it into its first conv (instead of `read`). */
+  inputGate?: ChannelGate;
   /** Block i's width gates on M1 (after the expansion's ReLU) and M2 (after the reduction), as data so that
    *  the fused block op (engine/wdsr-block.ts) applies them. */
   widthGates?(i: number): BlockGates;
@@ -73,13 +76,15 @@ export interface WdsrHooks {
 
 export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: WdsrHooks = {}): Tensor {
   const conv = convTable(wdsrB.convs(spec));
-  const read = hooks.read ?? ((_, h) => h);
+  const ig = hooks.inputGate;
+  const read = hooks.read ?? (ig ? (_: number, h: Tensor) => ops.gateChannels(h, ig.gate, ig.mask, ig.worth) : (_: number, h: Tensor) => h);
   const xs = ops.affine(x, 1, -0.5);
   let h = applyConv(params, conv('head'), xs);
   spec.blocks.forEach((_, i) => {
     const defs = (['expand', 'reduce', 'conv'] as const).map((k) => conv(`blocks.${i}.${k}`));
-    const input = read(i, h);
-    const gates = hooks.widthGates?.(i) ?? {};
+    // With an input gate the block op gates its input itself (the skip stays ungated).
+    const input = ig && !hooks.read ? h : read(i, h);
+    const gates = { ...(ig && !hooks.read ? { c: ig } : {}), ...(hooks.widthGates?.(i) ?? {}) };
     // The residual rides in the block op unless a merge hook combines h and the body itself.
     const skip = hooks.merge ? null : h;
     let out: Tensor;

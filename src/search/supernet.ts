@@ -111,8 +111,7 @@ export class Supernet {
     const { c, blocks } = this.gates;
     const hooks: WdsrHooks = {};
     if (use.widths) {
-      const cMask = asFloats(sel.c); // read before every block and the tail
-      hooks.read = (_, h) => ops.gateChannels(h, c, cMask, worth);
+      hooks.inputGate = { gate: c, mask: asFloats(sel.c), worth }; // read before every block and the tail
       hooks.widthGates = (i) => ({
         m1: { gate: blocks[i].m1, mask: asFloats(sel.blocks[i].m1), worth },
         m2: { gate: blocks[i].m2, mask: asFloats(sel.blocks[i].m2), worth },
