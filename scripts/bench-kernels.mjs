@@ -111,7 +111,7 @@ for (const [name, arrays, f] of fusedOnly ? [] : MEM) {
     const z = new Float32Array(px * M2), dx = new Float32Array(px * C), dw1 = new Float32Array(C * M1), db1 = new Float32Array(M1);
     const dw2 = new Float32Array(n * M1 * M2), db2 = new Float32Array(n * M2);
     const fwd = () => mod.call(0, x, w1, b1, w2, b2, z, px);
-    const bwd = () => mod.call(1, x, dz, w1, b1, w2, dx, dw1, db1, dw2, db2, n, h * w);
+    const bwd = () => mod.call(1, x, dz, w1, b1, w2, dx, dw1, db1, dw2, db2, null, n, h * w);
     console.log(`${`fused, tile ${T}`.padEnd(40)} ${rate(fwd)} ${rate(bwd, 2)}`);
   }
 }

@@ -62,7 +62,10 @@ function checkExpand(b: Backend, s: ExpandShape, label: string): void {
   close(b.wdsrExpand!(x, w1, b1, w2, b2, s), ref.conv2d(u, w2, b2, s2, false), `z ${what}`);
   const g = b.wdsrExpandGrad!(x, dz, w1, b1, w2, s);
   const du = ref.binary('reluGrad', ref.conv2dGradInput(dz, w2, s2), u);
-  close(g.dx, ref.conv2dGradInput(du, w1, s1), `dx ${what}`);
+  const dxWant = ref.conv2dGradInput(du, w1, s1);
+  close(g.dx, dxWant, `dx ${what}`);
+  const add = rand(x.length);
+  close(b.wdsrExpandGrad!(x, dz, w1, b1, w2, s, add).dx, ref.binary('add', dxWant, add), `dx + a residual's gradient ${what}`);
   close(g.dw1, ref.conv2dGradWeight(x, du, s1), `dw1 ${what}`);
   close(g.db1, ref.channelSum(du, null, s.m1), `db1 ${what}`);
   const px = s.h * s.w;
@@ -95,6 +98,8 @@ test('the fused backward is deterministic', { skip }, () => {
 
 interface Block {
   x: Tensor;
+  /** A residual other than x. */
+  other: Tensor;
   w: BlockWeights;
   gates: BlockGates;
 }
@@ -114,19 +119,19 @@ function block(seed: number, s: { n: number; h: number; w: number; c: number; m1
   };
   const mask = (m: number) => Float32Array.from({ length: m }, () => (r.next() < 0.3 ? 0 : 1));
   const gate = (m: number) => ({ gate: t([m]), mask: mask(m), worth });
-  return { x: t([s.n, s.h, s.w, s.c]), w, gates: gated ? { c: gate(s.c), m1: gate(s.m1), m2: gate(s.m2) } : {} };
+  return { x: t([s.n, s.h, s.w, s.c]), other: t([s.n, s.h, s.w, s.c]), w, gates: gated ? { c: gate(s.c), m1: gate(s.m1), m2: gate(s.m2) } : {} };
 }
 
 const gatesOf = (b: Block) => [b.gates.c, b.gates.m1, b.gates.m2].flatMap((g) => (g ? [g] : []));
-const leaves = (b: Block) => [b.x, ...Object.values(b.w), ...gatesOf(b).map((g) => g.gate)];
+const leaves = (b: Block) => [b.x, b.other, ...Object.values(b.w), ...gatesOf(b).map((g) => g.gate)];
 
 /** Output and every leaf's gradient of Σ proj·block(...) on backend `be`. */
-function run(be: Backend, b: Block, residual: 'x' | 'none'): Float32Array[] {
+function run(be: Backend, b: Block, residual: 'x' | 'other' | 'none'): Float32Array[] {
   return on(be, () => {
     for (const l of leaves(b)) l.grad = null;
-    const y = wdsrBlock(b.x, residual === 'x' ? b.x : null, b.w, b.gates);
+    const y = wdsrBlock(b.x, residual === 'x' ? b.x : residual === 'other' ? b.other : null, b.w, b.gates);
     y.backward(Float32Array.from({ length: y.size }, (_, i) => Math.sin(i)));
-    return [y.data, ...leaves(b).map((l) => l.grad!)];
+    return [y.data, ...leaves(b).map((l) => l.grad ?? new Float32Array(l.size))];
   });
 }
 
@@ -135,11 +140,11 @@ test('the fused block op computes what the composed ops compute: output and ever
   let seed = 1;
   for (const s of shapes)
     for (const [gated, worth] of [[false, 'straight-through'], [true, 'straight-through'], [true, 'taylor']] as const)
-      for (const residual of ['x', 'none'] as const) {
+      for (const residual of ['x', 'other', 'none'] as const) {
         const b = block(seed++, s, gated, worth);
         const want = run(ref, b, residual);
         const got = run(native, b, residual);
-        const names = ['y', 'x', ...Object.keys(b.w), ...(gated ? ['gc', 'g1', 'g2'] : [])];
+        const names = ['y', 'x', 'other', ...Object.keys(b.w), ...(gated ? ['gc', 'g1', 'g2'] : [])];
         got.forEach((g, i) => close(g, want[i], `${names[i]} of ${JSON.stringify(s)} gated=${gated} ${worth} residual=${residual}`));
         if (gated) for (const g of gatesOf(b)) assert.ok(g.gate.grad!.some((v) => v !== 0), 'the gate gradients are not all zero');
       }

@@ -94,8 +94,9 @@ export interface Backend {
    *  (engine/wdsr-block.ts). z = relu(x·w1 + b1)·w2 + b2 per pixel, x [n,h,w,c], w1 [c,m1], w2 [m1,m2]
    *  (1×1 conv weights), z [n,h,w,m2]; the m1-wide tensor is never stored. */
   wdsrExpand?(x: Float32Array, w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array, s: ExpandShape): Float32Array;
-  /** The gradients of wdsrExpand from dz [n,h,w,m2] (the expansion is recomputed, not stored). */
-  wdsrExpandGrad?(x: Float32Array, dz: Float32Array, w1: Float32Array, b1: Float32Array, w2: Float32Array, s: ExpandShape): ExpandGrads;
+  /** The gradients of wdsrExpand from dz [n,h,w,m2] (the expansion is recomputed, not stored); `dxAdd`
+   *  (x's shape) is added to dx, e.g. the gradient a residual hands the same tensor. */
+  wdsrExpandGrad?(x: Float32Array, dz: Float32Array, w1: Float32Array, b1: Float32Array, w2: Float32Array, s: ExpandShape, dxAdd?: Float32Array | null): ExpandGrads;
 
   /** In place: acc += x. */
   accumulate(acc: Float32Array, x: Float32Array): void;

@@ -77,7 +77,9 @@ export function wdsrBlock(x: Tensor, skip: Tensor | null, w: BlockWeights, gates
   const parents = [x, w.w1, w.b1, w.w2, w.b2, w.w3, w.b3, ...(skip ? [skip] : []), ...gateTensors];
   return Tensor.fromOp(y, x.shape, parents, (dy) => {
     const dz = be.conv2dGradInput(dy, w.w3.data, s3);
-    const r = expandGrad(x.data, dz, w1f, w.b1.data, w2f, s);
+    // A block reading the tensor it adds back (x = skip) gets both gradients summed in the kernel's store.
+    const same = skip === x;
+    const r = expandGrad(x.data, dz, w1f, w.b1.data, w2f, s, same ? dy : null);
     // Per sample: a[i] = Σ_o w2·g2·dw2f = the sample's Σ_pixels u·∂L/∂(g1·u), b[o] = Σ_i g1·w2·dw2f + b2·db2f
     // = its Σ_pixels t2·∂L/∂(g2·t2), as gateChannels computes them on the composed path.
     const dw2f = new Float64Array(m1 * m2);
@@ -119,7 +121,7 @@ export function wdsrBlock(x: Tensor, skip: Tensor | null, w: BlockWeights, gates
       Float32Array.from(db2f, (v, o) => v * g2[o]),
       w.w3.requiresGrad ? be.conv2dGradWeight(z, dy, s3) : null,
       w.b3.requiresGrad ? be.channelSum(dy, null, c) : null,
-      ...(skip ? [dy] : []),
+      ...(skip ? [same ? null : dy] : []),
       ...(gates.c ? [gates.c.gate.requiresGrad ? dgc() : null] : []),
       ...(gates.m1 ? [gateGrad(gates.m1, a)] : []),
       ...(gates.m2 ? [gateGrad(gates.m2, b)] : []),

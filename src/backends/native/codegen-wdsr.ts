@@ -138,11 +138,15 @@ function outLayout(n: number, k: number, t: Target, T: number) {
   const packB = (dst: string, rows: number, value: (k: string, ch: string) => string) =>
     `for (int k = 0; k < ${rows}; k++)
     for (int l = 0; l < ${stride}; l++) ${dst}[k * ${stride} + l] = ${pack ? value('k', `l % ${n}`) : `l < ${n} ? ${value('k', 'l')} : 0.f`};`;
-  const store = (dst: string, r: string, v: number, acc: string) => {
-    const ptr = `${dst} + (p0 + ${r}) * ${n} + ${v * VW}`;
-    if (pack) return `{ const long nv = (pn - ${r}) * ${n} - ${v * VW}; if (nv >= ${VW}) vstore(${ptr}, ${acc}); else if (nv > 0) vstore_n(${ptr}, ${acc}, (int)nv); }`;
+  /** Stores acc at row r, vector v of dst; with `add`, a tensor of dst's shape is added first (when not NULL). */
+  const store = (dst: string, r: string, v: number, acc: string, add?: string) => {
+    const at = `(p0 + ${r}) * ${n} + ${v * VW}`;
+    const plus = (lanes: string | null) =>
+      add ? `(${add} ? ${acc} + ${lanes === null ? `vload(${add} + ${at})` : `vload_n(${add} + ${at}, ${lanes})`} : ${acc})` : acc;
+    const ptr = `${dst} + ${at}`;
+    if (pack) return `{ const long nv = (pn - ${r}) * ${n} - ${v * VW}; if (nv >= ${VW}) vstore(${ptr}, ${plus(null)}); else if (nv > 0) vstore_n(${ptr}, ${plus('(int)nv')}, (int)nv); }`;
     const tail = n - v * VW;
-    return `if (${r} < pn) ${tail >= VW ? `vstore(${ptr}, ${acc});` : `vstore_n(${ptr}, ${acc}, ${tail});`}`;
+    return `if (${r} < pn) ${tail >= VW ? `vstore(${ptr}, ${plus(null)});` : `vstore_n(${ptr}, ${plus(String(tail))}, ${tail});`}`;
   };
   return { pack, vecs, stride, packB, store };
 }
@@ -227,8 +231,8 @@ ${indent(reduce, 4)}
 }
 
 /**
- * The chain's gradients from dz; p = [x, dz, w1, b1, w2, dx, dw1, db1, dw2s, db2s], s = [n, pixels per
- * sample]. dw2s [n, M1, M2] and db2s [n, M2] are per sample (the search's Taylor gate rule needs per-sample
+ * The chain's gradients from dz; p = [x, dz, w1, b1, w2, dx, dw1, db1, dw2s, db2s, dxadd|null], s = [n,
+ * pixels per sample]. dxadd (x's shape) is added to dx: a residual's gradient, saving a pass over x. dw2s [n, M1, M2] and db2s [n, M2] are per sample (the search's Taylor gate rule needs per-sample
  * sums); dw1 [C, M1] and db1 [M1] are totals. Each sample is cut into a fixed number of bands with private
  * accumulators, handed to threads dynamically and summed in band order: deterministic at any thread count.
  */
@@ -258,7 +262,7 @@ export function wdsrBackward(name: string, g: WdsrGeom, t: Target, T = WDSR_TILE
       a: (r, k) => `du[${r} * ${M1P} + ${k}]`,
       b: (k, v) => `w1t + ${k} * ${out.stride} + ${v * VW}`,
       init: () => '(vf){0}',
-      done: (r, v, acc) => out.store('dx', r, v, acc),
+      done: (r, v, acc) => out.store('dx', r, v, acc, 'dxadd'),
       pack: out.pack,
     },
     t,
@@ -290,6 +294,7 @@ export function wdsrBackward(name: string, g: WdsrGeom, t: Target, T = WDSR_TILE
   float* restrict db1 = p[7];
   float* restrict dw2s = p[8];
   float* restrict db2s = p[9];
+  const float* restrict dxadd = p[10];
   const long n = (long)s[0], pps = (long)s[1];
   /* At least 16 bands in all, so that a busy core slows the kernel instead of stalling it. */
   const long sub = n >= 16 ? 1 : (16 + n - 1) / n, nb = n * sub;

@@ -121,11 +121,11 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
       expand(false, s)(x, w1, b1, w2, b2, z, np);
       return z;
     },
-    wdsrExpandGrad(x, dz, w1, b1, w2, s) {
+    wdsrExpandGrad(x, dz, w1, b1, w2, s, dxAdd = null) {
       const np = s.n * s.h * s.w;
-      checkExpand(s, { x: [x.length, np * s.c], dz: [dz.length, np * s.m2], w1: [w1.length, s.c * s.m1], b1: [b1.length, s.m1], w2: [w2.length, s.m1 * s.m2] });
+      checkExpand(s, { x: [x.length, np * s.c], dz: [dz.length, np * s.m2], w1: [w1.length, s.c * s.m1], b1: [b1.length, s.m1], w2: [w2.length, s.m1 * s.m2], dxAdd: [dxAdd?.length ?? np * s.c, np * s.c] });
       const r = { dx: alloc(np * s.c), dw1: alloc(s.c * s.m1), db1: alloc(s.m1), dw2PerSample: alloc(s.n * s.m1 * s.m2), db2PerSample: alloc(s.n * s.m2) };
-      expand(true, s)(x, dz, w1, b1, w2, r.dx, r.dw1, r.db1, r.dw2PerSample, r.db2PerSample, s.n, s.h * s.w);
+      expand(true, s)(x, dz, w1, b1, w2, r.dx, r.dw1, r.db1, r.dw2PerSample, r.db2PerSample, dxAdd, s.n, s.h * s.w);
       return r;
     },
 
