@@ -13,6 +13,14 @@ torch.set_num_threads(spec["threads"])
 torch.manual_seed(0)
 convs = {c["name"]: torch.nn.Conv2d(c["cin"], c["cout"], c["k"], padding=c["k"] // 2) for c in spec["convs"]}
 model = torch.nn.ModuleDict({k.replace(".", "_"): v for k, v in convs.items()}).to(memory_format=torch.channels_last)
+# Hard 0/1 gates whose values train straight through (the search's gates), as in src/bench/train-nets.ts.
+masks = {g["name"]: torch.tensor(g["mask"], dtype=torch.float32) for g in spec.get("gates", [])}
+gates = {k: torch.nn.Parameter(m.clone()) for k, m in masks.items()}
+
+
+def hard(name):
+    g = gates[name]
+    return (g + (masks[name] - g).detach()).view(1, -1, 1, 1)
 
 
 def c(name, x, relu=False):
@@ -32,13 +40,20 @@ def forward(x):
         for i in range(spec["blocks"]):
             h = h + c(f"b{i}.conv", c(f"b{i}.reduce", c(f"b{i}.expand", h, relu=True)))
         return F.pixel_shuffle(c("tail", h) + c("skip", x), spec["scale"])
+    if spec["net"] == "supernet":
+        h = c("head", x)
+        for i in range(spec["blocks"]):
+            t = c(f"b{i}.expand", h * hard("c"), relu=True) * hard(f"b{i}.m1")
+            body = c(f"b{i}.conv", c(f"b{i}.reduce", t) * hard(f"b{i}.m2"))
+            h = h * hard(f"b{i}.skip") + (body + h) * hard(f"b{i}.keep")
+        return F.pixel_shuffle(c("tail", h * hard("c")) + c("skip", x), spec["scale"])
     raise SystemExit(f"unknown net {spec['net']}")
 
 
 n, p, s = spec["batch"], spec["patch"], spec["scale"]
 x = torch.rand(n, 3, p, p).contiguous(memory_format=torch.channels_last)
 target = torch.rand(n, 3, p * s, p * s).contiguous(memory_format=torch.channels_last)
-opt = torch.optim.Adam(model.parameters(), lr=1e-4)
+opt = torch.optim.Adam([*model.parameters(), *gates.values()], lr=1e-4)
 times = []
 for step in range(spec["warmup"] + spec["steps"]):
     t0 = time.perf_counter()

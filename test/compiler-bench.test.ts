@@ -72,7 +72,7 @@ test('bench without --compare prints ours only; usage errors exit with status 2;
     [['--arch', 'espcn'], /usage: rtsr bench --model/],
     [['--arch', 'espcn', '--input', '9x7', '--compare', 'tflite'], /--compare must be onnxruntime, onnxruntime-web or onnxruntime-webgpu, not 'tflite'/],
     [['--arch', 'espcn', '--input', '9by7'], /--input must be WIDTHxHEIGHT/],
-    [['train', '--net', 'nope'], /--net must be conv5x32 or wdsr-b, not 'nope'/],
+    [['train', '--net', 'nope'], /--net must be conv5x32, wdsr-b or supernet, not 'nope'/],
   ] as const) {
     const e = rtsr(...args);
     assert.equal(e.status, 2, `${args.join(' ')}: ${e.stderr}`);

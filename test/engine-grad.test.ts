@@ -51,6 +51,25 @@ test('mulChannels gradients, per channel and scalar', () => {
   checkGrad((x, g) => ops.mulChannels(x, g), [randTensor(rng, [2, 3, 3, 6]), randTensor(rng, [1])]);
 });
 
+test('depthMix: skip·h + keep·s, its gradients, and its hard-gate shortcuts equal the composed ops', () => {
+  const [h, s] = [randTensor(rng, [2, 3, 3, 4]), randTensor(rng, [2, 3, 3, 4])];
+  checkGrad((h, s, a, b) => ops.depthMix(h, s, a, b), [h, s, randTensor(rng, [1]), randTensor(rng, [1])]);
+  for (const [a, b] of [[0, 1], [1, 0], [0.3, -0.7]]) {
+    const gates = () => [new Tensor(Float32Array.of(a), [1], true), new Tensor(Float32Array.of(b), [1], true)];
+    const proj = Float32Array.from({ length: h.size }, (_, i) => Math.sin(i));
+    const run = (f: (skip: Tensor, keep: Tensor) => Tensor) => {
+      const [skip, keep] = gates();
+      h.grad = s.grad = null;
+      const y = f(skip, keep);
+      y.backward(proj);
+      return [y.data, h.grad ?? new Float32Array(h.size), s.grad ?? new Float32Array(s.size), skip.grad!, keep.grad!].map((t) => [...t]);
+    };
+    const fused = run((skip, keep) => ops.depthMix(h, s, skip, keep));
+    const composed = run((skip, keep) => ops.add(ops.mulChannels(h, skip), ops.mulChannels(s, keep)));
+    fused.forEach((t, i) => t.forEach((v, j) => assert.ok(Math.abs(v - composed[i][j]) <= 1e-6, `skip ${a}, keep ${b}: output ${i} element ${j}: ${v} vs ${composed[i][j]}`)));
+  }
+});
+
 test('depthToSpace gradient and PyTorch channel order', () => {
   checkGrad((x) => ops.depthToSpace(x, 2), [randTensor(rng, [2, 3, 2, 12])]);
   checkGrad((x) => ops.depthToSpace(x, 3), [randTensor(rng, [1, 2, 2, 18])]);

@@ -13,6 +13,7 @@ import { loadModule, modulePath, pruneCache } from '../src/backends/native/compi
 import { mapKernel } from '../src/backends/native/codegen-elementwise.js';
 import { moduleSource } from '../src/backends/native/glue.js';
 import { Rng } from '../src/util/random.js';
+import { close } from './support/close.js';
 
 const tc = findCompiler();
 const skip = tc ? false : 'no C compiler with OpenMP';
@@ -24,22 +25,6 @@ const native = createNativeBackend();
 const rng = new Rng(20240611);
 
 const rand = (n: number, lo = -1, hi = 1) => rng.fill(new Float32Array(n), () => rng.uniform(lo, hi));
-
-function relErr(got: Float32Array, want: Float32Array): number {
-  assert.equal(got.length, want.length);
-  let diff = 0;
-  let scale = 1;
-  for (let i = 0; i < want.length; i++) {
-    diff = Math.max(diff, Math.abs(got[i] - want[i]));
-    scale = Math.max(scale, Math.abs(want[i]));
-  }
-  return Number.isNaN(diff) ? Infinity : diff / scale;
-}
-
-function close(got: Float32Array, want: Float32Array, what: string, tol = 1e-4): void {
-  const e = relErr(got, want);
-  assert.ok(e <= tol, `${what}: relative error ${e} > ${tol}`);
-}
 
 // Channels 1, 3, 5, 8, 13, 20, 24, 144 in and out; h, w in 1, 2, 7, 13, 17 and realistic widths (interior
 // loops); batch 1 and 16; k 1, 3, 5.

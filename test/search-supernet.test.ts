@@ -100,8 +100,8 @@ test('gate gradients pass straight through: they equal the gradients of an expli
     return ops.mseLoss(
       wdsrForward(spec, net.model.params, x, {
         read: (_, h) => ops.mulChannels(h, c),
-        afterExpand: (i, t) => ops.mulChannels(t, m1[i]),
-        afterReduce: (i, t) => ops.mulChannels(t, m2[i]),
+        // A gate whose mask is its own value: forward t·m, gradient Σ t·∂L/∂y, as mulChannels.
+        widthGates: (i) => ({ m1: { gate: m1[i], mask: m1[i].data, worth: 'straight-through' }, m2: { gate: m2[i], mask: m2[i].data, worth: 'straight-through' } }),
         merge: (i, h, body) => ops.add(ops.mulChannels(h, skip[i]), ops.mulChannels(ops.add(body, h), keep[i])),
       }),
       target,

@@ -25,6 +25,27 @@ export type BinaryKind =
   | 'mul'
   | 'reluGrad'; // a * (b > 0): a = upstream gradient, b = the ReLU's output
 
+/** The 1×1 chain of a WDSR-B block over n·h·w pixels: C → M1 (ReLU) → M2 channels. */
+export interface ExpandShape {
+  readonly n: number;
+  readonly h: number;
+  readonly w: number;
+  readonly c: number;
+  readonly m1: number;
+  readonly m2: number;
+}
+
+/** Gradients of the expansion chain; w2 and b2 per sample, as the search's gate rules need per-sample sums. */
+export interface ExpandGrads {
+  readonly dx: Float32Array;
+  readonly dw1: Float32Array;
+  readonly db1: Float32Array;
+  /** [n, m1, m2]: sample i's share of dw2. */
+  readonly dw2PerSample: Float32Array;
+  /** [n, m2]. */
+  readonly db2PerSample: Float32Array;
+}
+
 export interface AdamParams {
   readonly lr: number;
   readonly beta1: number;
@@ -68,6 +89,14 @@ export interface Backend {
   sum(x: Float32Array): number;
   /** Σ |a − b| (p = 1) or Σ (a − b)² (p = 2), accumulated in float64. */
   distance(a: Float32Array, b: Float32Array, p: 1 | 2): number;
+
+  /** Optional fused kernels: a backend without them gets the same op composed from the kernels above
+   *  (engine/wdsr-block.ts). z = relu(x·w1 + b1)·w2 + b2 per pixel, x [n,h,w,c], w1 [c,m1], w2 [m1,m2]
+   *  (1×1 conv weights), z [n,h,w,m2]; the m1-wide tensor is never stored. */
+  wdsrExpand?(x: Float32Array, w1: Float32Array, b1: Float32Array, w2: Float32Array, b2: Float32Array, s: ExpandShape): Float32Array;
+  /** The gradients of wdsrExpand from dz [n,h,w,m2] (the expansion is recomputed, not stored); `dxAdd`
+   *  (x's shape) is added to dx, e.g. the gradient a residual hands the same tensor. */
+  wdsrExpandGrad?(x: Float32Array, dz: Float32Array, w1: Float32Array, b1: Float32Array, w2: Float32Array, s: ExpandShape, dxAdd?: Float32Array | null): ExpandGrads;
 
   /** In place: acc += x. */
   accumulate(acc: Float32Array, x: Float32Array): void;

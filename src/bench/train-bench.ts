@@ -8,7 +8,7 @@ import { backend, Tensor } from '../engine/tensor.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import { Rng } from '../util/random.js';
 import { aroundCeiling, type Ceiling, ceilingFields } from './ceiling.js';
-import { BENCH_NETS, type BenchNet, initParams, SCALE, stepFlops } from './train-nets.js';
+import { BENCH_NETS, type BenchNet, initGates, initParams, SCALE, stepFlops } from './train-nets.js';
 
 export const BATCH = 16;
 export const PATCH = 48;
@@ -35,7 +35,8 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
 export function timeOurs(net: BenchNet, steps: number, warmup: number): number {
   const rng = new Rng(0);
   const params = initParams(net, rng);
-  const all = [...params.values()].flatMap((p) => [p.w, p.b]);
+  const gates = initGates(net);
+  const all = [...[...params.values()].flatMap((p) => [p.w, p.b]), ...gates.values()];
   const opt = new Adam(all);
   const x = new Tensor(rng.fill(new Float32Array(BATCH * PATCH * PATCH * 3), () => rng.next()), [BATCH, PATCH, PATCH, 3]);
   const hr = PATCH * SCALE;
@@ -44,7 +45,7 @@ export function timeOurs(net: BenchNet, steps: number, warmup: number): number {
   for (let i = 0; i < warmup + steps; i++) {
     const t0 = performance.now();
     opt.zeroGrad();
-    ops.l1Loss(net.forward(x, params), target).backward();
+    ops.l1Loss(net.forward(x, params, gates), target).backward();
     opt.step(1e-4);
     if (i >= warmup) times.push(performance.now() - t0);
   }
@@ -56,7 +57,7 @@ export function timeTorch(net: BenchNet, steps: number, warmup: number, threads:
   const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0)
     return { ms: null, note: `PyTorch not found (${TORCH_PYTHON} -c "import torch" failed); on Debian: apt-get install python3-torch` };
-  const spec = { net: net.name, convs: net.convs, batch: BATCH, patch: PATCH, scale: SCALE, blocks: 8, steps, warmup, threads };
+  const spec = { net: net.name, convs: net.convs, gates: net.gates, batch: BATCH, patch: PATCH, scale: SCALE, blocks: 8, steps, warmup, threads };
   const out = execFileSync(TORCH_PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], { encoding: 'utf8' });
   return { ms: (JSON.parse(out.trim().split('\n').pop()!) as { ms_per_step: number }).ms_per_step };
 }

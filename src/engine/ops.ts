@@ -89,6 +89,26 @@ export function mulChannels(x: Tensor, g: Tensor): Tensor {
   ]);
 }
 
+/** The seed's depth mix skip·h + keep·s with scalar gates [1] (s = h + the block's body). For the hard 0/1
+ *  gates of the search one input passes through as the output and the gates' gradients are two float64 sums
+ *  (Σ ∂L/∂y·h, Σ ∂L/∂y·s), where mulChannels, mulChannels and add made three passes and their gradients more. */
+export function depthMix(h: Tensor, s: Tensor, skip: Tensor, keep: Tensor): Tensor {
+  sameShape('depthMix', h, s);
+  if (skip.size !== 1 || keep.size !== 1) fail('depthMix', 'skip and keep must hold one value each', ['skip', skip], ['keep', keep]);
+  const be = backend();
+  const [a, b] = [skip.data[0], keep.data[0]];
+  const times = (t: Float32Array, k: number) => (k === 1 ? t : be.mulChannels(t, Float32Array.of(k), 1));
+  const y = a === 0 ? times(s.data, b) : b === 0 ? times(h.data, a) : be.binary('add', times(h.data, a), times(s.data, b));
+  return Tensor.fromOp(y, h.shape, [h, s, skip, keep], (gy) => [
+    h.requiresGrad && a !== 0 ? times(gy, a) : null,
+    // A zero keep still hands s a (zero) gradient: a skipped block's parameters stay in the graph, and the
+    // optimiser treats them as the composed ops did.
+    s.requiresGrad ? times(gy, b) : null,
+    skip.requiresGrad ? be.channelSum(gy, h.data, 1) : null,
+    keep.requiresGrad ? be.channelSum(gy, s.data, 1) : null,
+  ]);
+}
+
 /** Pixel shuffle: [n,h,w,c·s²] → [n,h·s,w·s,c], PyTorch's channel order. */
 export function depthToSpace(x: Tensor, s: number): Tensor {
   const [n, h, w, cs] = x.shape;

@@ -3,9 +3,10 @@
 // depth-to-space(s); + 0.5. Every conv is weight-normalised, block convs with the seed's initial gains.
 import * as ops from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
+import { type BlockGates, type ChannelGate, composeBlock, wdsrBlock } from '../engine/wdsr-block.js';
 import { type Architecture, type ConvDef, intField, type ParamMap, scaleField } from './arch.js';
-import { applyConv, convTable } from './layers.js';
-import { type Reparam, reparamField, withBranches } from './reparam.js';
+import { applyConv, convTable, convWeight, param } from './layers.js';
+import { branchesOf, type Reparam, reparamField, withBranches } from './reparam.js';
 
 export interface WdsrSpec {
   arch: 'wdsr-b';
@@ -61,24 +62,41 @@ export const wdsrB: Architecture<WdsrSpec> = {
 export interface WdsrHooks {
   /** The residual stream as block i reads it (i = blocks.length: as the tail reads it). */
   read?(i: number, h: Tensor): Tensor;
-  afterExpand?(i: number, t: Tensor): Tensor;
-  afterReduce?(i: number, t: Tensor): Tensor;
+  /** A channel gate on the residual stream as every block and the tail read it, as data so that the block
+   *  op folds it into its first conv (instead of `read`). */
+  inputGate?: ChannelGate;
+  /** Block i's width gates on M1 (after the expansion's ReLU) and M2 (after the reduction), as data so that
+   *  the fused block op (engine/wdsr-block.ts) applies them. */
+  widthGates?(i: number): BlockGates;
   /** Block i's output from its input h and its body's output. */
   merge?(i: number, h: Tensor, body: Tensor): Tensor;
+  /** Block i's output from h and h + body, the residual added inside the block op (merge takes precedence). */
+  mix?(i: number, h: Tensor, out: Tensor): Tensor;
 }
 
 export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: WdsrHooks = {}): Tensor {
   const conv = convTable(wdsrB.convs(spec));
-  const read = hooks.read ?? ((_, h) => h);
+  const ig = hooks.inputGate;
+  const read = hooks.read ?? (ig ? (_: number, h: Tensor) => ops.gateChannels(h, ig.gate, ig.mask, ig.worth) : (_: number, h: Tensor) => h);
   const xs = ops.affine(x, 1, -0.5);
   let h = applyConv(params, conv('head'), xs);
   spec.blocks.forEach((_, i) => {
-    let t = applyConv(params, conv(`blocks.${i}.expand`), read(i, h), true);
-    if (hooks.afterExpand) t = hooks.afterExpand(i, t);
-    t = applyConv(params, conv(`blocks.${i}.reduce`), t);
-    if (hooks.afterReduce) t = hooks.afterReduce(i, t);
-    const body = applyConv(params, conv(`blocks.${i}.conv`), t);
-    h = hooks.merge ? hooks.merge(i, h, body) : ops.add(h, body);
+    const defs = (['expand', 'reduce', 'conv'] as const).map((k) => conv(`blocks.${i}.${k}`));
+    // With an input gate the block op gates its input itself (the skip stays ungated).
+    const input = ig && !hooks.read ? h : read(i, h);
+    const gates = { ...(ig && !hooks.read ? { c: ig } : {}), ...(hooks.widthGates?.(i) ?? {}) };
+    // The residual rides in the block op unless a merge hook combines h and the body itself.
+    const skip = hooks.merge ? null : h;
+    let out: Tensor;
+    if (defs.some((d) => branchesOf(d).length > 0)) {
+      const [expand, reduce, body] = defs.map((d, j) => (t: Tensor) => applyConv(params, d, t, j === 0));
+      out = composeBlock(input, skip, { expand, reduce, conv: body }, gates);
+    } else {
+      const [w1, w2, w3] = defs.map((d) => convWeight(params, d));
+      const [b1, b2, b3] = defs.map((d) => param(params, `${d.name}.b`));
+      out = wdsrBlock(input, skip, { w1, b1, w2, b2, w3, b3 }, gates);
+    }
+    h = hooks.merge ? hooks.merge(i, h, out) : hooks.mix ? hooks.mix(i, h, out) : out;
   });
   const y = ops.add(applyConv(params, conv('tail'), read(spec.blocks.length, h)), applyConv(params, conv('skip'), xs));
   return ops.affine(ops.depthToSpace(y, spec.scale), 1, 0.5);

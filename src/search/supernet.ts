@@ -111,10 +111,11 @@ export class Supernet {
     const { c, blocks } = this.gates;
     const hooks: WdsrHooks = {};
     if (use.widths) {
-      const cMask = asFloats(sel.c); // read before every block and the tail
-      hooks.read = (_, h) => ops.gateChannels(h, c, cMask, worth);
-      hooks.afterExpand = (i, t) => ops.gateChannels(t, blocks[i].m1, asFloats(sel.blocks[i].m1), worth);
-      hooks.afterReduce = (i, t) => ops.gateChannels(t, blocks[i].m2, asFloats(sel.blocks[i].m2), worth);
+      hooks.inputGate = { gate: c, mask: asFloats(sel.c), worth }; // read before every block and the tail
+      hooks.widthGates = (i) => ({
+        m1: { gate: blocks[i].m1, mask: asFloats(sel.blocks[i].m1), worth },
+        m2: { gate: blocks[i].m2, mask: asFloats(sel.blocks[i].m2), worth },
+      });
     }
     if (use.depth && worth === 'taylor') {
       // The block's worth is its body's (x + body, or x when skipped); its skip value is the keep gate's threshold.
@@ -122,7 +123,7 @@ export class Supernet {
     } else if (use.depth) {
       const g = this.gateTensors().blocks;
       // The seed's mix β_skip·x + β_keep·(body + x): the body runs even when skipped, so the keep gate has a gradient.
-      hooks.merge = (i, h, body) => ops.add(ops.mulChannels(h, g[i].skip), ops.mulChannels(ops.add(body, h), g[i].keep));
+      hooks.mix = (i, h, out) => ops.depthMix(h, out, g[i].skip, g[i].keep);
     }
     return wdsrForward(this.spec, this.model.params, x, hooks);
   }

@@ -4,6 +4,7 @@
 // of the weights and only the valid lanes are stored.
 import type { ConvShape } from '../backend.js';
 import type { KernelSource, Target } from './glue.js';
+import { packedBlock, packedScalars, packedSpans, pixelPack } from './codegen-pixel-pack.js';
 import { range } from '../../util/range.js';
 
 /** A convolution's geometry without the batch size. */
@@ -34,17 +35,21 @@ function store(ptr: string, acc: string, v: number, co: number, vw: number): str
  * the same convolution over dy with the kernel flipped in space and transposed in channels,
  * w'[ky,kx,o,i] = w[k-1-ky,k-1-kx,i,o], done while packing the weights.
  * Register block: P output pixels × all cout vectors, each x value broadcast against each weight vector.
+ * `packing` false keeps the padded layout where pixel packing would apply (A/B timing: bench-kernels.mjs).
  */
-export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boolean): KernelSource {
+export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boolean, packing = true): KernelSource {
   const { h: H, w: W, k: K } = g;
   const [CI, CO] = gradInput ? [g.cout, g.cin] : [g.cin, g.cout];
   const PAD = (K - 1) >> 1;
   const VW = t.vw;
-  const V = Math.ceil(CO / VW);
+  const pack = packing ? pixelPack(CO, CI, VW, t.nreg) : null;
+  const V = pack ? pack.U : Math.ceil(CO / VW);
   const COP = V * VW;
-  // P·V accumulators + P broadcasts + 1 weight vector must fit the register file.
-  const P = Math.max(1, Math.min(W, Math.floor((t.nreg - 1) / (V + 1))));
-  const src = gradInput ? `((${K * K - 1} - t) * ${CO} + o) * ${CI} + i` : `(t * ${CI} + i) * ${CO} + o`;
+  // Padded: P·V accumulators + P broadcasts + 1 weight vector must fit the register file. Packed: whole groups.
+  const P = pack ? pack.NG * pack.G : Math.max(1, Math.min(W, Math.floor((t.nreg - 1) / (V + 1))));
+  // The weight (and bias) for packed output lane o: channel o mod CO (packed, periodic) or o (padded, o < CO).
+  const oc = pack ? `o % ${CO}` : 'o';
+  const src = gradInput ? `((${K * K - 1} - t) * ${CO} + ${oc}) * ${CI} + i` : `(t * ${CI} + i) * ${CO} + ${oc}`;
 
   const block = (x0: string, np: number, fixedX0: number | null): string[] => {
     const valid = (j: number, kx: number) => {
@@ -84,10 +89,13 @@ export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boo
     return out;
   };
 
+  const packed = (x0: string, np: number, fixedX0: number | null) =>
+    packedBlock({ pack: pack!, x0, fixedX0, np, K, PAD, H, W, CI, CO, vw: VW });
+  const gen = pack ? packed : block;
   const body: string[] = [];
-  for (const s of columnSpans(W, P, PAD)) {
-    if (s.kind === 'fixed') body.push(...block(String(s.x0), s.np, s.x0));
-    else body.push(`for (int x0 = ${s.x0}; x0 < ${s.x0 + s.blocks * P}; x0 += ${P})`, ...block('x0', P, null));
+  for (const s of pack ? packedSpans(W, P, PAD, pack.G) : columnSpans(W, P, PAD)) {
+    if (s.kind === 'fixed') body.push(...gen(String(s.x0), s.np, s.x0));
+    else body.push(`for (int x0 = ${s.x0}; x0 < ${s.x0 + s.blocks * P}; x0 += ${P})`, ...gen('x0', P, null));
   }
 
   const code = `static void k_${name}(void** p, const double* s) {
@@ -99,10 +107,10 @@ export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boo
   const int relu = s[1] != 0;
   float* restrict wp = xalloc(sizeof(float) * ${K * K * CI * COP});
   float bp[${COP}] __attribute__((aligned(64)));
-  for (int o = 0; o < ${COP}; o++) bp[o] = b && o < ${CO} ? b[o] : 0.f;
+  for (int o = 0; o < ${COP}; o++) bp[o] = b && ${pack ? 1 : `o < ${CO}`} ? b[${oc}] : 0.f;
   for (int t = 0; t < ${K * K}; t++)
     for (int i = 0; i < ${CI}; i++)
-      for (int o = 0; o < ${COP}; o++) wp[(t * ${CI} + i) * ${COP} + o] = o < ${CO} ? w[${src}] : 0.f;
+      for (int o = 0; o < ${COP}; o++) wp[(t * ${CI} + i) * ${COP} + o] = ${pack ? 1 : `o < ${CO}`} ? w[${src}] : 0.f;
   /* Dynamic chunks of rows: a thread sharing its core with another process does less of the work. */
   const long chunk = n * ${H} / 64 > 1 ? n * ${H} / 64 : 1;
   #pragma omp parallel for schedule(dynamic, chunk)
@@ -118,13 +126,13 @@ ${body.map((l) => '    ' + l).join('\n')}
   return { name, code };
 }
 
-/** Register block of the weight gradient: TC taps along x × IB input channels × all cout vectors. */
-function gradWeightBlocking(g: ConvGeom, V: number, nreg: number): { TC: number; IB: number } {
+/** Register block of the weight gradient: TC taps along x × IB input channels × all cout vectors. `extra`:
+ *  registers live besides the accumulators (the dy vectors or broadcasts gcc keeps, and blends). */
+function gradWeightBlocking(g: ConvGeom, V: number, nreg: number, extra: (blocks: number) => number): { TC: number; IB: number } {
   let best = { TC: 1, IB: 1, score: 0 };
   for (let TC = 1; TC <= g.k; TC++)
     for (let IB = 1; IB <= g.cin; IB++) {
-      // Accumulators + the live dy vectors or broadcasts (whichever gcc keeps) + 1 must fit.
-      if (TC * IB * V + Math.min(V, TC * IB) + 1 > nreg) continue;
+      if (TC * IB * V + extra(TC * IB) + 1 > nreg) continue;
       // Average (tap, channel) pairs per block once the remainder blocks are counted.
       const score = (g.k * g.cin) / (Math.ceil(g.k / TC) * Math.ceil(g.cin / IB));
       if (score > best.score || (score === best.score && TC > best.TC)) best = { TC, IB, score };
@@ -137,17 +145,21 @@ function gradWeightBlocking(g: ConvGeom, V: number, nreg: number): { TC: number;
  * dy fills the vector lanes (cout), x values are broadcast. Rows are cut into nchunks() bands, each with a
  * private padded dw; a band is walked in tiles small enough to stay in L1/L2 while every register block
  * (TC taps × IB channels × cout) sweeps the tile, so the tensors are read from memory once. The private dws
- * are summed in band order.
+ * are summed in band order. `packing` as for convForward.
  * (Swapping the roles when cin fills the lanes better, e.g. 144→20, was slower: the x vectors are then
  * loaded once per tap and, typed arrays being unaligned, every such load splits across two cache lines.)
  */
-export function convGradWeight(name: string, g: ConvGeom, t: Target): KernelSource {
+export function convGradWeight(name: string, g: ConvGeom, t: Target, packing = true): KernelSource {
   const { h: H, w: W, k: K, cin: CI, cout: CO } = g;
   const PAD = (K - 1) >> 1;
   const VW = t.vw;
-  const V = Math.ceil(CO / VW);
+  // Pixel-packed (codegen-pixel-pack.ts): G pixels' dy rows are U whole vectors, lane l accumulating channel
+  // l mod CO of pixel ⌊l / CO⌋ of the group; the G phases are summed at the end.
+  const pack = packing ? pixelPack(CO, CI, VW, t.nreg) : null;
+  const G = pack ? pack.G : 1;
+  const V = pack ? pack.U : Math.ceil(CO / VW);
   const COP = V * VW;
-  const { TC, IB } = gradWeightBlocking(g, V, t.nreg);
+  const { TC, IB } = gradWeightBlocking(g, V, t.nreg, pack ? () => V + G + 1 : (pairs) => Math.min(V, pairs));
   const R = Math.max(1, Math.ceil(32 / W)); // rows per tile: ≥ 32 pixels to amortise loading the block
   const DWP = K * K * CI * COP;
 
@@ -175,6 +187,40 @@ export function convGradWeight(name: string, g: ConvGeom, t: Target): KernelSour
     const xl = Math.max(0, PAD - kx0);
     const xe = Math.min(W, W + PAD - (kx0 + tc - 1));
     const edge = range(W).filter((xx) => xl >= xe || xx < xl || xx >= xe);
+    // Packed: groups start at multiples of G; those with every pixel's every tap inside the row run in a loop,
+    // the others are unrolled with out-of-row pixels and taps reading 0 (a virtual pixel's dy lanes too).
+    const group = (gx: string, fixed: number | null): string[] => {
+      const inRow = (j: number, tp: number) => {
+        if (fixed === null) return true;
+        const ix = fixed + j + kx0 + tp - PAD;
+        return fixed + j < W && ix >= 0 && ix < W;
+      };
+      const lanes = (u: number) => (fixed === null ? VW : Math.max(0, Math.min(VW, (W - fixed) * CO - u * VW)));
+      const out = [
+        '{',
+        `  const float* restrict d = dr + (long)(${gx}) * ${CO};`,
+        `  const float* restrict xp = xr + (long)(${gx}) * ${CI};`,
+        `  ${range(V).map((u) => `const vf d${u} = ${lanes(u) === VW ? `vload(d + ${u * VW})` : lanes(u) > 0 ? `vload_n(d + ${u * VW}, ${lanes(u)})` : '(vf){0}'};`).join(' ')}`,
+      ];
+      for (const tp of range(tc)) {
+        if (!range(G).some((j) => inRow(j, tp))) continue;
+        for (const ii of range(ib)) {
+          const xs = range(G).map((j) => `const float x${j} = ${inRow(j, tp) ? `xp[${(j + kx0 + tp - PAD) * CI + ii}]` : '0.f'};`);
+          out.push(`  { ${xs.join(' ')} ${range(V).map((u) => `${acc(tp, ii, u)} += ${packedScalars(u, VW, CO, (j) => `x${j}`)} * d${u};`).join(' ')} }`);
+        }
+      }
+      out.push('}');
+      return out;
+    };
+    const packedWalk = (): string[] => {
+      const ga = Math.ceil(xl / G) * G;
+      const n = xl < xe ? Math.max(0, Math.floor((xe - ga) / G)) : 0;
+      const starts = range(Math.ceil(W / G)).map((q) => q * G).filter((gx) => n === 0 || gx < ga || gx >= ga + n * G);
+      return [
+        ...(n > 0 ? [`    for (int gx = ${ga}; gx < ${ga + n * G}; gx += ${G})`, ...group('gx', null).map((l) => '    ' + l)] : []),
+        ...starts.flatMap((gx) => group(String(gx), gx).map((l) => '    ' + l)),
+      ];
+    };
     return [
       '{',
       `  float* restrict ab = acc + ((long)(ky * ${K} + ${kx0}) * ${CI} + ${i0}) * ${COP};`,
@@ -185,11 +231,13 @@ export function convGradWeight(name: string, g: ConvGeom, t: Target): KernelSour
       `    if (iy < 0 || iy >= ${H}) continue;`,
       `    const float* restrict dr = dy + r * ${W * CO};`,
       `    const float* restrict xr = x + (r - yy + iy) * ${W * CI} + ${i0};`,
-      ...(xl < xe ? [`    for (int xx = ${xl}; xx < ${xe}; xx++)`, ...pixel('xx', range(tc)).map((l) => '    ' + l)] : []),
-      ...edge.flatMap((xx) => {
-        const taps = tapsAt(xx);
-        return taps.length ? pixel(String(xx), taps).map((l) => '    ' + l) : [];
-      }),
+      ...(pack ? packedWalk() : [
+        ...(xl < xe ? [`    for (int xx = ${xl}; xx < ${xe}; xx++)`, ...pixel('xx', range(tc)).map((l) => '    ' + l)] : []),
+        ...edge.flatMap((xx) => {
+          const taps = tapsAt(xx);
+          return taps.length ? pixel(String(xx), taps).map((l) => '    ' + l) : [];
+        }),
+      ]),
       '  }',
       ...all.map(([tp, ii, v]) => `  vstore(${at(tp, ii, v)}, ${acc(tp, ii, v)});`),
       '}',
@@ -226,7 +274,8 @@ ${body.map((l) => '        ' + l).join('\n')}
   for (long e = 0; e < ${K * K * CI}; e++)
     for (int o = 0; o < ${CO}; o++) {
       float sum = 0.f;
-      for (long c = 0; c < nc; c++) sum += part[c * ${DWP} + e * ${COP} + o];
+      for (long c = 0; c < nc; c++)
+        for (int j = 0; j < ${G}; j++) sum += part[c * ${DWP} + e * ${COP} + j * ${CO} + o];
       dw[e * ${CO} + o] = sum;
     }
   free(part);

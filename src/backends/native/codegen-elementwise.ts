@@ -71,7 +71,9 @@ ${ins.map((v) => `        const double ${v} = ${v}_[i];`).join('\n')}
 
 /** y = x · g[channel]; p = [x, g, y], s = [len]. */
 export function mulChannelsKernel(name: string, c: number, vw: number): KernelSource {
-  const M = channelBlock(c, vw);
+  // At least 256 floats a block: with one vector's worth per block (c = 1, a scalar gate) the kernel took
+  // 3.5 ms on 884 K floats, 0.6 ms with 256 (c = 24: 0.2).
+  const M = channelBlock(c, vw) * Math.ceil(256 / channelBlock(c, vw));
   const code = `static void k_${name}(void** p, const double* s) {
   const float* restrict x = p[0];
   const float* restrict g = p[1];

@@ -36,7 +36,14 @@ typedef int vi __attribute__((vector_size(VW * 4), aligned(4)));
 static inline vf vload(const float* p) { return *(const vf*)p; }
 static inline void vstore(float* p, vf v) { *(vf*)p = v; }
 static inline vf vrelu(vf a) { return (vf)((vi)a & (a > (vf){0})); }
-static inline vf vbroadcast(float a) { return (vf){0} + a; }
+/* A literal, not (vf){0} + a: without -ffast-math gcc keeps that + 0 (it turns -0 into +0) as an extra add. */
+static inline vf vbroadcast(float a) { return (vf){ ${Array.from({ length: t.vw }, () => 'a').join(', ')} }; }
+/* Lanes [0, from) of a, the rest of b (from a constant): two pixels' inputs in one pixel-packed vector. */
+#define LANES ((vi){ ${Array.from({ length: t.vw }, (_, l) => l).join(', ')} })
+static inline vf vblend_from(vf a, vf b, int from) {
+  const vi m = LANES >= ((vi){0} + from);
+  return (vf)(((vi)a & ~m) | ((vi)b & m));
+}
 
 /* Partial vectors (a channel tail): one masked instruction with AVX-512, a copy elsewhere. Reading or
    writing a full vector would cross the end of the tensor (or race with the next row's thread). */

@@ -1,10 +1,10 @@
 // The native backend: every kernel is C generated for the shapes in use, compiled once (cached on disk),
 // and called through one N-API entry point. This file only checks arguments, allocates outputs and finds
 // (or compiles) the kernel; the maths lives in the generators.
-import type { AdamParams, Backend, BinaryKind, ConvShape, UnaryKind } from '../backend.js';
+import type { AdamParams, Backend, BinaryKind, ConvShape, ExpandShape, UnaryKind } from '../backend.js';
 import { defaultCacheDir, findToolchain, loadModule, type NativeArg, type Toolchain } from './compile.js';
 import { moduleSource, type Target } from './glue.js';
-import { BASE_PROBE, baseSources, channelName, convName, shuffleName, specSources, type ConvKind, type KernelSpec } from './kernels.js';
+import { BASE_PROBE, baseSources, channelName, convName, shuffleName, specSources, wdsrName, type ConvKind, type KernelSpec } from './kernels.js';
 
 export { compileStats, findToolchain as findCompiler, ompThreads, type Toolchain } from './compile.js';
 export type { KernelSpec } from './kernels.js';
@@ -45,6 +45,11 @@ function checkConv(s: ConvShape, x: number, xc: number, y: number, yc: number, w
   need(w === undefined || w === k * k * cin * cout, `conv weights do not match shape ${JSON.stringify(s)}`);
 }
 
+function checkExpand(s: ExpandShape, lens: Record<string, [number, number]>): void {
+  for (const v of [s.n, s.h, s.w, s.c, s.m1, s.m2]) need(Number.isInteger(v) && v > 0, `bad expansion shape ${JSON.stringify(s)}`);
+  for (const [what, [got, want]] of Object.entries(lens)) need(got === want, `wdsrExpand: ${what} has ${got} values, expected ${want} for ${JSON.stringify(s)}`);
+}
+
 export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
   let toolchain: Toolchain | null = null;
   const kernels = new Map<string, Kernel>();
@@ -75,6 +80,10 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
     kernel(name, spec)(...inputs, out, out.length, ...scalars);
     return out;
   };
+  const expand = (backward: boolean, s: ExpandShape) => {
+    const geom = { c: s.c, m1: s.m1, m2: s.m2 };
+    return kernel(wdsrName(backward, geom), { op: 'wdsr', geom });
+  };
   const scalar = new Float64Array(1);
   const reduce = (name: string, ...args: NativeArg[]) => {
     kernel(name)(...args, scalar, (args[0] as Float32Array).length);
@@ -103,6 +112,21 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
       const dw = alloc(s.k * s.k * s.cin * s.cout);
       conv('gw', s)(x, dy, dw, s.n);
       return dw;
+    },
+
+    wdsrExpand(x, w1, b1, w2, b2, s) {
+      const np = s.n * s.h * s.w;
+      checkExpand(s, { x: [x.length, np * s.c], w1: [w1.length, s.c * s.m1], b1: [b1.length, s.m1], w2: [w2.length, s.m1 * s.m2], b2: [b2.length, s.m2] });
+      const z = alloc(np * s.m2);
+      expand(false, s)(x, w1, b1, w2, b2, z, np);
+      return z;
+    },
+    wdsrExpandGrad(x, dz, w1, b1, w2, s, dxAdd = null) {
+      const np = s.n * s.h * s.w;
+      checkExpand(s, { x: [x.length, np * s.c], dz: [dz.length, np * s.m2], w1: [w1.length, s.c * s.m1], b1: [b1.length, s.m1], w2: [w2.length, s.m1 * s.m2], dxAdd: [dxAdd?.length ?? np * s.c, np * s.c] });
+      const r = { dx: alloc(np * s.c), dw1: alloc(s.c * s.m1), db1: alloc(s.m1), dw2PerSample: alloc(s.n * s.m1 * s.m2), db2PerSample: alloc(s.n * s.m2) };
+      expand(true, s)(x, dz, w1, b1, w2, r.dx, r.dw1, r.db1, r.dw2PerSample, r.db2PerSample, dxAdd, s.n, s.h * s.w);
+      return r;
     },
 
     unary: (kind: UnaryKind, x) => map(kind, [x]),

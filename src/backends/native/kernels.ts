@@ -3,6 +3,7 @@
 import type { BinaryKind, UnaryKind } from '../backend.js';
 import { convForward, convGradWeight, type ConvGeom } from './codegen-conv.js';
 import { adamKernel, mapKernel, mulChannelsKernel, reduceKernel, shuffleKernel } from './codegen-elementwise.js';
+import { wdsrBackward, wdsrForward, type WdsrGeom } from './codegen-wdsr.js';
 import type { KernelSource, Target } from './glue.js';
 
 export type KernelSpec =
@@ -11,11 +12,14 @@ export type KernelSpec =
   /** mulChannels and channelSum (with and without b) for c channels. */
   | { readonly op: 'channels'; readonly c: number }
   /** depthToSpace and spaceToDepth for c channels and scale s. */
-  | { readonly op: 'shuffle'; readonly c: number; readonly s: number };
+  | { readonly op: 'shuffle'; readonly c: number; readonly s: number }
+  /** The fused WDSR-B expansion (1×1 C→M1, ReLU, 1×1 M1→M2), forward and backward. */
+  | { readonly op: 'wdsr'; readonly geom: WdsrGeom };
 
 export type ConvKind = 'fwd' | 'gin' | 'gw';
 export const convName = (kind: ConvKind, g: ConvGeom) => `conv_${kind}_h${g.h}_w${g.w}_i${g.cin}_o${g.cout}_k${g.k}`;
 export const channelName = (kind: 'mul' | 'sum' | 'sumprod', c: number) => `ch_${kind}_c${c}`;
+export const wdsrName = (backward: boolean, g: WdsrGeom) => `wdsr_${backward ? 'bwd' : 'fwd'}_c${g.c}_a${g.m1}_b${g.m2}`;
 export const shuffleName = (inverse: boolean, c: number, s: number) => `${inverse ? 's2d' : 'd2s'}_c${c}_s${s}`;
 
 const UNARY: Record<UnaryKind, string> = {
@@ -66,5 +70,7 @@ export function specSources(spec: KernelSpec, t: Target): KernelSource[] {
       ];
     case 'shuffle':
       return [false, true].map((inv) => shuffleKernel(shuffleName(inv, spec.c, spec.s), spec.c, spec.s, inv));
+    case 'wdsr':
+      return [wdsrForward(wdsrName(false, spec.geom), spec.geom, t), wdsrBackward(wdsrName(true, spec.geom), spec.geom, t)];
   }
 }

@@ -1,0 +1,131 @@
+// Pixel-packed lanes for convolutions whose cout is not a multiple of the vector width (24 with 16 lanes;
+// see pixelPack for which). NHWC keeps G consecutive pixels' outputs contiguous, G·cout floats = U whole vectors, so a register
+// block of G-pixel groups fills every lane: a vector that straddles two pixels is multiplied by a blend of
+// their two broadcast inputs (one extra shuffle-port op, off the FMA ports), the weights are packed
+// periodically (lane l holds output channel l mod cout), and stores are whole vectors. The padded layout it
+// replaces wastes 1 − cout/(V·vw) of every FMA: 25 % at cout 24, 37.5 % at 20.
+import { range } from '../../util/range.js';
+
+export interface PixelPack {
+  /** Pixels per group and vectors per group. */
+  readonly G: number;
+  readonly U: number;
+  /** Groups per register block. */
+  readonly NG: number;
+}
+
+const gcd = (a: number, b: number): number => (b === 0 ? a : gcd(b, a % b));
+
+/** The packing for `co` output channels from `ci` inputs, or null when the padded layout wastes nothing or the group's
+ *  G − 1 blends would cost more than a third of its U FMAs: measured on the 2-core Zen 5 (docs/native-
+ *  backend.md), cout 24 (1 blend in 3 vectors) gains, while cout 20 (3 in 5) and 12 (3 in 3) lose to the
+ *  padded layout's 62.5 and 75 % lanes. */
+export function pixelPack(co: number, ci: number, vw: number, nreg: number): PixelPack | null {
+  // With 3 input channels (a net's first conv) the packed 3→24 kernels measured 7–15 % slower, not faster.
+  if (co % vw === 0 || ci < 8) return null;
+  const G = vw / gcd(co, vw);
+  const U = (G * co) / vw;
+  if (3 * (G - 1) > U) return null;
+  // NG·U accumulators + U weight vectors + G broadcasts + one blend + one spare.
+  const NG = Math.floor((nreg - U - G - 2) / U);
+  return NG >= 1 ? { G, U, NG } : null;
+}
+
+/** Vector u of a group as a blend of its pixels' scalars `s(j)` broadcast: lanes [u·vw, (u+1)·vw) of the
+ *  group's G·co packed outputs belong to pixels ⌊lane / co⌋; a vector inside one pixel is a plain broadcast. */
+export function packedScalars(u: number, vw: number, co: number, s: (j: number) => string): string {
+  let v = '';
+  for (let l = 0; l < vw; l++) {
+    const j = Math.floor((u * vw + l) / co);
+    if (l === 0) v = `vbroadcast(${s(j)})`;
+    else if (j !== Math.floor((u * vw + l - 1) / co)) v = `vblend_from(${v}, vbroadcast(${s(j)}), ${l})`;
+  }
+  return v;
+}
+
+type Span = { kind: 'run'; x0: number; blocks: number } | { kind: 'fixed'; x0: number; np: number };
+
+/** Like the padded layout's column spans, but every block is whole groups: the row's last group may reach
+ *  past the image, where its pixels read zeros and are not stored. */
+export function packedSpans(w: number, p: number, pad: number, g: number): Span[] {
+  const whole = (n: number) => Math.ceil(n / g) * g;
+  const spans: Span[] = [];
+  let x = 0;
+  for (; x < pad && x < w; x += p) spans.push({ kind: 'fixed', x0: x, np: Math.min(p, whole(w - x)) });
+  const blocks = Math.max(0, Math.floor((w - pad - x) / p));
+  if (blocks > 0) spans.push({ kind: 'run', x0: x, blocks });
+  for (x += blocks * p; x < w; x += p) spans.push({ kind: 'fixed', x0: x, np: Math.min(p, whole(w - x)) });
+  return spans;
+}
+
+export interface PackedBlockArgs {
+  pack: PixelPack;
+  /** C expression of the block's first pixel, and its value when known at generation time (edge blocks). */
+  x0: string;
+  fixedX0: number | null;
+  /** Pixels in the block (a multiple of G). */
+  np: number;
+  K: number;
+  PAD: number;
+  H: number;
+  W: number;
+  CI: number;
+  CO: number;
+  vw: number;
+}
+
+/** One register block over `np` pixels in packed lanes, the body shared with the padded block: bias-initialised
+ *  accumulators, the taps, ReLU when asked, stores. Expects xi, yr, yy, wp, bp, relu in scope. */
+export function packedBlock(a: PackedBlockArgs): string[] {
+  const { pack, K, PAD, H, W, CI, CO, vw } = a;
+  const { G, U } = pack;
+  const COP = U * vw;
+  const groups = a.np / G;
+  const inImage = (pix: number, kx: number) => {
+    if (a.fixedX0 === null) return true;
+    const x = a.fixedX0 + pix;
+    const ix = x + kx - PAD;
+    return x < W && ix >= 0 && ix < W;
+  };
+  const acc = (q: number, u: number) => `a${q}_${u}`;
+  const out: string[] = ['{'];
+  for (const q of range(groups)) out.push(`  vf ${range(U).map((u) => `${acc(q, u)} = vload(bp + ${u * vw})`).join(', ')};`);
+  out.push(`  for (int ky = 0; ky < ${K}; ky++) {`);
+  if (K > 1) out.push(`    const int iy = yy + ky - ${PAD};`, `    if (iy < 0 || iy >= ${H}) continue;`);
+  else out.push('    const int iy = yy;');
+  out.push(`    const float* restrict xr = xi + (long)iy * ${W * CI} + (long)(${a.x0}) * ${CI};`);
+  out.push(`    const float* restrict wk = wp + ky * ${K * CI * COP};`);
+  for (const kx of range(K)) {
+    const live = range(groups).filter((q) => range(G).some((j) => inImage(q * G + j, kx)));
+    if (live.length === 0) continue;
+    out.push(`    for (int i = 0; i < ${CI}; i++) {`);
+    out.push(`      const float* restrict wi = wk + (${kx * CI} + i) * ${COP};`);
+    // The next block's input, as in the padded block: wide pixels outrun the hardware prefetcher.
+    if (kx === 0 && CI >= 16) out.push(`      __builtin_prefetch(xr + ${a.np * CI} + i * ${a.np});`);
+    out.push(`      ${range(U).map((u) => `const vf w${u} = vload(wi + ${u * vw});`).join(' ')}`);
+    for (const q of live) {
+      const xb = (j: number) => `x${q}_${j}`;
+      out.push(
+        `      { ${range(G)
+          .map((j) => `const float ${xb(j)} = ${inImage(q * G + j, kx) ? `xr[${(q * G + j + kx - PAD) * CI} + i]` : '0.f'};`)
+          .join(' ')}`,
+      );
+      for (const u of range(U)) out.push(`        ${acc(q, u)} += ${packedScalars(u, vw, CO, xb)} * w${u};`);
+      out.push('      }');
+    }
+    out.push('    }');
+  }
+  out.push('  }');
+  const all = range(groups).flatMap((q) => range(U).map((u) => acc(q, u)));
+  out.push(`  if (relu) { ${all.map((v) => `${v} = vrelu(${v});`).join(' ')} }`);
+  for (const q of range(groups))
+    for (const u of range(U)) {
+      const ptr = `yr + (long)(${a.x0} + ${q * G}) * ${CO} + ${u * vw}`;
+      // Lanes of pixels inside the row; only an edge block's last group can reach past it.
+      const lanes = a.fixedX0 === null ? vw : Math.min(vw, (W - a.fixedX0 - q * G) * CO - u * vw);
+      if (lanes >= vw) out.push(`  vstore(${ptr}, ${acc(q, u)});`);
+      else if (lanes > 0) out.push(`  vstore_n(${ptr}, ${acc(q, u)}, ${lanes});`);
+    }
+  out.push('}');
+  return out;
+}
