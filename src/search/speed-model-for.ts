@@ -67,8 +67,10 @@ export function nearestShipped(target: string, scale: number, input: { w: number
   const pixels = (s: { w: number; h: number }) => s.w * s.h;
   const miss = (c: Shipped) => Math.abs(Math.log(pixels(c.model.data.setup.input) / pixels(input)));
   const unlike = (c: Shipped) => (here ? fingerprintDiffs(c.model.data.device, here, SAME_DEVICE).length : 0);
+  // Between equals, the one of the setup's default name (the first profiled for it).
+  const other = (c: Shipped) => Number(basename(c.path) !== basename(modelPathFor(defaultProfilePath(c.model.data.setup))));
   const candidates = shippedModels(target, scale, dir);
-  candidates.sort((a, b) => miss(a) - miss(b) || unlike(a) - unlike(b) || a.path.localeCompare(b.path));
+  candidates.sort((a, b) => miss(a) - miss(b) || unlike(a) - unlike(b) || other(a) - other(b) || a.path.localeCompare(b.path));
   return candidates[0] ?? null;
 }
 
