@@ -61,16 +61,17 @@ function shippedModels(target: string, scale: number, dir = PROFILES): Shipped[]
 
 const sameInput = (a: { w: number; h: number }, b: { w: number; h: number }) => a.w === b.w && a.h === b.h;
 
+/** Named as its setup's default file (the first profiled for it): preferred between equals. */
+const defaultNamed = (c: Shipped) => basename(c.path) === basename(modelPathFor(defaultProfilePath(c.model.data.setup)));
+
 /** The shipped speed model of this target and scale whose input is closest in pixels (times scale with them;
  *  the calibration absorbs the rest), of those the one measured on the machine most like `here`; or null. */
 export function nearestShipped(target: string, scale: number, input: { w: number; h: number }, here?: DeviceFingerprint, dir = PROFILES): Shipped | null {
   const pixels = (s: { w: number; h: number }) => s.w * s.h;
   const miss = (c: Shipped) => Math.abs(Math.log(pixels(c.model.data.setup.input) / pixels(input)));
   const unlike = (c: Shipped) => (here ? fingerprintDiffs(c.model.data.device, here, SAME_DEVICE).length : 0);
-  // Between equals, the one of the setup's default name (the first profiled for it).
-  const other = (c: Shipped) => Number(basename(c.path) !== basename(modelPathFor(defaultProfilePath(c.model.data.setup))));
   const candidates = shippedModels(target, scale, dir);
-  candidates.sort((a, b) => miss(a) - miss(b) || unlike(a) - unlike(b) || other(a) - other(b) || a.path.localeCompare(b.path));
+  candidates.sort((a, b) => miss(a) - miss(b) || unlike(a) - unlike(b) || Number(defaultNamed(b)) - Number(defaultNamed(a)) || a.path.localeCompare(b.path));
   return candidates[0] ?? null;
 }
 
@@ -88,13 +89,11 @@ export async function speedModelFor(r: SpeedModelRequest): Promise<ChosenSpeedMo
     r.log(`speed model: ${path}, fitted on ${r.deviceProfile} (${describeCpu(profile.device)})`);
     return { model, path, source: 'device profile', here };
   }
-  const setup = { target: r.target.name, scale: r.scale, input: r.input };
   const dir = r.profilesDir ?? PROFILES;
-  const byName = join(dir, basename(modelPathFor(defaultProfilePath(setup))));
   // This setup's shipped models, the one of the default name first.
   const shipped = shippedModels(r.target.name, r.scale, dir)
     .filter((c) => sameInput(c.model.data.setup.input, r.input))
-    .sort((a, b) => Number(b.path === byName) - Number(a.path === byName) || a.path.localeCompare(b.path));
+    .sort((a, b) => Number(defaultNamed(b)) - Number(defaultNamed(a)) || a.path.localeCompare(b.path));
   const profilePath = join(r.outDir, 'profile.json');
   const modelPath = modelPathFor(profilePath);
   const others: { path: string; diffs: string }[] = [];

@@ -4,6 +4,7 @@
 // of the weights and only the valid lanes are stored.
 import type { ConvShape } from '../backend.js';
 import type { KernelSource, Target } from './glue.js';
+import { convChannelLoop, convRowLoop } from './codegen-conv-loops.js';
 import { packedBlock, packedScalars, packedSpans, pixelPack } from './codegen-pixel-pack.js';
 import { range } from '../../util/range.js';
 
@@ -60,19 +61,11 @@ export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boo
     const acc = (j: number, v: number) => `a${j}_${v}`;
     const out: string[] = ['{'];
     for (const j of range(np)) out.push(`  vf ${range(V).map((v) => `${acc(j, v)} = vload(bp + ${v * VW})`).join(', ')};`);
-    out.push(`  for (int ky = 0; ky < ${K}; ky++) {`);
-    if (K > 1) out.push(`    const int iy = yy + ky - ${PAD};`, `    if (iy < 0 || iy >= ${H}) continue;`);
-    else out.push('    const int iy = yy;');
-    out.push(`    const float* restrict xr = xi + (long)iy * ${W * CI} + (long)(${x0}) * ${CI};`);
-    out.push(`    const float* restrict wk = wp + ky * ${K * CI * COP};`);
+    out.push(...convRowLoop(K, PAD, H, W, CI, COP, x0));
     for (const kx of range(K)) {
       const js = range(np).filter((j) => valid(j, kx));
       if (js.length === 0) continue;
-      out.push(`    for (int i = 0; i < ${CI}; i++) {`);
-      out.push(`      const float* restrict wi = wk + (${kx * CI} + i) * ${COP};`);
-      // The next block's input, spread over this block's loop: with pixels of a cache line or more (144
-      // channels = 9 lines) the hardware prefetcher falls behind and a 1×1 conv ran at half speed.
-      if (kx === 0 && CI >= 16) out.push(`      __builtin_prefetch(xr + ${P * CI} + i * ${P});`);
+      out.push(...convChannelLoop(kx, CI, COP, P));
       for (const j of js) out.push(`      const float xb${j} = xr[${(j + kx - PAD) * CI} + i];`);
       for (const v of range(V)) {
         out.push(`      { const vf wv = vload(wi + ${v * VW});`);

@@ -5,6 +5,7 @@
 // periodically (lane l holds output channel l mod cout), and stores are whole vectors. The padded layout it
 // replaces wastes 1 − cout/(V·vw) of every FMA: 25 % at cout 24, 37.5 % at 20.
 import { range } from '../../util/range.js';
+import { convChannelLoop, convRowLoop } from './codegen-conv-loops.js';
 
 export interface PixelPack {
   /** Pixels per group and vectors per group. */
@@ -90,18 +91,11 @@ export function packedBlock(a: PackedBlockArgs): string[] {
   const acc = (q: number, u: number) => `a${q}_${u}`;
   const out: string[] = ['{'];
   for (const q of range(groups)) out.push(`  vf ${range(U).map((u) => `${acc(q, u)} = vload(bp + ${u * vw})`).join(', ')};`);
-  out.push(`  for (int ky = 0; ky < ${K}; ky++) {`);
-  if (K > 1) out.push(`    const int iy = yy + ky - ${PAD};`, `    if (iy < 0 || iy >= ${H}) continue;`);
-  else out.push('    const int iy = yy;');
-  out.push(`    const float* restrict xr = xi + (long)iy * ${W * CI} + (long)(${a.x0}) * ${CI};`);
-  out.push(`    const float* restrict wk = wp + ky * ${K * CI * COP};`);
+  out.push(...convRowLoop(K, PAD, H, W, CI, COP, a.x0));
   for (const kx of range(K)) {
     const live = range(groups).filter((q) => range(G).some((j) => inImage(q * G + j, kx)));
     if (live.length === 0) continue;
-    out.push(`    for (int i = 0; i < ${CI}; i++) {`);
-    out.push(`      const float* restrict wi = wk + (${kx * CI} + i) * ${COP};`);
-    // The next block's input, as in the padded block: wide pixels outrun the hardware prefetcher.
-    if (kx === 0 && CI >= 16) out.push(`      __builtin_prefetch(xr + ${a.np * CI} + i * ${a.np});`);
+    out.push(...convChannelLoop(kx, CI, COP, a.np));
     out.push(`      ${range(U).map((u) => `const vf w${u} = vload(wi + ${u * vw});`).join(' ')}`);
     for (const q of live) {
       const xb = (j: number) => `x${q}_${j}`;

@@ -72,12 +72,19 @@ export async function tuneCut(plan: StagePlan, stages: readonly SegmentStage[], 
   return cands[best].budget;
 }
 
+/** One module with every cut's segments, cut after cut, and where each cut's first segment is in it. The runner
+ *  deploys its chosen cut from this same module, so a cold cache compiles it once (the source is its key). */
+export function cutsModule(cuts: readonly (readonly (readonly number[])[])[], stages: readonly SegmentStage[], env: TuneEnv): { kernels: SegmentKernels; first: number[] } {
+  const kernels = new SegmentKernels(cuts.flatMap((groups) => groups.map((g) => g.map((i) => stages[i]))), env.tc, env.cacheDir);
+  const first = cuts.map((_, i) => cuts.slice(0, i).reduce((a, groups) => a + groups.length, 0));
+  return { kernels, first };
+}
+
 /** Each cut's fastest run of the whole plan on a random h×w frame, on one thread in `threads` threads' bands, over
  *  interleaved rounds. */
 function timeCuts(plan: StagePlan, stages: readonly SegmentStage[], cuts: readonly number[][][], io: Io, h: number, w: number, threads: number, env: TuneEnv): number[] {
-  const kernels = new SegmentKernels(cuts.flatMap((groups) => groups.map((g) => g.map((i) => stages[i]))), env.tc, env.cacheDir);
+  const { kernels, first } = cutsModule(cuts, stages, env);
   const placed = cuts.map((groups) => groups.map((g) => placeSegment(plan, g)));
-  const first = placed.map((_, i) => placed.slice(0, i).reduce((a, p) => a + p.length, 0));
   const rng = new Rng(2);
   const slots = plan.slotChannels.map((c) => kernels.aligned(kernels.planarSize(h, w, c)));
   const s = plan.stages[plan.stages.length - 1].node.shuffle;

@@ -8,8 +8,8 @@ import { planStages, type StagePlan } from '../../compiler/plan.js';
 import { type Io, stageKernelName, stageShape, widthClass } from '../../compiler/stage.js';
 import type { Rect } from '../../compiler/tiles.js';
 import type { Frame, WindowRunner } from '../target.js';
-import { CUT_BUDGETS, cutCandidates, cutPlan, DEFAULT_CUT, l2Bytes, tuneCut } from './cut.js';
-import { SegmentKernels } from './kernels.js';
+import { cutCandidates, cutPlan, cutsModule, DEFAULT_CUT, l2Bytes, tuneCut } from './cut.js';
+import type { SegmentKernels } from './kernels.js';
 import { type PlacedSegment, placeSegment, segmentScratchBytes, type SegmentStage } from './segment.js';
 import { defaultNativeTuning, tuneAll, tuneStage } from './tune.js';
 
@@ -47,11 +47,18 @@ export class NativeRunner implements WindowRunner {
     this.plan = planStages(graph);
   }
 
-  /** The cuts a frame w wide may run with: the given budget's, or (tuned or not) the candidates'. */
-  private cutsFor(w: number): number[][][] {
+  /** The cuts a frame w wide may run with, each with its budget (× L2): the given budget's, else the tuner's
+   *  candidates (cut.ts) or the default. */
+  private candidates(w: number): { budget: number; groups: number[][] }[] {
     const { segmentBytes, tune, tc } = this.opts;
-    if (segmentBytes !== undefined) return [cutPlan(this.plan, w, tc.target.vw, segmentBytes / l2Bytes())];
-    return (tune ? CUT_BUDGETS : [DEFAULT_CUT]).map((b) => cutPlan(this.plan, w, tc.target.vw, b));
+    const vw = tc.target.vw;
+    if (tune && segmentBytes === undefined) return cutCandidates(this.plan, w, vw);
+    const budget = segmentBytes === undefined ? DEFAULT_CUT : segmentBytes / l2Bytes();
+    return [{ budget, groups: cutPlan(this.plan, w, vw, budget) }];
+  }
+
+  private cutsFor(w: number): number[][][] {
+    return this.candidates(w).map((c) => c.groups);
   }
 
   private usedSlots(groups: readonly (readonly number[])[]): Set<number> {
@@ -118,21 +125,16 @@ export class NativeRunner implements WindowRunner {
       const tuning = tune ? await tuneStage(node, io, h, w, env) : defaultNativeTuning(tc.target);
       stages.push({ node, shape, tuning, kernel: stageKernelName(shape, tuning) });
     }
-    const segmentsOf = (groups: readonly (readonly number[])[]) => groups.map((g) => g.map((i) => stages[i]));
-    if (this.opts.segmentBytes !== undefined || !tune) {
-      const groups = this.cutsFor(w)[0];
-      return { groups, module: new SegmentKernels(segmentsOf(groups), tc, cacheDir), first: 0, segments: groups.map((g) => placeSegment(this.plan, g)), used: this.usedSlots(groups) };
-    }
-    // The module the cut was timed in, every candidate's segments: the same source, so the kernel cache has it and
-    // a cold first frame compiles it once; the chosen cut runs from its first segment.
-    const cands = cutCandidates(this.plan, w, tc.target.vw);
-    const budget = await tuneCut(this.plan, stages, io, h, w, this.opts.threads, env);
+    const cands = this.candidates(w);
+    const budget = cands.length > 1 ? await tuneCut(this.plan, stages, io, h, w, this.opts.threads, env) : cands[0].budget;
     const chosen = cands.findIndex((c) => c.budget === budget);
+    // Tuned, the module the cut was timed in (every candidate's segments): the kernel cache already has it.
+    const { kernels, first } = cutsModule(cands.map((c) => c.groups), stages, env);
     const { groups } = cands[chosen];
     return {
       groups,
-      module: new SegmentKernels(cands.flatMap((c) => segmentsOf(c.groups)), tc, cacheDir),
-      first: cands.slice(0, chosen).reduce((a, c) => a + c.groups.length, 0),
+      module: kernels,
+      first: first[chosen],
       segments: groups.map((g) => placeSegment(this.plan, g)),
       used: this.usedSlots(groups),
     };
