@@ -63,12 +63,12 @@ export function wdsrBlock(x: Tensor, skip: Tensor | null, w: BlockWeights, gates
   // The input gate folds into w1's rows: conv(gc ⊙ x, w1) = conv(x, gc·w1); dx then comes out gated too.
   const gc = gates.c?.mask ?? new Float32Array(c).fill(1);
   const w1 = w.w1.data;
-  const w1f = gates.c ? w1.map((v, e) => v * gc[Math.floor(e / m1)]) : w1;
+  const w1f = gates.c ? scaled(w1, c, m1, gc, null) : w1;
   const g1 = gates.m1?.mask ?? new Float32Array(m1).fill(1);
   const g2 = gates.m2?.mask ?? new Float32Array(m2).fill(1);
   const w2 = w.w2.data;
-  const w2f = w2.map((v, e) => v * g1[Math.floor(e / m2)] * g2[e % m2]);
-  const b2f = w.b2.data.map((v, o) => v * g2[o]);
+  const w2f = scaled(w2, m1, m2, g1, g2);
+  const b2f = scaled(w.b2.data, 1, m2, null, g2);
   const z = be.wdsrExpand(x.data, w1f, w.b1.data, w2f, b2f, s);
   const s3 = { n, h: s.h, w: s.w, cin: m2, cout: c, k: w.w3.shape[0] };
   const body = be.conv2d(z, w.w3.data, w.b3.data, s3, false);
@@ -80,45 +80,29 @@ export function wdsrBlock(x: Tensor, skip: Tensor | null, w: BlockWeights, gates
     // A block reading the tensor it adds back (x = skip) gets both gradients summed in the kernel's store.
     const same = skip === x;
     const r = expandGrad(x.data, dz, w1f, w.b1.data, w2f, s, same ? dy : null);
-    // Per sample: a[i] = Σ_o w2·g2·dw2f = the sample's Σ_pixels u·∂L/∂(g1·u), b[o] = Σ_i g1·w2·dw2f + b2·db2f
-    // = its Σ_pixels t2·∂L/∂(g2·t2), as gateChannels computes them on the composed path.
-    const dw2f = new Float64Array(m1 * m2);
-    const db2f = new Float64Array(m2);
-    const a = Array.from({ length: n }, () => new Float64Array(m1));
-    const b = Array.from({ length: n }, () => new Float64Array(m2));
-    for (let smp = 0; smp < n; smp++) {
-      const ds = r.dw2PerSample.subarray(smp * m1 * m2, (smp + 1) * m1 * m2);
-      for (let e = 0; e < m1 * m2; e++) {
-        const i = Math.floor(e / m2);
-        const o = e % m2;
-        dw2f[e] += ds[e];
-        a[smp][i] += w2[e] * g2[o] * ds[e];
-        b[smp][o] += g1[i] * w2[e] * ds[e];
-      }
-      for (let o = 0; o < m2; o++) {
-        const d = r.db2PerSample[smp * m2 + o];
-        db2f[o] += d;
-        b[smp][o] += w.b2.data[o] * d;
-      }
-    }
-    const gateGrad = (g: ChannelGate, per: Float64Array[]) => {
+    const { dw2f, db2f, a, b } = sampleSums(r.dw2PerSample, r.db2PerSample, w2, w.b2.data, g1, g2, s, {
+      a: !!gates.m1?.gate.requiresGrad,
+      b: !!gates.m2?.gate.requiresGrad,
+    });
+    const gateGrad = (g: ChannelGate, per: Float64Array) => {
       if (!g.gate.requiresGrad) return null;
-      const out = new Float64Array(g.mask.length);
-      for (const p of per) for (let i = 0; i < out.length; i++) out[i] += g.worth === 'taylor' ? -Math.abs(p[i]) : p[i];
+      const m = g.mask.length;
+      const out = new Float64Array(m);
+      for (let e = 0; e < per.length; e++) out[e % m] += g.worth === 'taylor' ? -Math.abs(per[e]) : per[e];
       return Float32Array.from(out);
     };
     // dw1f = Σ_pixels x·du: w1's gradient is gc·dw1f, the input gate's Σ_m w1·dw1f = Σ_pixels x·∂L/∂(gc ⊙ x).
     const dgc = () => {
       const out = new Float64Array(c);
-      for (let e = 0; e < c * m1; e++) out[Math.floor(e / m1)] += w1[e] * r.dw1[e];
+      for (let i = 0, e = 0; i < c; i++) for (let m = 0; m < m1; m++, e++) out[i] += w1[e] * r.dw1[e];
       return Float32Array.from(out);
     };
     return [
       r.dx,
-      gates.c ? r.dw1.map((v, e) => v * gc[Math.floor(e / m1)]) : r.dw1,
+      gates.c ? scaled(r.dw1, c, m1, gc, null) : r.dw1,
       r.db1,
-      Float32Array.from(dw2f, (v, e) => v * g1[Math.floor(e / m2)] * g2[e % m2]),
-      Float32Array.from(db2f, (v, o) => v * g2[o]),
+      scaled(dw2f, m1, m2, g1, g2),
+      scaled(db2f, 1, m2, null, g2),
       w.w3.requiresGrad ? be.conv2dGradWeight(z, dy, s3) : null,
       w.b3.requiresGrad ? be.channelSum(dy, null, c) : null,
       ...(skip ? [same ? null : dy] : []),
@@ -127,6 +111,59 @@ export function wdsrBlock(x: Tensor, skip: Tensor | null, w: BlockWeights, gates
       ...(gates.m2 ? [gateGrad(gates.m2, b)] : []),
     ];
   });
+}
+
+/**
+ * The kernel's per-sample w2 and b2 gradients (of the folded w2f = g1·w2·g2, b2f = b2·g2) summed over the
+ * batch, and per sample, for the gates that train: a[smp·M1 + i] = Σ_o w2·g2·dw2f = the sample's
+ * Σ_pixels u·∂L/∂(g1·u), b[smp·M2 + o] = Σ_i g1·w2·dw2f + b2·db2f = its Σ_pixels t2·∂L/∂(g2·t2), as
+ * gateChannels computes them on the composed path. A top-level function so that V8 optimises its loop
+ * (it runs on every block of every step).
+ */
+function sampleSums(
+  dw2s: Float32Array,
+  db2s: Float32Array,
+  w2: Float32Array,
+  b2: Float32Array,
+  g1: Float32Array,
+  g2: Float32Array,
+  { n, m1, m2 }: ExpandShape,
+  want: { a: boolean; b: boolean },
+) {
+  const dw2f = new Float64Array(m1 * m2);
+  const db2f = new Float64Array(m2);
+  const a = new Float64Array(want.a ? n * m1 : 0);
+  const b = new Float64Array(want.b ? n * m2 : 0);
+  for (let smp = 0; smp < n; smp++) {
+    const ds = smp * m1 * m2;
+    for (let i = 0, e = 0; i < m1; i++) {
+      let ai = 0;
+      for (let o = 0; o < m2; o++, e++) {
+        const d = dw2s[ds + e];
+        dw2f[e] += d;
+        ai += w2[e] * g2[o] * d;
+        if (want.b) b[smp * m2 + o] += g1[i] * w2[e] * d;
+      }
+      if (want.a) a[smp * m1 + i] = ai;
+    }
+    for (let o = 0; o < m2; o++) {
+      const d = db2s[smp * m2 + o];
+      db2f[o] += d;
+      if (want.b) b[smp * m2 + o] += b2[o] * d;
+    }
+  }
+  return { dw2f, db2f, a, b };
+}
+
+/** src [rows, cols] scaled by rowScale[row]·colScale[col] (null: 1), as float32. Plain loops: typed arrays'
+ *  map and from with a callback cost more than the kernels on these sizes. */
+function scaled(src: ArrayLike<number>, rows: number, cols: number, rowScale: Float32Array | null, colScale: Float32Array | null): Float32Array {
+  const out = new Float32Array(rows * cols);
+  for (let i = 0, e = 0; i < rows; i++) {
+    const r = rowScale ? rowScale[i] : 1;
+    for (let j = 0; j < cols; j++, e++) out[e] = src[e] * r * (colScale ? colScale[j] : 1);
+  }
+  return out;
 }
 
 const gateX = (t: Tensor, g: ChannelGate) => ops.gateChannels(t, g.gate, g.mask, g.worth);
