@@ -132,7 +132,7 @@ if (process.argv.includes('--packing')) {
     const gflop = (2 * s.n * s.h * s.w * s.cin * s.cout * s.k * s.k) / 1e9;
     const r = (f) => { const t = time(f); return `${(gflop / t.best * 1e3).toFixed(0)}/${(gflop / t.median * 1e3).toFixed(0)}`; };
     const cell = (call) => `${r(() => call(a))} → ${r(() => call(b))}`.padEnd(21);
-    const fwd = (m) => m.call(0, x, wt, bias, y, s.n, 1), gin = (m) => m.call(1, dy, wt, null, dx, s.n, 0), gw = (m) => m.call(2, x, dy, dw, s.n);
+    const fwd = (m) => m.call(0, x, wt, bias, y, null, s.n, 1), gin = (m) => m.call(1, dy, wt, null, dx, null, s.n, 0), gw = (m) => m.call(2, x, dy, dw, s.n);
     console.log(`${`${s.n}×${s.h}×${s.w} ${s.cin}→${s.cout} k${s.k}`.padEnd(40)} ${cell(fwd)} ${cell(gin)} ${cell(gw)}`);
   }
 }

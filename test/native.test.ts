@@ -54,6 +54,10 @@ function checkConvs(b: Backend, shapes: readonly ConvShape[], label: string): vo
     const dy = rand(s.n * s.h * s.w * s.cout);
     close(b.conv2d(x, w, bias, s, true), ref.conv2d(x, w, bias, s, true), `conv2d+bias+relu ${what}`);
     close(b.conv2d(x, w, null, s, false), ref.conv2d(x, w, null, s, false), `conv2d ${what}`);
+    // A residual summed in the store, against the sum done apart (after the ReLU, as documented).
+    const res = rand(s.n * s.h * s.w * s.cout);
+    const sum = ref.conv2d(x, w, bias, s, true).map((v, i) => v + res[i]);
+    close(b.conv2d(x, w, bias, s, true, res), sum, `conv2d+bias+relu+residual ${what}`);
     close(b.conv2dGradInput(dy, w, s), ref.conv2dGradInput(dy, w, s), `conv2dGradInput ${what}`);
     close(b.conv2dGradWeight(x, dy, s), ref.conv2dGradWeight(x, dy, s), `conv2dGradWeight ${what}`);
   }

@@ -60,9 +60,10 @@ export interface AdamParams {
 export interface Backend {
   readonly name: 'reference' | 'native';
 
-  /** y[n,y,x,o] = Σ_{i,dy,dx} x[n,y+dy-p,x+dx-p,i]·w[dy,dx,i,o] + b[o]; ReLU applied after when `relu`.
+  /** y[n,y,x,o] = Σ_{i,dy,dx} x[n,y+dy-p,x+dx-p,i]·w[dy,dx,i,o] + b[o]; ReLU applied after when `relu`,
+   *  then `add` (y's shape: a residual, summed in the store instead of a pass of its own) when given.
    *  x: [n,h,w,cin], w: [k,k,cin,cout] (HWIO), b: [cout] or null. Returns [n,h,w,cout]. */
-  conv2d(x: Float32Array, w: Float32Array, b: Float32Array | null, s: ConvShape, relu: boolean): Float32Array;
+  conv2d(x: Float32Array, w: Float32Array, b: Float32Array | null, s: ConvShape, relu: boolean, add?: Float32Array | null): Float32Array;
   /** Gradient w.r.t. the input: dy [n,h,w,cout] → dx [n,h,w,cin]. */
   conv2dGradInput(dy: Float32Array, w: Float32Array, s: ConvShape): Float32Array;
   /** Gradient w.r.t. the weights: x [n,h,w,cin], dy [n,h,w,cout] → dw [k,k,cin,cout]. */

@@ -15,7 +15,7 @@ const BINARY: Record<BinaryKind, (a: number, b: number) => number> = {
   reluGrad: (a, b) => (b > 0 ? a : 0),
 };
 
-function conv2d(x: Float32Array, w: Float32Array, b: Float32Array | null, s: ConvShape, relu: boolean): Float32Array {
+function conv2d(x: Float32Array, w: Float32Array, b: Float32Array | null, s: ConvShape, relu: boolean, add: Float32Array | null = null): Float32Array {
   const { n, h, w: wd, cin, cout, k } = s;
   const p = (k - 1) >> 1;
   const y = new Float32Array(n * h * wd * cout);
@@ -34,7 +34,8 @@ function conv2d(x: Float32Array, w: Float32Array, b: Float32Array | null, s: Con
                 acc += x[((b0 * h + iy) * wd + ix) * cin + i] * w[((dy * k + dx) * cin + i) * cout + o];
             }
           }
-          y[((b0 * h + yy) * wd + xx) * cout + o] = relu && acc < 0 ? 0 : acc;
+          const at = ((b0 * h + yy) * wd + xx) * cout + o;
+          y[at] = (relu && acc < 0 ? 0 : acc) + (add ? add[at] : 0);
         }
   return y;
 }

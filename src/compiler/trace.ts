@@ -66,7 +66,9 @@ export function traceForward(model: Model): Trace {
 
   const tracer: Backend = {
     ...guarded,
-    conv2d(x, w, b, shape, relu) {
+    conv2d(x, w, b, shape, relu, add) {
+      // The residual as the add it is, so the trace holds only ops the IR has.
+      if (add) return tracer.binary('add', tracer.conv2d(x, w, b, shape, relu), add);
       const xi = id(x);
       if (xi === undefined || id(w) !== undefined || id(b) !== undefined) return guarded.conv2d(x, w, b, shape, relu);
       const conv = b ? byBias.get(b) : byWeight.get(w);

@@ -71,8 +71,7 @@ export function wdsrBlock(x: Tensor, skip: Tensor | null, w: BlockWeights, gates
   const b2f = scaled(w.b2.data, 1, m2, null, g2);
   const z = be.wdsrExpand(x.data, w1f, w.b1.data, w2f, b2f, s);
   const s3 = { n, h: s.h, w: s.w, cin: m2, cout: c, k: w.w3.shape[0] };
-  const body = be.conv2d(z, w.w3.data, w.b3.data, s3, false);
-  const y = skip ? be.binary('add', body, skip.data) : body;
+  const y = be.conv2d(z, w.w3.data, w.b3.data, s3, false, skip?.data ?? null);
   const gateTensors = [gates.c, gates.m1, gates.m2].flatMap((g) => (g ? [g.gate] : []));
   const parents = [x, w.w1, w.b1, w.w2, w.b2, w.w3, w.b3, ...(skip ? [skip] : []), ...gateTensors];
   return Tensor.fromOp(y, x.shape, parents, (dy) => {

@@ -31,8 +31,15 @@ function store(ptr: string, acc: string, v: number, co: number, vw: number): str
   return n >= vw ? `vstore(${ptr} + ${v * vw}, ${acc});` : `vstore_n(${ptr} + ${v * vw}, ${acc}, ${n});`;
 }
 
+/** `acc += ` the same vector of the tensor at `ptr`, masked like store(). */
+function addFrom(ptr: string, acc: string, v: number, co: number, vw: number): string {
+  const n = co - v * vw;
+  return `${acc} += ${n >= vw ? `vload(${ptr} + ${v * vw})` : `vload_n(${ptr} + ${v * vw}, ${n})`};`;
+}
+
 /**
- * Direct convolution, p = [x, w, b|null, y], s = [n, relu]. With `gradInput` it computes dx from dy instead:
+ * Direct convolution, p = [x, w, b|null, y, add|null], s = [n, relu]: y = relu?(conv) + add (a residual
+ * summed in the store). With `gradInput` it computes dx from dy instead:
  * the same convolution over dy with the kernel flipped in space and transposed in channels,
  * w'[ky,kx,o,i] = w[k-1-ky,k-1-kx,i,o], done while packing the weights.
  * Register block: P output pixels × all cout vectors, each x value broadcast against each weight vector.
@@ -76,6 +83,8 @@ export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boo
     out.push('  }');
     const all = range(np).flatMap((j) => range(V).map((v) => acc(j, v)));
     out.push(`  if (relu) { ${all.map((a) => `${a} = vrelu(${a});`).join(' ')} }`);
+    const rowAt = (j: number) => `(long)(${x0} + ${j}) * ${CO}`;
+    out.push(`  if (ar) { ${range(np).flatMap((j) => range(V).map((v) => addFrom(`ar + ${rowAt(j)}`, acc(j, v), v, CO, VW))).join(' ')} }`);
     for (const j of range(np))
       out.push(`  ${range(V).map((v) => store(`yr + (long)(${x0} + ${j}) * ${CO}`, acc(j, v), v, CO, VW)).join(' ')}`);
     out.push('}');
@@ -96,6 +105,7 @@ export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boo
   const float* restrict w = p[1];
   const float* restrict b = p[2];
   float* restrict y = p[3];
+  const float* restrict add = p[4];
   const long n = (long)s[0];
   const int relu = s[1] != 0;
   float* restrict wp = xalloc(sizeof(float) * ${K * K * CI * COP});
@@ -111,6 +121,7 @@ export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boo
     const int yy = (int)(r % ${H});
     const float* restrict xi = x + (r - yy) * ${W * CI};
     float* restrict yr = y + r * ${W * CO};
+    const float* restrict ar = add ? add + r * ${W * CO} : 0;
 ${body.map((l) => '    ' + l).join('\n')}
   }
   free(wp);

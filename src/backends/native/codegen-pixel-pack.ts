@@ -76,7 +76,8 @@ export interface PackedBlockArgs {
 }
 
 /** One register block over `np` pixels in packed lanes, the body shared with the padded block: bias-initialised
- *  accumulators, the taps, ReLU when asked, stores. Expects xi, yr, yy, wp, bp, relu in scope. */
+ *  accumulators, the taps, ReLU when asked, the residual ar (when not NULL), stores. Expects xi, yr, ar, yy,
+ *  wp, bp, relu in scope. */
 export function packedBlock(a: PackedBlockArgs): string[] {
   const { pack, K, PAD, H, W, CI, CO, vw } = a;
   const { G, U } = pack;
@@ -112,14 +113,16 @@ export function packedBlock(a: PackedBlockArgs): string[] {
   out.push('  }');
   const all = range(groups).flatMap((q) => range(U).map((u) => acc(q, u)));
   out.push(`  if (relu) { ${all.map((v) => `${v} = vrelu(${v});`).join(' ')} }`);
-  for (const q of range(groups))
-    for (const u of range(U)) {
-      const ptr = `yr + (long)(${a.x0} + ${q * G}) * ${CO} + ${u * vw}`;
-      // Lanes of pixels inside the row; only an edge block's last group can reach past it.
-      const lanes = a.fixedX0 === null ? vw : Math.min(vw, (W - a.fixedX0 - q * G) * CO - u * vw);
-      if (lanes >= vw) out.push(`  vstore(${ptr}, ${acc(q, u)});`);
-      else if (lanes > 0) out.push(`  vstore_n(${ptr}, ${acc(q, u)}, ${lanes});`);
-    }
+  const at = (q: number, u: number) => `(long)(${a.x0} + ${q * G}) * ${CO} + ${u * vw}`;
+  // Lanes of pixels inside the row; only an edge block's last group can reach past it.
+  const lanes = (q: number, u: number) => (a.fixedX0 === null ? vw : Math.min(vw, (W - a.fixedX0 - q * G) * CO - u * vw));
+  const live = range(groups).flatMap((q) => range(U).map((u) => [q, u] as const)).filter(([q, u]) => lanes(q, u) > 0);
+  const whole = (q: number, u: number, f: string, part: string) => (lanes(q, u) >= vw ? f : part);
+  out.push(
+    `  if (ar) { ${live.map(([q, u]) => `${acc(q, u)} += ${whole(q, u, `vload(ar + ${at(q, u)})`, `vload_n(ar + ${at(q, u)}, ${lanes(q, u)})`)};`).join(' ')} }`,
+  );
+  for (const [q, u] of live)
+    out.push(`  ${whole(q, u, `vstore(yr + ${at(q, u)}, ${acc(q, u)});`, `vstore_n(yr + ${at(q, u)}, ${acc(q, u)}, ${lanes(q, u)});`)}`);
   out.push('}');
   return out;
 }

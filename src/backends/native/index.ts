@@ -94,17 +94,18 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
     name: 'native',
     precompile,
 
-    conv2d(x, w, b, s, relu) {
+    conv2d(x, w, b, s, relu, add = null) {
       checkConv(s, x.length, s.cin, s.n * s.h * s.w * s.cout, s.cout, w.length);
       need(b === null || b.length === s.cout, 'bias length must equal cout');
+      need(add === null || add.length === s.n * s.h * s.w * s.cout, `conv2d: the added tensor has ${add?.length} values, the output ${s.n * s.h * s.w * s.cout}`);
       const y = alloc(s.n * s.h * s.w * s.cout);
-      conv('fwd', s)(x, w, b, y, s.n, relu ? 1 : 0);
+      conv('fwd', s)(x, w, b, y, add, s.n, relu ? 1 : 0);
       return y;
     },
     conv2dGradInput(dy, w, s) {
       checkConv(s, dy.length, s.cout, s.n * s.h * s.w * s.cin, s.cin, w.length);
       const dx = alloc(s.n * s.h * s.w * s.cin);
-      conv('gin', s)(dy, w, null, dx, s.n, 0);
+      conv('gin', s)(dy, w, null, dx, null, s.n, 0);
       return dx;
     },
     conv2dGradWeight(x, dy, s) {
