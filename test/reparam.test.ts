@@ -218,6 +218,37 @@ test('gradients of a branched, weight-normalised conv against finite differences
   checkGrad(f, inputs, { h: 1e-3, tol: 1e-2, probes: 12 });
 });
 
+test('training folds the branches into their convs first: the same loss and gradients as the branches run apart', () => {
+  // Branches apart is how the export tracer runs them (one conv each, summed); training folds them into the
+  // conv's weight (engine/conv-weights.ts), which lets the fused WDSR-B block train a branched block.
+  const apart = { ...referenceBackend, branchesApart: true };
+  const rng = new Rng(11);
+  let seed = 40;
+  for (const [arch, fields, s] of ARCHS)
+    for (const kinds of KINDS) {
+      const what = `${arch} ×${s} [${kinds}]`;
+      const spec = specText(arch, fields, kinds);
+      const x = randTensor(rng, [2, 6, 5, 3], false, 0, 1);
+      const hr = randTensor(rng, [2, 6 * s, 5 * s, 3], false, 0, 1);
+      const modelSeed = seed++;
+      const run = (be: Parameters<typeof useBackend>[0]) => {
+        useBackend(be);
+        try {
+          const m = randomModel(spec, s, modelSeed);
+          const y = m.forward(x);
+          const loss = ops.l1Loss(y, hr);
+          loss.backward();
+          return { y: y.data, grads: new Map([...m.params].map(([k, p]) => [k, p.grad!])) };
+        } finally {
+          useBackend(referenceBackend);
+        }
+      };
+      const [folded, ref] = [run(referenceBackend), run(apart)];
+      assertClose(folded.y, ref.y, `${what} output`);
+      for (const [k, g] of ref.grads) assertClose(folded.grads.get(k)!, g, `${what} ∂L/∂${k}`, 1e-5);
+    }
+});
+
 test('a branched model trains on the native backend as on the reference one (its extra conv shapes included)', { skip: noCc }, () => {
   const spec = parseArch(specText('wdsr-b', { channels: 4, blocks: [{ m1: 9, m2: 4 }] }, [...BRANCH_KINDS]), 2);
   const rng = new Rng(7);

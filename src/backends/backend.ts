@@ -59,6 +59,8 @@ export interface AdamParams {
 
 export interface Backend {
   readonly name: 'reference' | 'native';
+  /** Set by the export tracer: models run their training branches as convs of their own (models/layers.ts). */
+  readonly branchesApart?: boolean;
 
   /** y[n,y,x,o] = Σ_{i,dy,dx} x[n,y+dy-p,x+dx-p,i]·w[dy,dx,i,o] + b[o]; ReLU applied after when `relu`,
    *  then `add` (y's shape: a residual, summed in the store instead of a pass of its own) when given.

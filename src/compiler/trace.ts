@@ -66,6 +66,7 @@ export function traceForward(model: Model): Trace {
 
   const tracer: Backend = {
     ...guarded,
+    branchesApart: true,
     conv2d(x, w, b, shape, relu, add) {
       // The residual as the add it is, so the trace holds only ops the IR has.
       if (add) return tracer.binary('add', tracer.conv2d(x, w, b, shape, relu), add);

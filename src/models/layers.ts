@@ -1,9 +1,10 @@
 // Building blocks shared by the architectures: a conv that reads its parameters by name, weight-normalised
 // or not, with its training-time branches (reparam.ts) when it has them, as its ConvDef says.
+import { centreTaps, composeConvWeights, identityWeight } from '../engine/conv-weights.js';
 import * as ops from '../engine/ops.js';
-import type { Tensor } from '../engine/tensor.js';
+import { backend, type Tensor } from '../engine/tensor.js';
 import type { ConvDef, ParamMap } from './arch.js';
-import { branchesOf } from './reparam.js';
+import { type Branch, branchesOf } from './reparam.js';
 
 export function param(params: ParamMap, name: string): Tensor {
   const t = params.get(name);
@@ -16,10 +17,28 @@ export function convWeight(params: ParamMap, c: ConvDef): Tensor {
   return c.weightNorm ? ops.weightNorm(param(params, `${c.name}.v`), param(params, `${c.name}.g`)) : param(params, `${c.name}.w`);
 }
 
+/** A branch as one weight of its conv's shape. */
+function branchWeight(params: ParamMap, c: ConvDef, b: Branch): Tensor {
+  if (b.chain.length === 0) return identityWeight(c.k, c.cin);
+  const [first, ...rest] = b.chain.map((p) => param(params, `${p.name}.w`));
+  return centreTaps(rest.reduce(composeConvWeights, first), c.k);
+}
+
+/** Whether a conv's branches run as convs of their own: only for a backend that asks (the export tracer, so
+ *  that the compiler's fold pass folds and checks them). Training folds them into the conv's weight first
+ *  (the same function: they are linear and bias-free), so a step costs one conv, and the fused WDSR-B block
+ *  trains a branched block too. */
+export const branchesApart = (c: ConvDef) => backend().branchesApart === true && branchesOf(c).length > 0;
+
+/** convWeight with the conv's training branches added in (conv-weights.ts). */
+export function trainedWeight(params: ParamMap, c: ConvDef): Tensor {
+  return branchesOf(c).reduce((w, b) => ops.add(w, branchWeight(params, c, b)), convWeight(params, c));
+}
+
 export function applyConv(params: ParamMap, c: ConvDef, x: Tensor, relu = false): Tensor {
-  const branches = branchesOf(c);
-  if (branches.length === 0) return ops.conv2d(x, convWeight(params, c), param(params, `${c.name}.b`), { relu });
+  if (!branchesApart(c)) return ops.conv2d(x, trainedWeight(params, c), param(params, `${c.name}.b`), { relu });
   // The branches join before the ReLU: only a linear sum folds into one conv.
+  const branches = branchesOf(c);
   let y = ops.conv2d(x, convWeight(params, c), param(params, `${c.name}.b`));
   for (const b of branches) y = ops.add(y, b.chain.reduce((t, p) => ops.conv2d(t, param(params, `${p.name}.w`), null), x));
   return relu ? ops.relu(y) : y;

@@ -7,8 +7,8 @@ import type { ConvDef } from './arch.js';
 
 /** `1x1`: a parallel 1×1 conv. `identity`: the input itself (only where cin = cout). `1x1-kxk`: a 1×1 conv to
  *  `expand`·cin channels, then a k×k conv (ECBSR's expand-squeeze). `kxk-1x1`: a k×k conv to `expand`·cout
- *  channels, then a 1×1 (SESR's linear expansion). Either two-conv branch so costs about `expand` times its
- *  conv in training, even beside a tail conv to 3s² channels. */
+ *  channels, then a 1×1 (SESR's linear expansion). Training folds them into the conv's weight before it runs
+ *  (models/layers.ts), so they cost a few small weight products a step, not convs over the batch. */
 export const BRANCH_KINDS = ['1x1', 'identity', '1x1-kxk', 'kxk-1x1'] as const;
 export type BranchKind = (typeof BRANCH_KINDS)[number];
 

@@ -5,8 +5,8 @@ import * as ops from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { type BlockGates, type ChannelGate, composeBlock, wdsrBlock } from '../engine/wdsr-block.js';
 import { type Architecture, type ConvDef, intField, type ParamMap, scaleField } from './arch.js';
-import { applyConv, convTable, convWeight, param } from './layers.js';
-import { branchesOf, type Reparam, reparamField, withBranches } from './reparam.js';
+import { applyConv, branchesApart, convTable, param, trainedWeight } from './layers.js';
+import { type Reparam, reparamField, withBranches } from './reparam.js';
 
 export interface WdsrSpec {
   arch: 'wdsr-b';
@@ -88,11 +88,11 @@ export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: 
     // The residual rides in the block op unless a merge hook combines h and the body itself.
     const skip = hooks.merge ? null : h;
     let out: Tensor;
-    if (defs.some((d) => branchesOf(d).length > 0)) {
+    if (defs.some(branchesApart)) {
       const [expand, reduce, body] = defs.map((d, j) => (t: Tensor) => applyConv(params, d, t, j === 0));
       out = composeBlock(input, skip, { expand, reduce, conv: body }, gates);
     } else {
-      const [w1, w2, w3] = defs.map((d) => convWeight(params, d));
+      const [w1, w2, w3] = defs.map((d) => trainedWeight(params, d));
       const [b1, b2, b3] = defs.map((d) => param(params, `${d.name}.b`));
       out = wdsrBlock(input, skip, { w1, b1, w2, b2, w3, b3 }, gates);
     }
