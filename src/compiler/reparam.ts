@@ -3,6 +3,7 @@
 // none applies: a branch's 1×1 and k×k convs compose into one conv; a branch conv added to its conv (same input)
 // joins its weights, centred; x + conv(x) puts a 1 on the centre tap's diagonal. Weights are summed in float64
 // and rounded once. Runs after weight norm is folded: branches add to the deployed weight.
+import { composedWeight } from '../engine/conv-weights.js';
 import { type AddNode, type ConvNode, consumers, describe, type Graph, producers, type ValueId, without } from './ir.js';
 
 const centre = (k: number) => ((k - 1) / 2) * (k + 1);
@@ -19,20 +20,7 @@ function compose(a: ConvNode, b: ConvNode): ConvNode | null {
   if (a.k > 1 && b.k > 1) return null;
   if (b.k > 1 && (b.pad !== 0 || a.b.some((v) => v !== 0))) return null;
   const k = Math.max(a.k, b.k);
-  const w = new Float32Array(k * k * a.cin * b.cout);
-  const acc = new Float64Array(b.cout);
-  for (let t = 0; t < k * k; t++) {
-    const wa = a.w.subarray((a.k === 1 ? 0 : t) * a.cin * a.cout);
-    const wb = b.w.subarray((b.k === 1 ? 0 : t) * b.cin * b.cout);
-    for (let i = 0; i < a.cin; i++) {
-      acc.fill(0);
-      for (let m = 0; m < a.cout; m++) {
-        const am = wa[i * a.cout + m];
-        for (let o = 0; o < b.cout; o++) acc[o] += am * wb[m * b.cout + o];
-      }
-      w.set(acc, (t * a.cin + i) * b.cout);
-    }
-  }
+  const w = composedWeight(a.w, a.k, b.w, b.k, a.cin, a.cout, b.cout);
   // a's bias through b: b is 1×1 here, or a's bias is zero.
   const bias = Float32Array.from(b.b, (bo, o) => {
     let s = bo;

@@ -9,6 +9,27 @@ function fail(op: string, msg: string, ...ts: Tensor[]): never {
   throw new Error(`${op}: ${msg} (${ts.map((t) => `[${t.shape.join(',')}]`).join(', ')})`);
 }
 
+/** The composed weight on plain arrays (HWIO, one of ka, kb 1): w[t,i,o] = Σ_m a[t,i,m]·b[t,m,o], the 1×1
+ *  one's single tap at every t, summed in float64 and rounded once. The compiler's fold pass uses it too. */
+export function composedWeight(a: Float32Array, ka: number, b: Float32Array, kb: number, cin: number, m: number, cout: number): Float32Array {
+  const k = Math.max(ka, kb);
+  const w = new Float32Array(k * k * cin * cout);
+  const acc = new Float64Array(cout);
+  for (let t = 0; t < k * k; t++) {
+    const wa = (ka === 1 ? 0 : t) * cin * m;
+    const wb = (kb === 1 ? 0 : t) * m * cout;
+    for (let i = 0; i < cin; i++) {
+      acc.fill(0);
+      for (let j = 0; j < m; j++) {
+        const aij = a[wa + i * m + j];
+        for (let o = 0; o < cout; o++) acc[o] += aij * b[wb + j * cout + o];
+      }
+      w.set(acc, (t * cin + i) * cout);
+    }
+  }
+  return w;
+}
+
 const isConvWeight = (t: Tensor) => t.shape.length === 4 && t.shape[0] === t.shape[1] && t.shape[0] % 2 === 1;
 
 /**
@@ -24,20 +45,7 @@ export function composeConvWeights(a: Tensor, b: Tensor): Tensor {
   const k = Math.max(ka, kb);
   const taps = k * k;
   const at = (kk: number, t: number) => (kk === 1 ? 0 : t);
-  const w = new Float32Array(taps * cin * cout);
-  const acc = new Float64Array(cout);
-  for (let t = 0; t < taps; t++) {
-    const wa = at(ka, t) * cin * m;
-    const wb = at(kb, t) * m * cout;
-    for (let i = 0; i < cin; i++) {
-      acc.fill(0);
-      for (let j = 0; j < m; j++) {
-        const aij = a.data[wa + i * m + j];
-        for (let o = 0; o < cout; o++) acc[o] += aij * b.data[wb + j * cout + o];
-      }
-      w.set(acc, (t * cin + i) * cout);
-    }
-  }
+  const w = composedWeight(a.data, ka, b.data, kb, cin, m, cout);
   return Tensor.fromOp(w, [k, k, cin, cout], [a, b], (g) => {
     // da[t,i,j] = Σ_o g[t,i,o]·b[t,j,o] and db[t,j,o] = Σ_i a[t,i,j]·g[t,i,o], summed over the taps the 1×1 serves.
     const da = new Float64Array(a.size);
