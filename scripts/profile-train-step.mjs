@@ -1,0 +1,64 @@
+#!/usr/bin/env node
+// Where a training step's time goes: every backend call of `rtsr bench train`'s step (or of a model
+// architecture's step, batch 16 of 48², L1, Adam) timed one by one on the native backend, summed per call kind
+// and shape, per step; the rest of the step is JavaScript (autograd, allocation, garbage collection).
+// Build first (`npm run build`), then, with nothing else running:
+//   node scripts/profile-train-step.mjs wdsr-b | conv5x32 | supernet
+//   node scripts/profile-train-step.mjs --arch SPEC        (e.g. a reparam spec: its step against the plain one's)
+import { selectBackend } from '../dist/src/backends/index.js';
+import { timeOurs } from '../dist/src/bench/train-bench.js';
+import { BENCH_NETS } from '../dist/src/bench/train-nets.js';
+import { parseArchArg } from '../dist/src/cli/arch-arg.js';
+import * as ops from '../dist/src/engine/ops.js';
+import { Adam } from '../dist/src/engine/optim.js';
+import { Tensor, useBackend } from '../dist/src/engine/tensor.js';
+import { Model } from '../dist/src/models/model.js';
+
+const [first = 'wdsr-b', spec] = process.argv.slice(2);
+const [STEPS, WARMUP] = [20, 3];
+const be = await selectBackend('native');
+const spent = new Map();
+const shapeOf = (args) => {
+  const s = args.find((a) => a && typeof a === 'object' && !ArrayBuffer.isView(a));
+  return s ? Object.entries(s).filter(([k]) => k !== 'n').map(([k, v]) => `${k}${v}`).join(' ') : '';
+};
+const timed = Object.fromEntries(
+  Object.entries(be).map(([k, f]) => [
+    k,
+    typeof f !== 'function'
+      ? f
+      : (...args) => {
+          const t0 = performance.now();
+          const r = f.apply(be, args);
+          const key = `${k} ${shapeOf(args)}`;
+          spent.set(key, (spent.get(key) ?? 0) + performance.now() - t0);
+          return r;
+        },
+  ]),
+);
+useBackend(timed);
+
+let median;
+if (first === '--arch') {
+  const m = Model.init(parseArchArg(spec, 2), 0);
+  const opt = new Adam([...m.params.values()]);
+  const rnd = (shape) => new Tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => ((i * 7919) % 256) / 255), shape);
+  const [x, hr] = [rnd([16, 48, 48, 3]), rnd([16, 96, 96, 3])];
+  const times = [];
+  for (let i = 0; i < WARMUP + STEPS; i++) {
+    const t0 = performance.now();
+    opt.zeroGrad();
+    ops.l1Loss(m.forward(x), hr).backward();
+    opt.step(1e-4);
+    if (i >= WARMUP) times.push(performance.now() - t0);
+  }
+  median = times.sort((a, b) => a - b)[times.length >> 1];
+} else {
+  if (!BENCH_NETS[first]) throw new Error(`usage: node scripts/profile-train-step.mjs ${Object.keys(BENCH_NETS).join('|')} | --arch SPEC`);
+  median = timeOurs(BENCH_NETS[first], STEPS, WARMUP);
+}
+// Warm-up steps include compiling kernels on a cold cache: run twice to see the steady state in the sums.
+const perStep = [...spent].map(([k, ms]) => [k, ms / (WARMUP + STEPS)]).sort((a, b) => b[1] - a[1]);
+const inCalls = perStep.reduce((a, [, ms]) => a + ms, 0);
+console.log(`${first === '--arch' ? spec : first}: median step ${median.toFixed(1)} ms; backend calls ${inCalls.toFixed(1)} ms a step (mean over all steps)`);
+for (const [k, ms] of perStep.filter(([, ms]) => ms >= 0.05)) console.log(`${ms.toFixed(2).padStart(8)} ms  ${k}`);
