@@ -48,7 +48,7 @@ if (first === '--arch') {
   for (let i = 0; i < WARMUP + STEPS; i++) {
     const t0 = performance.now();
     opt.zeroGrad();
-    ops.l1Loss(m.forward(x), hr).backward();
+    ops.l1Loss(m.forward(x), hr).backward(undefined, { release: true });
     opt.step(1e-4);
     if (i >= WARMUP) times.push(performance.now() - t0);
   }

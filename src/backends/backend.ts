@@ -62,6 +62,11 @@ export interface Backend {
   /** Set by the export tracer: models run their training branches as convs of their own (models/layers.ts). */
   readonly branchesApart?: boolean;
 
+  /** Takes back an array this backend returned that its caller will never read or write again (autograd's,
+   *  Tensor.backward({ release })): a later output of the same length may reuse its memory. Optional; arrays
+   *  it did not allocate, or already holds, are ignored. */
+  release?(a: Float32Array): void;
+
   /** y[n,y,x,o] = Σ_{i,dy,dx} x[n,y+dy-p,x+dx-p,i]·w[dy,dx,i,o] + b[o]; ReLU applied after when `relu`,
    *  then `add` (y's shape: a residual, summed in the store instead of a pass of its own) when given.
    *  x: [n,h,w,cin], w: [k,k,cin,cout] (HWIO), b: [cout] or null. Returns [n,h,w,cout]. */

@@ -1,7 +1,7 @@
 // Differentiable ops: each checks its shapes, runs kernels on the current backend, and records its gradient
 // rule. Shape errors name the op and every shape involved, so a wiring mistake points at itself.
 import type { ConvShape } from '../backends/backend.js';
-import { backend, Tensor } from './tensor.js';
+import { backend, releaseTemporaries, Tensor } from './tensor.js';
 
 const fmt = (t: Tensor) => `[${t.shape.join(',')}]`;
 
@@ -15,6 +15,7 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
 }
 
 const channels = (t: Tensor) => t.shape[t.shape.length - 1];
+
 
 export interface Conv2dOptions {
   /** Apply ReLU to the output (fused into the kernel). */
@@ -37,11 +38,13 @@ export function conv2d(x: Tensor, w: Tensor, b: Tensor | null, opts: Conv2dOptio
   const parents = b ? [x, w, b] : [x, w];
   return Tensor.fromOp(y, [n, h, wd, cout], parents, (g) => {
     const gy = relu ? be.binary('reluGrad', g, y) : g;
-    return [
+    const grads = [
       x.requiresGrad ? be.conv2dGradInput(gy, w.data, s) : null,
       w.requiresGrad ? be.conv2dGradWeight(x.data, gy, s) : null,
       b?.requiresGrad ? be.channelSum(gy, null, cout) : null,
     ];
+    if (relu) releaseTemporaries(gy);
+    return grads;
   });
 }
 
@@ -99,6 +102,8 @@ export function depthMix(h: Tensor, s: Tensor, skip: Tensor, keep: Tensor): Tens
   const [a, b] = [skip.data[0], keep.data[0]];
   const times = (t: Float32Array, k: number) => (k === 1 ? t : be.mulChannels(t, Float32Array.of(k), 1));
   const y = a === 0 ? times(s.data, b) : b === 0 ? times(h.data, a) : be.binary('add', times(h.data, a), times(s.data, b));
+  // With a 0/1 gate y may be s's (or h's) own array: borrowed, never released with this output.
+  const borrowed = y === s.data || y === h.data;
   return Tensor.fromOp(y, h.shape, [h, s, skip, keep], (gy) => [
     h.requiresGrad && a !== 0 ? times(gy, a) : null,
     // A zero keep still hands s a (zero) gradient: a skipped block's parameters stay in the graph, and the
@@ -106,7 +111,7 @@ export function depthMix(h: Tensor, s: Tensor, skip: Tensor, keep: Tensor): Tens
     s.requiresGrad ? times(gy, b) : null,
     skip.requiresGrad ? be.channelSum(gy, h.data, 1) : null,
     keep.requiresGrad ? be.channelSum(gy, s.data, 1) : null,
-  ]);
+  ], borrowed);
 }
 
 /** Pixel shuffle: [n,h,w,c·s²] → [n,h·s,w·s,c], PyTorch's channel order. */
@@ -151,14 +156,14 @@ export function stThreshold(x: Tensor, t: number): Tensor {
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const size = shape.reduce((a, b) => a * b, 1);
   if (size !== x.size) fail('reshape', `cannot hold ${x.size} values in [${shape.join(',')}]`, ['x', x]);
-  return Tensor.fromOp(x.data, shape, [x], (g) => [g]);
+  return Tensor.fromOp(x.data, shape, [x], (g) => [g], true);
 }
 
 /** Straight-through estimator: forward `value` (any hard decision computed from x), backward the gradient of x
  *  unchanged — the search's gates, where the hard mask obeys rules (e.g. a minimum width) a kernel can't know. */
 export function straightThrough(x: Tensor, value: Float32Array): Tensor {
   if (value.length !== x.size) fail('straightThrough', `value has ${value.length} elements`, ['x', x]);
-  return Tensor.fromOp(value, x.shape, [x], (g) => [g]);
+  return Tensor.fromOp(value, x.shape, [x], (g) => [g], true);
 }
 
 /** How a hard gate's value learns from the loss. 'straight-through' (the seed): Σ x·∂L/∂y over the batch,
@@ -210,7 +215,10 @@ function meanDistance(op: string, pred: Tensor, target: Tensor, p: 1 | 2): Tenso
   const value = be.distance(pred.data, target.data, p) / n;
   return Tensor.fromOp(new Float32Array([value]), [], [pred], (g) => {
     const diff = be.binary('sub', pred.data, target.data);
-    return [p === 1 ? be.affine(be.unary('sign', diff), g[0] / n, 0) : be.affine(diff, (2 * g[0]) / n, 0)];
+    const sign = p === 1 ? be.unary('sign', diff) : diff;
+    const grad = be.affine(sign, p === 1 ? g[0] / n : (2 * g[0]) / n, 0);
+    releaseTemporaries(diff, sign);
+    return [grad];
   });
 }
 

@@ -7,7 +7,7 @@
 import type { ExpandShape } from '../backends/backend.js';
 import * as ops from './ops.js';
 import type { GateWorth } from './ops.js';
-import { backend, Tensor } from './tensor.js';
+import { backend, releaseCaptured, releaseTemporaries, Tensor } from './tensor.js';
 
 export interface BlockWeights {
   /** [1,1,C,M1], [M1] */
@@ -83,6 +83,7 @@ export function wdsrBlock(x: Tensor, skip: Tensor | null, w: BlockWeights, gates
       a: !!gates.m1?.gate.requiresGrad,
       b: !!gates.m2?.gate.requiresGrad,
     });
+    releaseTemporaries(dz, r.dw2PerSample, r.db2PerSample);
     const gateGrad = (g: ChannelGate, per: Float64Array) => {
       if (!g.gate.requiresGrad) return null;
       const m = g.mask.length;
@@ -96,13 +97,15 @@ export function wdsrBlock(x: Tensor, skip: Tensor | null, w: BlockWeights, gates
       for (let i = 0, e = 0; i < c; i++) for (let m = 0; m < m1; m++, e++) out[i] += w1[e] * r.dw1[e];
       return Float32Array.from(out);
     };
+    const dw3 = w.w3.requiresGrad ? be.conv2dGradWeight(z, dy, s3) : null;
+    releaseCaptured(z);
     return [
       r.dx,
       gates.c ? scaled(r.dw1, c, m1, gc, null) : r.dw1,
       r.db1,
       scaled(dw2f, m1, m2, g1, g2),
       scaled(db2f, 1, m2, null, g2),
-      w.w3.requiresGrad ? be.conv2dGradWeight(z, dy, s3) : null,
+      dw3,
       w.b3.requiresGrad ? be.channelSum(dy, null, c) : null,
       ...(skip ? [same ? null : dy] : []),
       ...(gates.c ? [gates.c.gate.requiresGrad ? dgc() : null] : []),

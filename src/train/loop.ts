@@ -31,7 +31,8 @@ export interface Trainable {
   /** Each group gets its own Adam (with one second moment for the group when `sharedScale`); its learning
    *  rate is the scheduled one times `lrScale`; with `range` its values are clipped into [lo, hi] after each step. */
   readonly groups: readonly { name: string; params: Tensor[]; lrScale: number; sharedScale?: boolean; range?: readonly [number, number] }[];
-  /** The loss of one batch at 0-based `step`; `terms` are logged alongside it (e.g. a latency penalty). */
+  /** The loss of one batch at 0-based `step`; `terms` are logged alongside it (e.g. a latency penalty). Its
+   *  intermediate tensors are released by the backward pass (Tensor.backward): keep numbers, not tensors. */
   loss(x: Tensor, hr: Tensor, step: number, teacher?: Tensor): { loss: Tensor; terms?: Record<string, number> };
   /** Called after every optimiser update, with the number of updates so far (e.g. to average the weights). */
   afterStep?(step: number): void;
@@ -133,7 +134,9 @@ export async function runLoop<O>(task: Trainable, opts: LoopOptions, meta: Omit<
         const kept = existsSync(ckptPath) ? `the last good checkpoint (step ${loadCheckpoint(ckptPath).step}) is kept in ${ckptPath}` : 'no checkpoint was written yet';
         throw new DivergedError(`training diverged: the loss is ${value} at step ${step + 1}; ${kept}. Try a lower --lr.`);
       }
-      loss.backward();
+      // Nothing reads this step's intermediates after backward (terms are numbers): their memory goes back to
+      // the backend for the next step's (Tensor.backward's release).
+      loss.backward(undefined, { release: true });
       for (const g of task.groups) {
         adams.get(g.name)!.step(lr * g.lrScale);
         if (g.range) for (const p of g.params) clip(p.data, g.range);

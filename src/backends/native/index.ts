@@ -27,11 +27,8 @@ export interface NativeBackend extends Backend {
 
 type Kernel = (...args: NativeArg[]) => void;
 
-/** An output array without zero-filling (every kernel writes all of its output), unpooled so that it owns
- *  its whole ArrayBuffer. Freed blocks are recycled rather than faulted in afresh: see mallopt in glue.ts. */
-function alloc(n: number): Float32Array {
-  return new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
-}
+/** Released outputs kept for reuse, per length; beyond this many of one length they are left to the GC. */
+const POOL_PER_LENGTH = 256;
 
 function need(ok: boolean, what: string): void {
   if (!ok) throw new Error(`native backend: ${what}`);
@@ -53,6 +50,26 @@ function checkExpand(s: ExpandShape, lens: Record<string, [number, number]>): vo
 export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
   let toolchain: Toolchain | null = null;
   const kernels = new Map<string, Kernel>();
+  // Outputs handed back by release(): a training step allocates the same lengths, tens of megabytes of them,
+  // every step. New memory faults its pages in on first touch and grows V8's external memory, which starts a
+  // full garbage collection every step or so; a released output is warm and costs neither.
+  const ours = new WeakSet<Float32Array>();
+  const pool = new Map<number, Float32Array[]>();
+  const pooled = new WeakSet<Float32Array>();
+
+  /** An output array without zero-filling (every kernel writes all of its output): a released one of that
+   *  length, else a new one owning its whole ArrayBuffer (freed blocks are recycled by malloc rather than
+   *  faulted in afresh: see mallopt in glue.ts). */
+  function alloc(n: number): Float32Array {
+    const reused = pool.get(n)?.pop();
+    if (reused) {
+      pooled.delete(reused);
+      return reused;
+    }
+    const a = new Float32Array(Buffer.allocUnsafeSlow(n * 4).buffer, 0, n);
+    ours.add(a);
+    return a;
+  }
 
   function precompile(specs: readonly KernelSpec[]): void {
     toolchain ??= findToolchain(opts.cc);
@@ -93,6 +110,14 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
   return {
     name: 'native',
     precompile,
+    release(a) {
+      if (!ours.has(a) || pooled.has(a)) return;
+      const list = pool.get(a.length) ?? [];
+      if (list.length >= POOL_PER_LENGTH) return;
+      list.push(a);
+      pool.set(a.length, list);
+      pooled.add(a);
+    },
 
     conv2d(x, w, b, s, relu, add = null) {
       checkConv(s, x.length, s.cin, s.n * s.h * s.w * s.cout, s.cout, w.length);
