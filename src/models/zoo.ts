@@ -26,6 +26,10 @@ export function zooNames(): string[] {
     .sort();
 }
 
+/** Zoo names of distillation teachers (`<arch>-teacher-x<scale>`, scripts/train-recipe.sh): large networks kept
+ *  to train others (`rtsr train --teacher`), not candidates for a frame budget. */
+export const isTeacher = (name: string) => /-teacher-x\d+$/.test(name);
+
 export function zooEntry(name: string, model: Model, info: ModelInfo): ZooEntry {
   const s = model.scale;
   return {

@@ -14,7 +14,7 @@ import { type ArchSpec, parseArch } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
 import type { Target } from '../targets/target.js';
 import type { WdsrSpec } from '../models/wdsr.js';
-import { findModel, zooNames } from '../models/zoo.js';
+import { findModel, isTeacher, zooNames } from '../models/zoo.js';
 import { patchSource, recipeSource } from '../train/data.js';
 import type { Recipe } from '../train/recipe.js';
 import { writeFileAtomic } from '../util/atomic.js';
@@ -148,9 +148,10 @@ export async function search(run: SearchRun): Promise<SearchReport> {
   const t0 = performance.now();
   // Checks the scale (the supernet's spec) before anything is profiled.
   const uncalibrated = searchConfig(run);
-  // Zoo models of this scale and the given baselines, timed beside the searched one at the end; read (and
-  // checked) now, not after hours of search.
-  const others = [...zooNames().map((name) => ({ name, ...findModel(name) })).filter((z) => z.model.scale === run.scale), ...run.baselines.map((path) => ({ name: path, ...findModel(path) }))];
+  // Zoo models of this scale (distillation teachers aside) and the given baselines, timed beside the searched
+  // one at the end; read (and checked) now, not after hours of search.
+  const zoo = zooNames().filter((name) => !isTeacher(name));
+  const others = [...zoo.map((name) => ({ name, ...findModel(name) })).filter((z) => z.model.scale === run.scale), ...run.baselines.map((path) => ({ name: path, ...findModel(path) }))];
   for (const o of others) if (o.model.scale !== run.scale) throw new Error(`baseline ${o.path} is a ×${o.model.scale} model; the search is ×${run.scale}`);
   const speed = await speedModelFor(run);
   const predictor = speedModelPredictor(speed.model);
