@@ -16,7 +16,6 @@ function sameShape(op: string, a: Tensor, b: Tensor): void {
 
 const channels = (t: Tensor) => t.shape[t.shape.length - 1];
 
-
 export interface Conv2dOptions {
   /** Apply ReLU to the output (fused into the kernel). */
   relu?: boolean;
