@@ -121,11 +121,14 @@ if (process.argv.includes('--packing')) {
   const { loadModule, findToolchain } = await import('../dist/src/backends/native/compile.js');
   const { moduleSource } = await import('../dist/src/backends/native/glue.js');
   const { convForward, convGradWeight } = await import('../dist/src/backends/native/codegen-conv.js');
+  const { gradWeightCandidates } = await import('../dist/src/backends/native/conv-blocking.js');
   const tc = findToolchain();
   console.log('\npadded → packed, GFLOP/s best/median:       conv2d               gradInput            gradWeight');
   for (const s of CONVS.map(([n, h, w, cin, cout, k]) => ({ n, h, w, cin, cout, k })).filter((s) => s.cout % tc.target.vw || s.cin % tc.target.vw)) {
     const g = { h: s.h, w: s.w, cin: s.cin, cout: s.cout, k: s.k };
-    const mod = (p) => loadModule(moduleSource(tc.target, [convForward('f', g, tc.target, false, p), convForward('i', g, tc.target, true, p), convGradWeight('w', g, tc.target, p)]), tc);
+    // Each layout at its default blocking (the first of its candidates).
+    const fb = (p) => ({ packing: p, pixels: null }), gb = (p) => gradWeightCandidates(g, tc.target).find((b) => b.packing === p) ?? gradWeightCandidates(g, tc.target)[0];
+    const mod = (p) => loadModule(moduleSource(tc.target, [convForward('f', g, tc.target, false, fb(p)), convForward('i', g, tc.target, true, fb(p)), convGradWeight('w', g, tc.target, gb(p))]), tc);
     const [a, b] = [mod(false), mod(true)];
     const x = rnd(s.n * s.h * s.w * s.cin), dy = rnd(s.n * s.h * s.w * s.cout), wt = rnd(s.k * s.k * s.cin * s.cout), bias = rnd(s.cout);
     const y = new Float32Array(s.n * s.h * s.w * s.cout), dx = new Float32Array(x.length), dw = new Float32Array(wt.length);

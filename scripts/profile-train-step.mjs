@@ -5,6 +5,7 @@
 // Build first (`npm run build`), then, with nothing else running:
 //   node scripts/profile-train-step.mjs wdsr-b | conv5x32 | supernet
 //   node scripts/profile-train-step.mjs --arch SPEC        (e.g. a reparam spec: its step against the plain one's)
+// The convs' blocking is tuned on this machine as in training; --untuned keeps the defaults.
 import { selectBackend } from '../dist/src/backends/index.js';
 import { timeOurs } from '../dist/src/bench/train-bench.js';
 import { BENCH_NETS } from '../dist/src/bench/train-nets.js';
@@ -16,7 +17,7 @@ import { Model } from '../dist/src/models/model.js';
 
 const [first = 'wdsr-b', spec] = process.argv.slice(2);
 const [STEPS, WARMUP] = [20, 3];
-const be = await selectBackend('native');
+const be = await selectBackend('native', { tune: !process.argv.includes('--untuned') });
 const spent = new Map();
 const shapeOf = (args) => {
   const s = args.find((a) => a && typeof a === 'object' && !ArrayBuffer.isView(a));

@@ -84,7 +84,7 @@ export const command = defineCommand({
 });
 
 async function runTrain({ values }: Args<typeof trainOptions>): Promise<void> {
-  useBackend(await selectBackend(values.backend));
+  useBackend(await selectBackend(values.backend, { tune: true }));
   const threads = ompThreads();
   const { result: r, ceiling } = await benchTrain(values.net, { steps: values.steps, warmup: values.warmup, threads, torch: !values['no-torch'] });
   if (values.json) {

@@ -44,7 +44,7 @@ async function run({ values, usage }: Args<typeof options>): Promise<void> {
   const input = values.input ?? defaultInput(scale);
   const recipe = recipeOption(values);
   const teacher = teacherOption(values, recipe, scale);
-  useBackend(await selectBackend(values.backend));
+  useBackend(await selectBackend(values.backend, { tune: true }));
   const target = await resolveTarget(values.target);
   const dataDir = resolveDataDir(values.data);
   const present = await listSets(dataDir);

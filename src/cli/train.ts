@@ -138,7 +138,7 @@ function resumed(values: Values, given: ReadonlySet<string>, ckptPath: string): 
 }
 
 async function run({ values, given, usage }: Args<typeof options>): Promise<void> {
-  useBackend(await selectBackend(values.backend));
+  useBackend(await selectBackend(values.backend, { tune: true }));
   const outFlag = values.out;
   let spec: ArchSpec;
   let opts: TrainOptions;

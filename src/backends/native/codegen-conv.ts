@@ -2,14 +2,13 @@
 // runtime argument), so gcc sees constant trip counts and strides and keeps register blocks in registers.
 // Channels are vectorised across `vw` lanes; a cout that is not a multiple of vw is padded in a packed copy
 // of the weights and only the valid lanes are stored.
-import type { ConvShape } from '../backend.js';
 import type { KernelSource, Target } from './glue.js';
 import { convChannelLoop, convRowLoop } from './codegen-conv-loops.js';
+import { type ConvGeom, DEFAULT_FORWARD, defaultGradWeight, type ForwardBlocking, forwardPixels, type GradWeightBlocking, gradWeightLayout } from './conv-blocking.js';
 import { packedBlock, packedScalars, packedSpans, pixelPack } from './codegen-pixel-pack.js';
 import { range } from '../../util/range.js';
 
-/** A convolution's geometry without the batch size. */
-export type ConvGeom = Omit<ConvShape, 'n'>;
+export type { ConvGeom } from './conv-blocking.js';
 
 /** x-range of output pixels: `run` = a loop of full register blocks needing no bounds checks, `fixed` = one
  *  block at a known column whose out-of-image taps are dropped at generation time. */
@@ -42,19 +41,19 @@ function addFrom(ptr: string, acc: string, v: number, co: number, vw: number): s
  * summed in the store). With `gradInput` it computes dx from dy instead:
  * the same convolution over dy with the kernel flipped in space and transposed in channels,
  * w'[ky,kx,o,i] = w[k-1-ky,k-1-kx,i,o], done while packing the weights.
- * Register block: P output pixels × all cout vectors, each x value broadcast against each weight vector.
- * `packing` false keeps the padded layout where pixel packing would apply (A/B timing: bench-kernels.mjs).
+ * Register block: P output pixels × all cout vectors, each x value broadcast against each weight vector
+ * (conv-blocking.ts: P, and whether pixel packing applies, are the tuner's choices).
  */
-export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boolean, packing = true): KernelSource {
+export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boolean, b: ForwardBlocking = DEFAULT_FORWARD): KernelSource {
   const { h: H, w: W, k: K } = g;
   const [CI, CO] = gradInput ? [g.cout, g.cin] : [g.cin, g.cout];
   const PAD = (K - 1) >> 1;
   const VW = t.vw;
-  const pack = packing ? pixelPack(CO, CI, VW, t.nreg) : null;
+  const pack = b.packing ? pixelPack(CO, CI, VW, t.nreg) : null;
   const V = pack ? pack.U : Math.ceil(CO / VW);
   const COP = V * VW;
   // Padded: P·V accumulators + P broadcasts + 1 weight vector must fit the register file. Packed: whole groups.
-  const P = pack ? pack.NG * pack.G : Math.max(1, Math.min(W, Math.floor((t.nreg - 1) / (V + 1))));
+  const P = pack ? pack.NG * pack.G : forwardPixels(W, V, t.nreg, b);
   // The weight (and bias) for packed output lane o: channel o mod CO (packed, periodic) or o (padded, o < CO).
   const oc = pack ? `o % ${CO}` : 'o';
   const src = gradInput ? `((${K * K - 1} - t) * ${CO} + ${oc}) * ${CI} + i` : `(t * ${CI} + i) * ${CO} + ${oc}`;
@@ -130,41 +129,24 @@ ${body.map((l) => '    ' + l).join('\n')}
   return { name, code };
 }
 
-/** Register block of the weight gradient: TC taps along x × IB input channels × all cout vectors. `extra`:
- *  registers live besides the accumulators (the dy vectors or broadcasts gcc keeps, and blends). */
-function gradWeightBlocking(g: ConvGeom, V: number, nreg: number, extra: (blocks: number) => number): { TC: number; IB: number } {
-  let best = { TC: 1, IB: 1, score: 0 };
-  for (let TC = 1; TC <= g.k; TC++)
-    for (let IB = 1; IB <= g.cin; IB++) {
-      if (TC * IB * V + extra(TC * IB) + 1 > nreg) continue;
-      // Average (tap, channel) pairs per block once the remainder blocks are counted.
-      const score = (g.k * g.cin) / (Math.ceil(g.k / TC) * Math.ceil(g.cin / IB));
-      if (score > best.score || (score === best.score && TC > best.TC)) best = { TC, IB, score };
-    }
-  return best;
-}
-
 /**
  * dw[ky,kx,i,o] = Σ_pixels x[pixel shifted by the tap, i]·dy[pixel, o]; p = [x, dy, dw], s = [n].
  * dy fills the vector lanes (cout), x values are broadcast. Rows are cut into nchunks() bands, each with a
  * private padded dw; a band is walked in tiles small enough to stay in L1/L2 while every register block
  * (TC taps × IB channels × cout) sweeps the tile, so the tensors are read from memory once. The private dws
- * are summed in band order. `packing` as for convForward.
+ * are summed in band order. The blocking (conv-blocking.ts) is the tuner's choice.
  * (Swapping the roles when cin fills the lanes better, e.g. 144→20, was slower: the x vectors are then
  * loaded once per tap and, typed arrays being unaligned, every such load splits across two cache lines.)
  */
-export function convGradWeight(name: string, g: ConvGeom, t: Target, packing = true): KernelSource {
+export function convGradWeight(name: string, g: ConvGeom, t: Target, b: GradWeightBlocking = defaultGradWeight(g, t)): KernelSource {
   const { h: H, w: W, k: K, cin: CI, cout: CO } = g;
   const PAD = (K - 1) >> 1;
   const VW = t.vw;
   // Pixel-packed (codegen-pixel-pack.ts): G pixels' dy rows are U whole vectors, lane l accumulating channel
   // l mod CO of pixel ⌊l / CO⌋ of the group; the G phases are summed at the end.
-  const pack = packing ? pixelPack(CO, CI, VW, t.nreg) : null;
-  const G = pack ? pack.G : 1;
-  const V = pack ? pack.U : Math.ceil(CO / VW);
+  const { pack, G, V } = gradWeightLayout(g, t, b.packing);
   const COP = V * VW;
-  const { TC, IB } = gradWeightBlocking(g, V, t.nreg, pack ? () => V + G + 1 : (pairs) => Math.min(V, pairs));
-  const R = Math.max(1, Math.ceil(32 / W)); // rows per tile: ≥ 32 pixels to amortise loading the block
+  const [TC, IB, R] = [b.taps, b.channels, b.rows];
   const DWP = K * K * CI * COP;
 
   const block = (kx0: number, tc: number, i0: string, ib: number): string[] => {

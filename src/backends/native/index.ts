@@ -5,8 +5,10 @@ import type { AdamParams, Backend, BinaryKind, ConvShape, ExpandShape, UnaryKind
 import { defaultCacheDir, findToolchain, loadModule, type NativeArg, type Toolchain } from './compile.js';
 import { moduleSource, type Target } from './glue.js';
 import { BASE_PROBE, baseSources, channelName, convName, shuffleName, specSources, wdsrName, type ConvKind, type KernelSpec } from './kernels.js';
+import { type ConvTuning, defaultConvTuning, tuneConv } from './tune.js';
 
 export { compileStats, findToolchain as findCompiler, ompThreads, type Toolchain } from './compile.js';
+export { trainTuneStats } from './tune.js';
 export type { KernelSpec } from './kernels.js';
 export type { Target } from './glue.js';
 
@@ -17,6 +19,9 @@ export interface NativeOptions {
   readonly cacheDir?: string;
   /** SIMD shape to generate for instead of the compiler's native one (narrower code still runs on wider CPUs). */
   readonly target?: Target;
+  /** Choose each conv geometry's blocking by timing candidates here at its first call (cached on disk; tune.ts)
+   *  rather than use the defaults: for training runs, not for tests of a shape or two. Default false. */
+  readonly tune?: boolean;
 }
 
 export interface NativeBackend extends Backend {
@@ -71,14 +76,18 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
     return a;
   }
 
-  function precompile(specs: readonly KernelSpec[]): void {
+  function tools(): { tc: Toolchain; target: Target } {
     toolchain ??= findToolchain(opts.cc);
     if (!toolchain) throw new Error('native backend: no C compiler with OpenMP found (set CC, or install gcc or clang)');
-    const target = opts.target ?? toolchain.target;
+    return { tc: toolchain, target: opts.target ?? toolchain.target };
+  }
+
+  function precompile(specs: readonly KernelSpec[]): void {
+    const { tc, target } = tools();
     const wanted = [...(kernels.has(BASE_PROBE) ? [] : baseSources(target)), ...specs.flatMap((s) => specSources(s, target))];
     const todo = [...new Map(wanted.filter((k) => !kernels.has(k.name)).map((k) => [k.name, k])).values()];
     if (todo.length === 0) return;
-    const mod = loadModule(moduleSource(target, todo), toolchain, opts.cacheDir ?? defaultCacheDir());
+    const mod = loadModule(moduleSource(target, todo), tc, opts.cacheDir ?? defaultCacheDir());
     todo.forEach((k, i) => kernels.set(k.name, (...args) => mod.call(i, ...args)));
   }
 
@@ -87,9 +96,18 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
     return kernels.get(name)!;
   }
 
+  // Each geometry's blocking, chosen at its first call (tuned at that call's batch size when opts.tune).
+  const tunings = new Map<string, ConvTuning>();
   const conv = (kind: ConvKind, s: ConvShape) => {
     const g = { h: s.h, w: s.w, cin: s.cin, cout: s.cout, k: s.k };
-    return kernel(convName(kind, g), { op: 'conv', shape: g });
+    const key = JSON.stringify(g);
+    let tuning = tunings.get(key);
+    if (!tuning) {
+      const { tc, target } = tools();
+      tuning = opts.tune ? tuneConv(g, s.n, { tc, target, cacheDir: opts.cacheDir ?? defaultCacheDir() }) : defaultConvTuning(g, target);
+      tunings.set(key, tuning);
+    }
+    return kernel(convName(kind, g, tuning), { op: 'conv', shape: g, tuning });
   };
   /** An element map: inputs, then the fresh output, then the length and any scalars. */
   const map = (name: string, inputs: Float32Array[], scalars: number[] = [], spec?: KernelSpec) => {

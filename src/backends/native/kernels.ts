@@ -2,13 +2,16 @@
 // so compiled together (one compiler start per group, or one for everything via precompile).
 import type { BinaryKind, UnaryKind } from '../backend.js';
 import { convForward, convGradWeight, type ConvGeom } from './codegen-conv.js';
+import type { ForwardBlocking, GradWeightBlocking } from './conv-blocking.js';
 import { adamKernel, mapKernel, mulChannelsKernel, reduceKernel, shuffleKernel } from './codegen-elementwise.js';
 import { wdsrBackward, wdsrForward, type WdsrGeom } from './codegen-wdsr.js';
 import type { KernelSource, Target } from './glue.js';
+import { type ConvTuning, defaultConvTuning } from './tune.js';
 
 export type KernelSpec =
-  /** conv2d, conv2dGradInput and conv2dGradWeight for one geometry (any batch size). */
-  | { readonly op: 'conv'; readonly shape: ConvGeom }
+  /** conv2d, conv2dGradInput and conv2dGradWeight for one geometry (any batch size), blocked as `tuning` says
+   *  (default: conv-blocking.ts's defaults). */
+  | { readonly op: 'conv'; readonly shape: ConvGeom; readonly tuning?: ConvTuning }
   /** mulChannels and channelSum (with and without b) for c channels. */
   | { readonly op: 'channels'; readonly c: number }
   /** depthToSpace and spaceToDepth for c channels and scale s. */
@@ -17,7 +20,11 @@ export type KernelSpec =
   | { readonly op: 'wdsr'; readonly geom: WdsrGeom };
 
 export type ConvKind = 'fwd' | 'gin' | 'gw';
-export const convName = (kind: ConvKind, g: ConvGeom) => `conv_${kind}_h${g.h}_w${g.w}_i${g.cin}_o${g.cout}_k${g.k}`;
+/** A blocking as a name suffix: kernels of one geometry but different blockings must not share a name. */
+const blockingTag = (b: ForwardBlocking | GradWeightBlocking) =>
+  'taps' in b ? `${b.packing ? 'k' : 'd'}${b.taps}x${b.channels}r${b.rows}` : `${b.packing ? 'k' : 'd'}${b.pixels ?? ''}`;
+export const convName = (kind: ConvKind, g: ConvGeom, tuning: ConvTuning) =>
+  `conv_${kind}_h${g.h}_w${g.w}_i${g.cin}_o${g.cout}_k${g.k}_${blockingTag(tuning[kind])}`;
 export const channelName = (kind: 'mul' | 'sum' | 'sumprod', c: number) => `ch_${kind}_c${c}`;
 export const wdsrName = (backward: boolean, g: WdsrGeom) => `wdsr_${backward ? 'bwd' : 'fwd'}_c${g.c}_a${g.m1}_b${g.m2}`;
 export const shuffleName = (inverse: boolean, c: number, s: number) => `${inverse ? 's2d' : 'd2s'}_c${c}_s${s}`;
@@ -56,10 +63,11 @@ export function specSources(spec: KernelSpec, t: Target): KernelSource[] {
   switch (spec.op) {
     case 'conv': {
       const g = spec.shape;
+      const tuning = spec.tuning ?? defaultConvTuning(g, t);
       return [
-        convForward(convName('fwd', g), g, t, false),
-        convForward(convName('gin', g), g, t, true),
-        convGradWeight(convName('gw', g), g, t),
+        convForward(convName('fwd', g, tuning), g, t, false, tuning.fwd),
+        convForward(convName('gin', g, tuning), g, t, true, tuning.gin),
+        convGradWeight(convName('gw', g, tuning), g, t, tuning.gw),
       ];
     }
     case 'channels':

@@ -1,0 +1,130 @@
+// Choosing the training conv kernels' blocking on the machine they run on: the defaults (conv-blocking.ts) were
+// measured where they were written, and a CPU with other caches, ports or register pressure may want others.
+// Per geometry, every candidate of the three kernels is compiled into one module (one compiler run), timed on
+// synthetic tensors at the batch size of the first call, interleaved over rounds, each keeping its fastest run
+// (noise only ever adds time), at the threads training uses; then the weight gradient's rows per tile for the
+// register block chosen (a second module). The choice is cached on disk per (geometry, CPU,
+// compiler) beside the inference tuner's, with every measurement that led to it.
+import type { ConvGeom, ForwardBlocking, GradWeightBlocking } from './conv-blocking.js';
+import { DEFAULT_FORWARD, defaultGradWeight, forwardCandidates, gradWeightCandidates, gradWeightRows } from './conv-blocking.js';
+import { convForward, convGradWeight } from './codegen-conv.js';
+import { loadModule, type Toolchain } from './compile.js';
+import { moduleSource, type Target } from './glue.js';
+import { cacheEntry, readChoice, writeChoice } from '../../targets/native/tune.js';
+import { fastestRuns } from '../../util/fastest.js';
+import { Rng } from '../../util/random.js';
+
+export interface ConvTuning {
+  readonly fwd: ForwardBlocking;
+  readonly gin: ForwardBlocking;
+  readonly gw: GradWeightBlocking;
+}
+
+/** Bumped whenever the generated code or the meaning of a blocking changes, so stale choices are not reused. */
+const TRAIN_TUNING_VERSION = 1;
+
+/** A call of a conv's three kernels below this many multiply-adds takes well under a millisecond whatever the
+ *  blocking (a net's 3-channel head, test-sized shapes): not worth a compiler run and the timing. */
+export const MIN_TUNED_MACS = 5e7;
+
+/** Of two candidates, a later one must beat the default by this share to be chosen: the rounds' minimum still
+ *  carries a little noise, and the default is the blocking measured best where it was written. */
+const MARGIN = 0.03;
+
+export const defaultConvTuning = (g: ConvGeom, t: Target): ConvTuning => ({ fwd: DEFAULT_FORWARD, gin: DEFAULT_FORWARD, gw: defaultGradWeight(g, t) });
+
+export interface ConvCandidates {
+  readonly fwd: readonly ForwardBlocking[];
+  readonly gin: readonly ForwardBlocking[];
+  readonly gw: readonly GradWeightBlocking[];
+}
+
+export const convCandidates = (g: ConvGeom, t: Target): ConvCandidates => ({
+  fwd: forwardCandidates(g, t, false),
+  gin: forwardCandidates(g, t, true),
+  gw: gradWeightCandidates(g, t),
+});
+
+/** Lookups of the on-disk cache in this process; `measured` counts geometries timed afresh. */
+export const trainTuneStats = { hits: 0, measured: 0 };
+
+export interface TrainTuneEnv {
+  readonly tc: Toolchain;
+  readonly target: Target;
+  readonly cacheDir: string;
+}
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+function isChoice(x: unknown, g: ConvGeom, c: ConvCandidates): x is ConvTuning {
+  if (typeof x !== 'object' || x === null) return false;
+  const { fwd, gin, gw } = x as Record<string, unknown>;
+  const gws = c.gw.flatMap((b) => gradWeightRows(g).map((rows) => ({ ...b, rows })));
+  return c.fwd.some((b) => same(b, fwd)) && c.gin.some((b) => same(b, gin)) && gws.some((b) => same(b, gw));
+}
+
+/** The candidate to keep of `list` timed `ms`: the fastest, if it beats the first (the default) by MARGIN. */
+function pick<B>(list: readonly B[], ms: readonly number[]): B {
+  const best = ms.indexOf(Math.min(...ms));
+  return ms[best] < ms[0] * (1 - MARGIN) ? list[best] : list[0];
+}
+
+/** The blocking for a conv of geometry `g` at batch `n`: the default for small work or a single candidate, else
+ *  cached, else measured here (and cached). */
+export function tuneConv(g: ConvGeom, n: number, env: TrainTuneEnv): ConvTuning {
+  const t = env.target;
+  const cands = convCandidates(g, t);
+  const macs = n * g.h * g.w * g.cin * g.cout * g.k * g.k;
+  if (macs < MIN_TUNED_MACS) return defaultConvTuning(g, t);
+  const entry = cacheEntry({ trainConv: g, lanes: t.vw, registers: t.nreg, version: TRAIN_TUNING_VERSION }, g.w, { tc: env.tc, cacheDir: env.cacheDir });
+  const cached = readChoice(entry, (x): x is ConvTuning => isChoice(x, g, cands));
+  if (cached) {
+    trainTuneStats.hits++;
+    return cached;
+  }
+  const first = timeCandidates(g, n, cands, env);
+  const block = pick(cands.gw, first.gw);
+  const tiles = { fwd: [], gin: [], gw: gradWeightRows(g).map((rows) => ({ ...block, rows })) };
+  const second = timeCandidates(g, n, tiles, env);
+  const choice: ConvTuning = { fwd: pick(cands.fwd, first.fwd), gin: pick(cands.gin, first.gin), gw: pick(tiles.gw, second.gw) };
+  trainTuneStats.measured++;
+  const log = (c: ConvCandidates, ms: Record<keyof ConvCandidates, number[]>) =>
+    (['fwd', 'gin', 'gw'] as const).flatMap((kind) => c[kind].map((b, i) => ({ kind, blocking: b, ms: ms[kind][i] })));
+  writeChoice(entry, choice, [...log(cands, first), ...log(tiles, second)]);
+  return choice;
+}
+
+/** Each candidate's fastest time (ms), per kernel (none where a kernel has a single candidate), on seeded
+ *  values in [−1, 1). */
+function timeCandidates(g: ConvGeom, n: number, c: ConvCandidates, env: TrainTuneEnv): Record<keyof ConvCandidates, number[]> {
+  const t = env.target;
+  const sources = [
+    ...c.fwd.map((b, i) => convForward(`tune_fwd${i}`, g, t, false, b)),
+    ...c.gin.map((b, i) => convForward(`tune_gin${i}`, g, t, true, b)),
+    ...c.gw.map((b, i) => convGradWeight(`tune_gw${i}`, g, t, b)),
+  ];
+  const mod = loadModule(moduleSource(t, sources), env.tc, env.cacheDir);
+  const px = n * g.h * g.w;
+  const rng = new Rng(1);
+  const random = (len: number) => rng.fill(new Float32Array(len), () => rng.uniform(-1, 1));
+  const x = random(px * g.cin), dy = random(px * g.cout), w = random(g.k * g.k * g.cin * g.cout), b = random(g.cout);
+  const y = new Float32Array(px * g.cout), dx = new Float32Array(px * g.cin), dw = new Float32Array(w.length);
+  const at = { fwd: 0, gin: c.fwd.length, gw: c.fwd.length + c.gin.length };
+  const call = (kind: keyof ConvCandidates, i: number) => {
+    const k = at[kind] + i;
+    if (kind === 'fwd') mod.call(k, x, w, b, y, null, n, 1);
+    else if (kind === 'gin') mod.call(k, dy, w, null, dx, null, n, 0);
+    else mod.call(k, x, dy, dw, n);
+  };
+  const out = {} as Record<keyof ConvCandidates, number[]>;
+  for (const kind of ['fwd', 'gin', 'gw'] as const) {
+    const count = c[kind].length;
+    if (count <= 1) {
+      out[kind] = [0];
+      continue;
+    }
+    for (let i = 0; i < count; i++) call(kind, i); // first touch of the outputs, the kernels' code paged in
+    out[kind] = fastestRuns(count, 9, (i) => call(kind, i));
+  }
+  return out;
+}

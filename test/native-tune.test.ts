@@ -1,0 +1,136 @@
+// The training conv kernels' tuner (src/backends/native/tune.ts): every blocking it may choose computes the
+// reference backend's convolution, its choice is one of its candidates, cached on disk and reused, and a cache
+// entry it could not have written is measured again.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ConvShape } from '../src/backends/backend.js';
+import { referenceBackend as ref } from '../src/backends/reference.js';
+import { compileStats, createNativeBackend, findCompiler } from '../src/backends/native/index.js';
+import { loadModule } from '../src/backends/native/compile.js';
+import { convForward, convGradWeight } from '../src/backends/native/codegen-conv.js';
+import { gradWeightRows } from '../src/backends/native/conv-blocking.js';
+import { moduleSource, type Target } from '../src/backends/native/glue.js';
+import { convCandidates, defaultConvTuning, MIN_TUNED_MACS, trainTuneStats, tuneConv } from '../src/backends/native/tune.js';
+import { Rng } from '../src/util/random.js';
+import { close } from './support/close.js';
+
+const tc = findCompiler();
+const skip = tc ? false : 'no C compiler with OpenMP';
+const cacheDir = mkdtempSync(join(tmpdir(), 'rtsr-tune-test-'));
+after(() => rmSync(cacheDir, { recursive: true, force: true }));
+const rng = new Rng(20261204);
+const rand = (n: number) => rng.fill(new Float32Array(n), () => rng.uniform(-1, 1));
+
+// Padded and pixel-packed layouts (cout 24 from 20 packs with 16 lanes), remainder blocks of channels and pixels,
+// k 1, 3, 5, rows narrower than a register block.
+const SHAPES: ConvShape[] = [
+  { n: 2, h: 9, w: 48, cin: 32, cout: 32, k: 3 },
+  { n: 2, h: 11, w: 29, cin: 20, cout: 24, k: 3 },
+  { n: 1, h: 7, w: 13, cin: 32, cout: 12, k: 3 },
+  { n: 3, h: 5, w: 7, cin: 13, cout: 20, k: 5 },
+  { n: 1, h: 13, w: 17, cin: 24, cout: 144, k: 1 },
+  { n: 2, h: 6, w: 5, cin: 3, cout: 24, k: 3 },
+];
+
+test('every blocking the tuner may choose computes the reference convolution', { skip }, () => {
+  const targets: Target[] = [tc!.target, { vw: 8, nreg: 16 }];
+  for (const t of targets)
+    for (const s of SHAPES) {
+      const g = { h: s.h, w: s.w, cin: s.cin, cout: s.cout, k: s.k };
+      const c = convCandidates(g, t);
+      const gws = c.gw.flatMap((b) => gradWeightRows(g).map((rows) => ({ ...b, rows })));
+      assert.ok(c.fwd.length + c.gin.length + gws.length > 3, `more than one candidate for ${JSON.stringify(g)}`);
+      const mod = loadModule(
+        moduleSource(t, [
+          ...c.fwd.map((b, i) => convForward(`f${i}`, g, t, false, b)),
+          ...c.gin.map((b, i) => convForward(`i${i}`, g, t, true, b)),
+          ...gws.map((b, i) => convGradWeight(`w${i}`, g, t, b)),
+        ]),
+        tc!,
+        cacheDir,
+      );
+      const px = s.n * s.h * s.w;
+      const x = rand(px * s.cin), w = rand(s.k * s.k * s.cin * s.cout), bias = rand(s.cout), dy = rand(px * s.cout), res = rand(px * s.cout);
+      const want = {
+        y: ref.conv2d(x, w, bias, s, true).map((v, i) => v + res[i]),
+        dx: ref.conv2dGradInput(dy, w, s),
+        dw: ref.conv2dGradWeight(x, dy, s),
+      };
+      const what = (kind: string, b: object) => `${kind} ${JSON.stringify(b)} of ${JSON.stringify(s)} at ${t.vw} lanes`;
+      c.fwd.forEach((b, i) => {
+        const y = new Float32Array(px * s.cout);
+        mod.call(i, x, w, bias, y, res, s.n, 1);
+        close(y, want.y, what('conv2d', b));
+      });
+      c.gin.forEach((b, i) => {
+        const dx = new Float32Array(px * s.cin);
+        mod.call(c.fwd.length + i, dy, w, null, dx, null, s.n, 0);
+        close(dx, want.dx, what('gradInput', b));
+      });
+      gws.forEach((b, i) => {
+        const dw = new Float32Array(w.length);
+        mod.call(c.fwd.length + c.gin.length + i, x, dy, dw, s.n);
+        close(dw, want.dw, what('gradWeight', b));
+      });
+    }
+});
+
+test('the tuner chooses among its candidates, caches the choice with its measurements, and reuses it', { skip }, () => {
+  const dir = join(cacheDir, 'choices');
+  const env = { tc: tc!, target: tc!.target, cacheDir: dir };
+  const g = { h: 24, w: 24, cin: 32, cout: 24, k: 3 };
+  const n = Math.ceil(MIN_TUNED_MACS / (g.h * g.w * g.cin * g.cout * g.k * g.k));
+  const before = { ...trainTuneStats, compiles: compileStats.compiles };
+  const choice = tuneConv(g, n, env);
+  const c = convCandidates(g, env.target);
+  const has = (list: readonly object[], b: object) => list.some((x) => JSON.stringify(x) === JSON.stringify(b));
+  assert.ok(has(c.fwd, choice.fwd) && has(c.gin, choice.gin), JSON.stringify(choice));
+  assert.ok(has(c.gw.flatMap((b) => gradWeightRows(g).map((rows) => ({ ...b, rows }))), choice.gw), JSON.stringify(choice.gw));
+  assert.equal(trainTuneStats.measured, before.measured + 1);
+  assert.equal(compileStats.compiles - before.compiles, 2, 'one module of candidates, one of the tile heights');
+
+  const files = readdirSync(join(dir, 'tuning'));
+  assert.equal(files.length, 1);
+  const path = join(dir, 'tuning', files[0]);
+  const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: { trainConv: unknown }; tuning: unknown; measured: { kind: string; ms: number }[] };
+  assert.deepEqual(saved.key.trainConv, g);
+  assert.deepEqual(saved.tuning, choice);
+  assert.equal(saved.measured.filter((m) => m.kind === 'gw').length, c.gw.length + gradWeightRows(g).length);
+  assert.ok(saved.measured.every((m) => m.ms > 0 && Number.isFinite(m.ms)), 'every candidate was timed');
+
+  // Reused: no compile, no timing.
+  const compiles = compileStats.compiles;
+  assert.deepEqual(tuneConv(g, n, env), choice);
+  assert.equal(trainTuneStats.hits, before.hits + 1);
+  assert.equal(compileStats.compiles, compiles);
+
+  // A choice no tuner of today's space could make (edited, or from an older generator) is measured again.
+  writeFileSync(path, JSON.stringify({ ...saved, tuning: { ...choice, gw: { ...choice.gw, taps: 99 } } }));
+  const again = tuneConv(g, n, env);
+  assert.equal(trainTuneStats.measured, before.measured + 2);
+  assert.ok(has(c.fwd, again.fwd));
+  assert.notEqual((JSON.parse(readFileSync(path, 'utf8')) as { tuning: { gw: { taps: number } } }).tuning.gw.taps, 99);
+});
+
+test('small convs keep the default blocking without compiling or timing anything', { skip }, () => {
+  const g = { h: 8, w: 8, cin: 8, cout: 8, k: 3 };
+  const before = { ...trainTuneStats, compiles: compileStats.compiles };
+  assert.deepEqual(tuneConv(g, 1, { tc: tc!, target: tc!.target, cacheDir: join(cacheDir, 'small') }), defaultConvTuning(g, tc!.target));
+  assert.deepEqual({ ...trainTuneStats, compiles: compileStats.compiles }, before);
+});
+
+test('a tuning backend computes what the reference does', { skip }, () => {
+  const b = createNativeBackend({ tune: true, cacheDir: join(cacheDir, 'backend') });
+  const s = { n: 12, h: 24, w: 24, cin: 32, cout: 32, k: 3 };
+  assert.ok(s.n * s.h * s.w * s.cin * s.cout * s.k * s.k >= MIN_TUNED_MACS, 'large enough to be tuned');
+  const measured = trainTuneStats.measured;
+  const x = rand(s.n * s.h * s.w * s.cin), w = rand(9 * s.cin * s.cout), bias = rand(s.cout), dy = rand(s.n * s.h * s.w * s.cout);
+  close(b.conv2d(x, w, bias, s, true), ref.conv2d(x, w, bias, s, true), 'conv2d');
+  assert.equal(trainTuneStats.measured, measured + 1, 'tuned at the first call');
+  close(b.conv2dGradInput(dy, w, s), ref.conv2dGradInput(dy, w, s), 'gradInput');
+  close(b.conv2dGradWeight(x, dy, s), ref.conv2dGradWeight(x, dy, s), 'gradWeight');
+  assert.equal(trainTuneStats.measured, measured + 1, 'once per geometry');
+});
