@@ -81,9 +81,9 @@ for (const [name, arrays, f] of fusedOnly ? [] : MEM) {
   console.log(`${name.padEnd(36)} ${t.best.toFixed(3).padStart(8)} ${t.median.toFixed(3).padStart(10)} ${((arrays * 4 * n) / (t.best * 1e6)).toFixed(1).padStart(10)}`);
 }
 
-// The fused WDSR-B expansion (24→144 ReLU →20, 16×48×48) at several tile sizes, beside the unfused kernels it
-// replaces. GFLOP/s count the chain's nominal FLOPs: forward 2·px·(C·M1 + M1·M2), backward twice that (the
-// recomputed expansion not counted, so it shows as a lower rate).
+// The fused WDSR-B expansion (24→144 ReLU →20, 16×48×48) at the tile sizes training's tuner tries
+// (backends/native/tune.ts), beside the unfused kernels it replaces. GFLOP/s count the chain's nominal FLOPs:
+// forward 2·px·(C·M1 + M1·M2), backward twice that (the recomputed expansion not counted: a lower rate).
 {
   const { loadModule, findToolchain } = await import('../dist/src/backends/native/compile.js');
   const { moduleSource } = await import('../dist/src/backends/native/glue.js');
@@ -105,7 +105,8 @@ for (const [name, arrays, f] of fusedOnly ? [] : MEM) {
     B.conv2dGradWeight(u, dz, s2); B.channelSum(dz, null, M2);
     B.conv2dGradInput(du, w1, s1); B.conv2dGradWeight(x, du, s1); B.channelSum(du, null, M1);
   }, 2)}`);
-  for (const T of [16, 24, 32, 48]) {
+  const { WDSR_TILES } = await import('../dist/src/backends/native/tune.js');
+  for (const T of WDSR_TILES) {
     const g = { c: C, m1: M1, m2: M2 };
     const mod = loadModule(moduleSource(tc.target, [wdsrForward('f', g, tc.target, T), wdsrBackward('b', g, tc.target, T)]), tc);
     const z = new Float32Array(px * M2), dx = new Float32Array(px * C), dw1 = new Float32Array(C * M1), db1 = new Float32Array(M1);

@@ -17,8 +17,8 @@ export interface WdsrGeom {
   readonly m2: number;
 }
 
-/** Pixels per tile. Tuned on the 2-core Zen 5 (docs/native-backend.md): the tile's x, dz, u and du must stay
- *  in L1 while every product sweeps it. */
+/** Pixels per tile by default (training tunes it: tune.ts), chosen on the 2-core Zen 5: the tile's x, dz, u and
+ *  du must stay in L1 while every product sweeps it. */
 export const WDSR_TILE = 32;
 
 /** out[r][v] = Σ_k A(r, k)·B(k)[v], r < rows, v < vecs vectors: register-blocked RB rows × VB vectors. */

@@ -5,7 +5,7 @@ import type { AdamParams, Backend, BinaryKind, ConvShape, ExpandShape, UnaryKind
 import { defaultCacheDir, findToolchain, loadModule, type NativeArg, type Toolchain } from './compile.js';
 import { moduleSource, type Target } from './glue.js';
 import { BASE_PROBE, baseSources, channelName, convName, shuffleName, specSources, wdsrName, type ConvKind, type KernelSpec } from './kernels.js';
-import { type ConvTuning, defaultConvTuning, tuneConv } from './tune.js';
+import { type ConvTuning, DEFAULT_WDSR, defaultConvTuning, tuneConv, tuneWdsr, type WdsrTuning } from './tune.js';
 
 export { compileStats, findToolchain as findCompiler, ompThreads, type Toolchain } from './compile.js';
 export { trainTuneStats } from './tune.js';
@@ -19,8 +19,8 @@ export interface NativeOptions {
   readonly cacheDir?: string;
   /** SIMD shape to generate for instead of the compiler's native one (narrower code still runs on wider CPUs). */
   readonly target?: Target;
-  /** Choose each conv geometry's blocking by timing candidates here at its first call (cached on disk; tune.ts)
-   *  rather than use the defaults: for training runs, not for tests of a shape or two. Default false. */
+  /** Choose each conv's and fused block's blocking by timing candidates here at its first call (cached on disk;
+   *  tune.ts) rather than use the defaults: for training runs, not for tests of a shape or two. Default false. */
   readonly tune?: boolean;
 }
 
@@ -97,16 +97,15 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
   }
 
   // Each geometry's blocking, chosen at its first call (tuned at that call's batch size when opts.tune).
-  const tunings = new Map<string, ConvTuning>();
+  const tunings = new Map<string, ConvTuning | WdsrTuning>();
+  function tuned<T extends ConvTuning | WdsrTuning>(g: object, choose: (env: { tc: Toolchain; target: Target; cacheDir: string }) => T): T {
+    const key = JSON.stringify(g);
+    if (!tunings.has(key)) tunings.set(key, choose({ ...tools(), cacheDir: opts.cacheDir ?? defaultCacheDir() }));
+    return tunings.get(key) as T;
+  }
   const conv = (kind: ConvKind, s: ConvShape) => {
     const g = { h: s.h, w: s.w, cin: s.cin, cout: s.cout, k: s.k };
-    const key = JSON.stringify(g);
-    let tuning = tunings.get(key);
-    if (!tuning) {
-      const { tc, target } = tools();
-      tuning = opts.tune ? tuneConv(g, s.n, { tc, target, cacheDir: opts.cacheDir ?? defaultCacheDir() }) : defaultConvTuning(g, target);
-      tunings.set(key, tuning);
-    }
+    const tuning = tuned(g, (env) => (opts.tune ? tuneConv(g, s.n, env) : defaultConvTuning(g, env.target)));
     return kernel(convName(kind, g, tuning), { op: 'conv', shape: g, tuning });
   };
   /** An element map: inputs, then the fresh output, then the length and any scalars. */
@@ -117,7 +116,8 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
   };
   const expand = (backward: boolean, s: ExpandShape) => {
     const geom = { c: s.c, m1: s.m1, m2: s.m2 };
-    return kernel(wdsrName(backward, geom), { op: 'wdsr', geom });
+    const tuning = tuned(geom, (env) => (opts.tune ? tuneWdsr(geom, s.n, s.h * s.w, env) : DEFAULT_WDSR));
+    return kernel(wdsrName(backward, geom, tuning), { op: 'wdsr', geom, tuning });
   };
   const scalar = new Float64Array(1);
   const reduce = (name: string, ...args: NativeArg[]) => {

@@ -6,7 +6,7 @@ import type { ForwardBlocking, GradWeightBlocking } from './conv-blocking.js';
 import { adamKernel, mapKernel, mulChannelsKernel, reduceKernel, shuffleKernel } from './codegen-elementwise.js';
 import { wdsrBackward, wdsrForward, type WdsrGeom } from './codegen-wdsr.js';
 import type { KernelSource, Target } from './glue.js';
-import { type ConvTuning, defaultConvTuning } from './tune.js';
+import { type ConvTuning, DEFAULT_WDSR, defaultConvTuning, type WdsrTuning } from './tune.js';
 
 export type KernelSpec =
   /** conv2d, conv2dGradInput and conv2dGradWeight for one geometry (any batch size), blocked as `tuning` says
@@ -16,8 +16,8 @@ export type KernelSpec =
   | { readonly op: 'channels'; readonly c: number }
   /** depthToSpace and spaceToDepth for c channels and scale s. */
   | { readonly op: 'shuffle'; readonly c: number; readonly s: number }
-  /** The fused WDSR-B expansion (1×1 C→M1, ReLU, 1×1 M1→M2), forward and backward. */
-  | { readonly op: 'wdsr'; readonly geom: WdsrGeom };
+  /** The fused WDSR-B expansion (1×1 C→M1, ReLU, 1×1 M1→M2), forward and backward, at `tuning`'s tiles. */
+  | { readonly op: 'wdsr'; readonly geom: WdsrGeom; readonly tuning?: WdsrTuning };
 
 export type ConvKind = 'fwd' | 'gin' | 'gw';
 /** A blocking as a name suffix: kernels of one geometry but different blockings must not share a name. */
@@ -26,7 +26,8 @@ const blockingTag = (b: ForwardBlocking | GradWeightBlocking) =>
 export const convName = (kind: ConvKind, g: ConvGeom, tuning: ConvTuning) =>
   `conv_${kind}_h${g.h}_w${g.w}_i${g.cin}_o${g.cout}_k${g.k}_${blockingTag(tuning[kind])}`;
 export const channelName = (kind: 'mul' | 'sum' | 'sumprod', c: number) => `ch_${kind}_c${c}`;
-export const wdsrName = (backward: boolean, g: WdsrGeom) => `wdsr_${backward ? 'bwd' : 'fwd'}_c${g.c}_a${g.m1}_b${g.m2}`;
+export const wdsrName = (backward: boolean, g: WdsrGeom, tuning: WdsrTuning) =>
+  `wdsr_${backward ? 'bwd' : 'fwd'}_c${g.c}_a${g.m1}_b${g.m2}_t${backward ? tuning.bwd : tuning.fwd}`;
 export const shuffleName = (inverse: boolean, c: number, s: number) => `${inverse ? 's2d' : 'd2s'}_c${c}_s${s}`;
 
 const UNARY: Record<UnaryKind, string> = {
@@ -78,7 +79,12 @@ export function specSources(spec: KernelSpec, t: Target): KernelSource[] {
       ];
     case 'shuffle':
       return [false, true].map((inv) => shuffleKernel(shuffleName(inv, spec.c, spec.s), spec.c, spec.s, inv));
-    case 'wdsr':
-      return [wdsrForward(wdsrName(false, spec.geom), spec.geom, t), wdsrBackward(wdsrName(true, spec.geom), spec.geom, t)];
+    case 'wdsr': {
+      const tiles = spec.tuning ?? DEFAULT_WDSR;
+      return [
+        wdsrForward(wdsrName(false, spec.geom, tiles), spec.geom, t, tiles.fwd),
+        wdsrBackward(wdsrName(true, spec.geom, tiles), spec.geom, t, tiles.bwd),
+      ];
+    }
   }
 }
