@@ -6,7 +6,8 @@ import { referenceBackend } from './reference.js';
 export const BACKEND_NAMES = ['native', 'reference'] as const;
 export type BackendName = (typeof BACKEND_NAMES)[number];
 
-/** `tune`: the native backend chooses each conv's blocking by timing candidates on this machine (training runs). */
+/** `tune`: the native backend chooses each conv's and fused block's blocking by timing candidates on this machine
+ *  (training runs). */
 export async function selectBackend(name?: string, opts: { tune?: boolean } = {}): Promise<Backend> {
   if (name !== undefined && !(BACKEND_NAMES as readonly string[]).includes(name))
     throw new Error(`unknown backend '${name}' (known: ${BACKEND_NAMES.join(', ')})`);

@@ -102,8 +102,8 @@ function cachedOrMeasured<C>(what: object, w: number, env: TrainTuneEnv, valid: 
  *  here (and cached). */
 export function tuneConv(g: ConvGeom, n: number, env: TrainTuneEnv): ConvTuning {
   const t = env.target;
-  const cands = convCandidates(g, t);
   if (n * g.h * g.w * g.cin * g.cout * g.k * g.k < MIN_TUNED_MACS) return defaultConvTuning(g, t);
+  const cands = convCandidates(g, t);
   return cachedOrMeasured({ trainConv: g }, g.w, env, (x): x is ConvTuning => isChoice(x, g, cands), () => {
     const first = timeCandidates(g, n, cands, env);
     const block = pick(cands.gw, first.gw);
