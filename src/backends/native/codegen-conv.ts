@@ -4,7 +4,7 @@
 // of the weights and only the valid lanes are stored.
 import type { KernelSource, Target } from './glue.js';
 import { convChannelLoop, convRowLoop } from './codegen-conv-loops.js';
-import { type ConvGeom, DEFAULT_FORWARD, defaultGradWeight, type ForwardBlocking, forwardPixels, type GradWeightBlocking, gradWeightLayout } from './conv-blocking.js';
+import { blockingTarget, type ConvGeom, DEFAULT_FORWARD, defaultGradWeight, type ForwardBlocking, forwardPixels, type GradWeightBlocking, gradWeightLayout } from './conv-blocking.js';
 import { packedBlock, packedScalars, packedSpans, pixelPack } from './codegen-pixel-pack.js';
 import { range } from '../../util/range.js';
 
@@ -44,7 +44,8 @@ function addFrom(ptr: string, acc: string, v: number, co: number, vw: number): s
  * Register block: P output pixels × all cout vectors, each x value broadcast against each weight vector
  * (conv-blocking.ts: P, and whether pixel packing applies, are the tuner's choices).
  */
-export function convForward(name: string, g: ConvGeom, t: Target, gradInput: boolean, b: ForwardBlocking = DEFAULT_FORWARD): KernelSource {
+export function convForward(name: string, g: ConvGeom, target: Target, gradInput: boolean, b: ForwardBlocking = DEFAULT_FORWARD): KernelSource {
+  const t = blockingTarget(target, b);
   const { h: H, w: W, k: K } = g;
   const [CI, CO] = gradInput ? [g.cout, g.cin] : [g.cin, g.cout];
   const PAD = (K - 1) >> 1;
@@ -126,7 +127,7 @@ ${body.map((l) => '    ' + l).join('\n')}
   free(wp);
 }
 `;
-  return { name, code };
+  return { name, code, vw: t.vw };
 }
 
 /**
@@ -138,7 +139,8 @@ ${body.map((l) => '    ' + l).join('\n')}
  * (Swapping the roles when cin fills the lanes better, e.g. 144→20, was slower: the x vectors are then
  * loaded once per tap and, typed arrays being unaligned, every such load splits across two cache lines.)
  */
-export function convGradWeight(name: string, g: ConvGeom, t: Target, b: GradWeightBlocking = defaultGradWeight(g, t)): KernelSource {
+export function convGradWeight(name: string, g: ConvGeom, target: Target, b: GradWeightBlocking = defaultGradWeight(g, target)): KernelSource {
+  const t = blockingTarget(target, b);
   const { h: H, w: W, k: K, cin: CI, cout: CO } = g;
   const PAD = (K - 1) >> 1;
   const VW = t.vw;
@@ -267,5 +269,5 @@ ${body.map((l) => '        ' + l).join('\n')}
   free(part);
 }
 `;
-  return { name, code };
+  return { name, code, vw: t.vw };
 }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { availableParallelism, constants, homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writeFileAtomic } from '../../util/atomic.js';
-import type { Target } from './glue.js';
+import { type KernelSource, moduleSource, type Target } from './glue.js';
 
 export interface Toolchain {
   readonly cc: string;
@@ -245,4 +245,17 @@ export function loadModule(source: string, tc: Toolchain, cacheDir: string = def
   }
   compile(source, tc, path);
   return dlopen(path);
+}
+
+/** Compiles `kernels` for target `t` (one module per vector width among them, most often one) and returns each
+ *  kernel's entry point, in order. */
+export function loadKernels(t: Target, kernels: readonly KernelSource[], tc: Toolchain, cacheDir: string = defaultCacheDir()): ((...args: NativeArg[]) => void)[] {
+  const calls: ((...args: NativeArg[]) => void)[] = [];
+  const width = (k: KernelSource) => k.vw ?? t.vw;
+  for (const vw of new Set(kernels.map(width))) {
+    const group = kernels.flatMap((k, i) => (width(k) === vw ? [i] : []));
+    const mod = loadModule(moduleSource({ vw, nreg: t.nreg }, group.map((i) => kernels[i])), tc, cacheDir);
+    group.forEach((i, j) => (calls[i] = (...args) => mod.call(j, ...args)));
+  }
+  return calls;
 }

@@ -14,6 +14,8 @@ export type ConvGeom = Omit<ConvShape, 'n'>;
 export interface ForwardBlocking {
   readonly packing: boolean;
   readonly pixels: number | null;
+  /** Floats a vector where not the target's (see narrower). */
+  readonly lanes?: Target['vw'];
 }
 
 /** The weight gradient: packed lanes as above, a register block of `taps` kernel taps along x × `channels`
@@ -23,7 +25,16 @@ export interface GradWeightBlocking {
   readonly taps: number;
   readonly channels: number;
   readonly rows: number;
+  readonly lanes?: Target['vw'];
 }
+
+/** The SIMD shape a blocking's kernel is generated for: the target's, or its `lanes` with the same registers. */
+export const blockingTarget = (t: Target, b: { readonly lanes?: Target['vw'] }): Target => (b.lanes ? { vw: b.lanes, nreg: t.nreg } : t);
+
+/** Narrower vectors to try where `co` channels leave lanes of the target's idle: with AVX-512, 8 lanes hold
+ *  24 channels whole and 20 at 83 % (16 lanes: packed with blends, or 62.5 %), and cores that split 512-bit
+ *  FMAs in two (Zen 4) lose no throughput by them; the tuner measures which wins on the machine. */
+const narrower = (co: number, t: Target): Target[] => (t.vw === 16 && co % 16 !== 0 ? [{ vw: 8, nreg: t.nreg }] : []);
 
 export const DEFAULT_FORWARD: ForwardBlocking = { packing: true, pixels: null };
 
@@ -36,8 +47,15 @@ export function forwardPixels(w: number, vecs: number, nreg: number, b: ForwardB
 const largestDivisor = (w: number, max: number) => range(max).map((i) => max - i).find((d) => w % d === 0) ?? 1;
 
 /** conv2d's (gradInput: its grad input's) candidates, the default first: packed and padded where packing applies,
- *  and in the padded layout the full register block, the largest that divides the row, 3/4 and 1/2 of it. */
+ *  and in the padded layout the full register block, the largest that divides the row, 3/4 and 1/2 of it; then
+ *  the same at narrower vectors where they may fill more lanes. */
 export function forwardCandidates(g: ConvGeom, t: Target, gradInput: boolean): ForwardBlocking[] {
+  const co = gradInput ? g.cin : g.cout;
+  const narrow = narrower(co, t).flatMap((n) => forwardBlockings(g, n, gradInput).map((b) => ({ ...b, lanes: n.vw })));
+  return [...forwardBlockings(g, t, gradInput), ...narrow];
+}
+
+function forwardBlockings(g: ConvGeom, t: Target, gradInput: boolean): ForwardBlocking[] {
   const [ci, co] = gradInput ? [g.cout, g.cin] : [g.cin, g.cout];
   const packs = pixelPack(co, ci, t.vw, t.nreg) !== null;
   const full = forwardPixels(g.w, Math.ceil(co / t.vw), t.nreg, DEFAULT_FORWARD);
@@ -83,10 +101,13 @@ export function defaultGradWeight(g: ConvGeom, t: Target): GradWeightBlocking {
 }
 
 /** The weight gradient's register blocks to try, the default first: each layout where packing applies, each tap
- *  count's blocks (gradWeightBlocks), at the default rows per tile. */
+ *  count's blocks (gradWeightBlocks), at the default rows per tile; then the same at narrower vectors. */
 export function gradWeightCandidates(g: ConvGeom, t: Target): GradWeightBlocking[] {
-  const layouts = gradWeightLayout(g, t, true).pack ? [true, false] : [true];
-  return layouts.flatMap((packing) => gradWeightBlocks(g, t, packing).map((b) => ({ packing, ...b, rows: defaultRows(g) })));
+  const at = (t: Target) => {
+    const layouts = gradWeightLayout(g, t, true).pack ? [true, false] : [true];
+    return layouts.flatMap((packing) => gradWeightBlocks(g, t, packing).map((b) => ({ packing, ...b, rows: defaultRows(g) })));
+  };
+  return [...at(t), ...narrower(g.cout, t).flatMap((n) => at(n).map((b) => ({ ...b, lanes: n.vw })))];
 }
 
 /** Rows per tile to try once the register block is chosen: the default, 2× and 4× (a taller tile loads each

@@ -12,6 +12,9 @@ export interface Target {
 export interface KernelSource {
   readonly name: string;
   readonly code: string;
+  /** The vector width it was generated for, where that may differ from the module target's (a tuned conv
+   *  blocking's lanes): such kernels compile in a module of their own width (compile.ts, loadKernels). */
+  readonly vw?: Target['vw'];
 }
 
 /** Most pointer and scalar arguments one call may pass (each). */

@@ -2,8 +2,8 @@
 // and called through one N-API entry point. This file only checks arguments, allocates outputs and finds
 // (or compiles) the kernel; the maths lives in the generators.
 import type { AdamParams, Backend, BinaryKind, ConvShape, ExpandShape, UnaryKind } from '../backend.js';
-import { defaultCacheDir, findToolchain, loadModule, type NativeArg, type Toolchain } from './compile.js';
-import { moduleSource, type Target } from './glue.js';
+import { defaultCacheDir, findToolchain, loadKernels, type NativeArg, type Toolchain } from './compile.js';
+import type { Target } from './glue.js';
 import { BASE_PROBE, baseSources, channelName, convName, shuffleName, specSources, wdsrName, type ConvKind, type KernelSpec } from './kernels.js';
 import { type ConvTuning, DEFAULT_WDSR, defaultConvTuning, tuneConv, tuneWdsr, type WdsrTuning } from './tune.js';
 
@@ -87,8 +87,8 @@ export function createNativeBackend(opts: NativeOptions = {}): NativeBackend {
     const wanted = [...(kernels.has(BASE_PROBE) ? [] : baseSources(target)), ...specs.flatMap((s) => specSources(s, target))];
     const todo = [...new Map(wanted.filter((k) => !kernels.has(k.name)).map((k) => [k.name, k])).values()];
     if (todo.length === 0) return;
-    const mod = loadModule(moduleSource(target, todo), tc, opts.cacheDir ?? defaultCacheDir());
-    todo.forEach((k, i) => kernels.set(k.name, (...args) => mod.call(i, ...args)));
+    const calls = loadKernels(target, todo, tc, opts.cacheDir ?? defaultCacheDir());
+    todo.forEach((k, i) => kernels.set(k.name, calls[i]));
   }
 
   function kernel(name: string, spec?: KernelSpec): Kernel {

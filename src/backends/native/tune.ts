@@ -1,7 +1,7 @@
 // Choosing the training kernels' blocking on the machine they run on: the defaults (conv-blocking.ts, the fused
 // block's tile) were measured where they were written, and a CPU with other caches, ports or register pressure
 // may want others. Per conv geometry, every candidate of the three kernels is compiled into one module (one
-// compiler run), timed on synthetic tensors at the batch size of the first call, interleaved over rounds, each
+// compiler run; two where narrower vectors are among them), timed on synthetic tensors at the batch size of the first call, interleaved over rounds, each
 // keeping its fastest run (noise only ever adds time), at the threads training uses; then the weight gradient's
 // rows per tile for the register block chosen (a second module). Per fused WDSR-B geometry, the same for its
 // two kernels' tile sizes. Choices are cached on disk per (geometry, CPU, compiler) beside the inference
@@ -10,7 +10,7 @@ import type { ConvGeom, ForwardBlocking, GradWeightBlocking } from './conv-block
 import { DEFAULT_FORWARD, defaultGradWeight, forwardCandidates, gradWeightCandidates, gradWeightRows } from './conv-blocking.js';
 import { convForward, convGradWeight } from './codegen-conv.js';
 import { WDSR_TILE, wdsrBackward, wdsrForward, type WdsrGeom } from './codegen-wdsr.js';
-import { loadModule, type Toolchain } from './compile.js';
+import { loadKernels, loadModule, type Toolchain } from './compile.js';
 import { moduleSource, type Target } from './glue.js';
 import { cacheEntry, readChoice, writeChoice } from '../../targets/native/tune.js';
 import { fastestRuns } from '../../util/fastest.js';
@@ -29,7 +29,7 @@ export interface WdsrTuning {
 }
 
 /** Bumped whenever the generated code or the meaning of a blocking changes, so stale choices are not reused. */
-const TRAIN_TUNING_VERSION = 1;
+const TRAIN_TUNING_VERSION = 2;
 
 /** A call below this many multiply-adds takes well under a millisecond whatever the blocking (a net's 3-channel
  *  head, test-sized shapes): not worth a compiler run and the timing. */
@@ -163,7 +163,7 @@ function timeCandidates(g: ConvGeom, n: number, c: ConvCandidates, env: TrainTun
     ...c.gin.map((b, i) => convForward(`tune_gin${i}`, g, t, true, b)),
     ...c.gw.map((b, i) => convGradWeight(`tune_gw${i}`, g, t, b)),
   ];
-  const mod = loadModule(moduleSource(t, sources), env.tc, env.cacheDir);
+  const kernel = loadKernels(t, sources, env.tc, env.cacheDir);
   const px = n * g.h * g.w;
   const random = seeded();
   const x = random(px * g.cin), dy = random(px * g.cout), w = random(g.k * g.k * g.cin * g.cout), b = random(g.cout);
@@ -171,9 +171,9 @@ function timeCandidates(g: ConvGeom, n: number, c: ConvCandidates, env: TrainTun
   const at = { fwd: 0, gin: c.fwd.length, gw: c.fwd.length + c.gin.length };
   const call = (kind: keyof ConvCandidates, i: number) => {
     const k = at[kind] + i;
-    if (kind === 'fwd') mod.call(k, x, w, b, y, null, n, 1);
-    else if (kind === 'gin') mod.call(k, dy, w, null, dx, null, n, 0);
-    else mod.call(k, x, dy, dw, n);
+    if (kind === 'fwd') kernel[k](x, w, b, y, null, n, 1);
+    else if (kind === 'gin') kernel[k](dy, w, null, dx, null, n, 0);
+    else kernel[k](x, dy, dw, n);
   };
   const out = {} as Record<keyof ConvCandidates, number[]>;
   for (const kind of ['fwd', 'gin', 'gw'] as const) {
