@@ -11,8 +11,9 @@
 # zoo models, whose recipe (RECIPE, default full) should follow what the ablation measured.
 # Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill.
 # Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
-# ZOO_STEPS_X4 (60000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE.
-# The `distill` rows and the zoo models need their scale's teacher part to have run.
+# ZOO_STEPS_X4 (60000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
+# DISTILL (1; 0: the zoo models train without a teacher, into runs/recipe/zoo-xS-nodistill).
+# The `distill` rows and the zoo models (unless DISTILL=0) need their scale's teacher part to have run.
 # Durations on the 2-core AMD EPYC (Zen 5) of docs/training.md: see "The recipe" there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -26,6 +27,7 @@ ABLATION_STEPS=${ABLATION_STEPS:-60000}
 ZOO_STEPS_X2=${ZOO_STEPS_X2:-200000}
 ZOO_STEPS_X4=${ZOO_STEPS_X4:-60000}
 RECIPE=${RECIPE:-full}
+DISTILL=${DISTILL:-1}
 # searched-x2-33ms's architecture (2.77 GMACs at 720p): the inference graph every ablation row shares.
 X2_ARCH='{"arch":"wdsr-b","channels":8,"blocks":[{"m1":124,"m2":8},{"m1":89,"m2":8},{"m1":144,"m2":20}]}'
 ROWS=(baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill)
@@ -66,9 +68,14 @@ ablation_row() { # ROW
 }
 
 zoo_model() { # SCALE STEPS
-  need_teacher "$1"
-  local out="runs/recipe/zoo-x$1" name="searched-x$1-33ms-recipe"
-  run_training "$out" --init "searched-x$1-33ms" --data "$DATA" --steps "$2" --recipe "$RECIPE" --teacher "zoo/wdsr-b-teacher-x$1.rtsr"
+  local out="runs/recipe/zoo-x$1" name="searched-x$1-33ms-recipe" extra=()
+  if [ "$DISTILL" = 0 ]; then
+    out+=-nodistill
+  else
+    need_teacher "$1"
+    extra=(--teacher "zoo/wdsr-b-teacher-x$1.rtsr")
+  fi
+  run_training "$out" --init "searched-x$1-33ms" --data "$DATA" --steps "$2" --recipe "$RECIPE" "${extra[@]}"
   cp "$out/model.rtsr" "zoo/$name.rtsr"
   evaluate "zoo/$name.rtsr"
   # Same deployed convs as the searched model: the same time, measured in the same rounds.
