@@ -7,8 +7,10 @@
 # (`rtsr eval --save-metrics`, all four benchmark sets).
 #
 # Usage: scripts/train-recipe.sh DATA_DIR [PART…]   (e.g. ../shared/datasets teacher-x2 ablation-x2:ema)
-# Parts: teacher-x2 teacher-x4 ablation-x2 (every row) ablation-x2:ROW zoo-x2 zoo-x4 table; default: all but the
-# zoo models, whose recipe (RECIPE, default full) should follow what the ablation measured.
+# Parts: teacher-x2 teacher-x4 ablation-x2 (every row) ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 table; default:
+# all but the zoo models, whose recipe (RECIPE, default full) should follow what the ablation measured.
+# scratch-x2: searched-x2-33ms's architecture from scratch with RECIPE for ZOO_STEPS_X2 (no teacher), evaluated
+# in runs/recipe/scratch-x2: whether the branches do more from the start than added to trained weights.
 # Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill.
 # Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
 # ZOO_STEPS_X4 (60000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
@@ -67,6 +69,12 @@ ablation_row() { # ROW
   evaluate "$out/model.rtsr"
 }
 
+scratch_x2() {
+  local out="runs/recipe/scratch-x2"
+  run_training "$out" --arch "$X2_ARCH" --scale 2 --data "$DATA" --steps "$ZOO_STEPS_X2" --recipe "$RECIPE"
+  evaluate "$out/model.rtsr"
+}
+
 zoo_model() { # SCALE STEPS
   local out="runs/recipe/zoo-x$1" name="searched-x$1-33ms-recipe" extra=()
   if [ "$DISTILL" = 0 ]; then
@@ -98,7 +106,8 @@ for part in "${parts[@]}"; do
       ;;
     zoo-x2) zoo_model 2 "$ZOO_STEPS_X2" ;;
     zoo-x4) zoo_model 4 "$ZOO_STEPS_X4" ;;
+    scratch-x2) scratch_x2 ;;
     table) node scripts/ablation-table.mjs runs/recipe/ablation-x2 "${ROWS[@]}" ;;
-    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 table)" >&2; exit 2 ;;
+    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 table)" >&2; exit 2 ;;
   esac
 done
