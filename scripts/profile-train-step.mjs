@@ -5,8 +5,10 @@
 // Build first (`npm run build`), then, with nothing else running:
 //   node scripts/profile-train-step.mjs wdsr-b | conv5x32 | supernet
 //   node scripts/profile-train-step.mjs --arch SPEC        (e.g. a reparam spec: its step against the plain one's)
-// The convs' blocking is tuned on this machine as in training; --untuned keeps the defaults.
+// The convs' blocking is tuned on this machine as in training; --untuned keeps the defaults; --lanes8 generates
+// every kernel at 8 lanes with 32 registers (what narrower vectors do to each kernel on an AVX-512 machine).
 import { selectBackend } from '../dist/src/backends/index.js';
+import { createNativeBackend } from '../dist/src/backends/native/index.js';
 import { timeOurs } from '../dist/src/bench/train-bench.js';
 import { BENCH_NETS } from '../dist/src/bench/train-nets.js';
 import { parseArchArg } from '../dist/src/cli/arch-arg.js';
@@ -17,7 +19,8 @@ import { Model } from '../dist/src/models/model.js';
 
 const [first = 'wdsr-b', spec] = process.argv.slice(2);
 const [STEPS, WARMUP] = [20, 3];
-const be = await selectBackend('native', { tune: !process.argv.includes('--untuned') });
+const tune = !process.argv.includes('--untuned');
+const be = process.argv.includes('--lanes8') ? createNativeBackend({ tune, target: { vw: 8, nreg: 32 } }) : await selectBackend('native', { tune });
 const spent = new Map();
 const shapeOf = (args) => {
   const s = args.find((a) => a && typeof a === 'object' && !ArrayBuffer.isView(a));

@@ -1,9 +1,10 @@
 // Choosing the training kernels' blocking on the machine they run on: the defaults (conv-blocking.ts, the fused
 // block's tile) were measured where they were written, and a CPU with other caches, ports or register pressure
-// may want others. Per conv geometry, every candidate of the three kernels is compiled into one module (one
-// compiler run; two where narrower vectors are among them), timed on synthetic tensors at the batch size of the first call, interleaved over rounds, each
-// keeping its fastest run (noise only ever adds time), at the threads training uses; then the weight gradient's
-// rows per tile for the register block chosen (a second module). Per fused WDSR-B geometry, the same for its
+// may want others. Per conv geometry, every candidate of the three kernels is compiled into one module per
+// vector width among them (one compiler run, two where narrower vectors are candidates), timed on synthetic
+// tensors at the batch size of the first call, interleaved over rounds, each keeping its fastest run (noise
+// only ever adds time), at the threads training uses; then the weight gradient's rows per tile for the register
+// block chosen (one more module). Per fused WDSR-B geometry, the same for its
 // two kernels' tile sizes. Choices are cached on disk per (geometry, CPU, compiler) beside the inference
 // tuner's, with every measurement that led to them.
 import type { ConvGeom, ForwardBlocking, GradWeightBlocking } from './conv-blocking.js';
