@@ -7,11 +7,16 @@
 # (`rtsr eval --save-metrics`, all four benchmark sets).
 #
 # Usage: scripts/train-recipe.sh DATA_DIR [PART…]   (e.g. ../shared/datasets teacher-x2 ablation-x2:ema)
-# Parts: teacher-x2 teacher-x4 ablation-x2 (every row) ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 table; default:
+# Parts: teacher-x2 teacher-x4 ablation-x2 (every row) ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4
+# table; default:
 # all but the zoo models, whose recipe (RECIPE, default full) should follow what the ablation measured.
 # scratch-x2: searched-x2-33ms's architecture from scratch with RECIPE for ZOO_STEPS_X2 (no teacher), evaluated
 # in runs/recipe/scratch-x2: whether the branches do more from the start than added to trained weights.
-# Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill.
+# luma-x2, luma-x4: the searched architectures with a luminance body (wdsr-b `luma`: Y in, Y residual out, colour
+# from the linear skip; compiled to the same RGB convs) trained from scratch with RECIPE for ZOO_STEPS_Xs, into
+# zoo/searched-xS-33ms-luma.rtsr, benched beside searched-xS-33ms.
+# Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill reparam-luma
+# (reparam with a luminance body).
 # Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
 # ZOO_STEPS_X4 (60000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
 # DISTILL (1; 0: the zoo models train without a teacher, into runs/recipe/zoo-xS-nodistill).
@@ -32,7 +37,10 @@ RECIPE=${RECIPE:-full}
 DISTILL=${DISTILL:-1}
 # searched-x2-33ms's architecture (2.77 GMACs at 720p): the inference graph every ablation row shares.
 X2_ARCH='{"arch":"wdsr-b","channels":8,"blocks":[{"m1":124,"m2":8},{"m1":89,"m2":8},{"m1":144,"m2":20}]}'
-ROWS=(baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill)
+# searched-x4-33ms's (3.07 GMACs at 720p).
+X4_ARCH='{"arch":"wdsr-b","channels":17,"blocks":[{"m1":144,"m2":20},{"m1":144,"m2":20},{"m1":144,"m2":20},{"m1":144,"m2":20},{"m1":144,"m2":20}]}'
+luma() { echo "${1%\}},\"luma\":true}"; }
+ROWS=(baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill reparam-luma)
 
 # The four sets, and the held-out drawn images (scripts/drawn-set.mjs, from Debian's openclipart-svg) where installed.
 DRAWN=${DRAWN:-runs/drawn}
@@ -55,17 +63,18 @@ teacher() { # SCALE
 }
 
 ablation_row() { # ROW
-  local row=$1 recipe=$1 extra=()
+  local row=$1 recipe=$1 arch=$X2_ARCH extra=()
   case "$row" in
     distill) recipe=baseline ;;
     full-distill) recipe=full ;;
+    reparam-luma) recipe=reparam arch=$(luma "$X2_ARCH") ;;
   esac
   if [[ "$row" == *distill ]]; then
     need_teacher 2
     extra=(--teacher zoo/wdsr-b-teacher-x2.rtsr)
   fi
   local out="runs/recipe/ablation-x2/$row"
-  run_training "$out" --arch "$X2_ARCH" --scale 2 --data "$DATA" --steps "$ABLATION_STEPS" --recipe "$recipe" "${extra[@]}"
+  run_training "$out" --arch "$arch" --scale 2 --data "$DATA" --steps "$ABLATION_STEPS" --recipe "$recipe" "${extra[@]}"
   evaluate "$out/model.rtsr"
 }
 
@@ -73,6 +82,14 @@ scratch_x2() {
   local out="runs/recipe/scratch-x2"
   run_training "$out" --arch "$X2_ARCH" --scale 2 --data "$DATA" --steps "$ZOO_STEPS_X2" --recipe "$RECIPE"
   evaluate "$out/model.rtsr"
+}
+
+luma_model() { # SCALE ARCH STEPS
+  local out="runs/recipe/luma-x$1" name="searched-x$1-33ms-luma"
+  run_training "$out" --arch "$(luma "$2")" --scale "$1" --data "$DATA" --steps "$3" --recipe "$RECIPE"
+  cp "$out/model.rtsr" "zoo/$name.rtsr"
+  evaluate "zoo/$name.rtsr"
+  $RTSR bench --model "searched-x$1-33ms" --model "$name" --input "$((1280 / $1))x$((720 / $1))"
 }
 
 zoo_model() { # SCALE STEPS
@@ -107,7 +124,9 @@ for part in "${parts[@]}"; do
     zoo-x2) zoo_model 2 "$ZOO_STEPS_X2" ;;
     zoo-x4) zoo_model 4 "$ZOO_STEPS_X4" ;;
     scratch-x2) scratch_x2 ;;
+    luma-x2) luma_model 2 "$X2_ARCH" "$ZOO_STEPS_X2" ;;
+    luma-x4) luma_model 4 "$X4_ARCH" "$ZOO_STEPS_X4" ;;
     table) node scripts/ablation-table.mjs runs/recipe/ablation-x2 "${ROWS[@]}" ;;
-    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 table)" >&2; exit 2 ;;
+    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4 table)" >&2; exit 2 ;;
   esac
 done

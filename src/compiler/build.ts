@@ -24,10 +24,10 @@ export function buildGraph(model: Model, gates: Gates = new Map()): Graph {
         unused.delete(c.name);
         // A gate would sit between the conv and its branches' sum, which then no longer folds into one conv.
         if (gate && c.reparam) throw new Error(`gate on conv '${c.name}', which has training branches: fold them first (a supernet has none)`);
-        const raw = param(model.params, c.weightNorm ? `${c.name}.v` : `${c.name}.w`).data.slice();
+        const raw = c.fixed ? c.fixed.slice() : param(model.params, c.weightNorm ? `${c.name}.v` : `${c.name}.w`).data.slice();
         const g = c.weightNorm ? param(model.params, `${c.name}.g`).data.slice() : null;
         const y = gate ? next++ : op.y;
-        const branch = c.branchOf === undefined ? {} : { branchOf: c.branchOf };
+        const branch = c.branchOf === undefined ? {} : { branchOf: c.branchOf, ...(c.fixed ? { fixed: true } : {}) };
         nodes.push({ op: 'conv', name: c.name, x: op.x, y, k: c.k, cin: c.cin, cout: c.cout, w: raw, b: op.bias.slice(), g, pad: 0, relu: op.relu, ...branch });
         if (gate) {
           if (gate.length !== c.cout) throw new Error(`gate for conv '${c.name}' has ${gate.length} values, the conv has ${c.cout} outputs`);

@@ -25,6 +25,8 @@ export interface ConvNode {
   /** A training-time branch's conv (models/reparam.ts): the conv it belongs to. foldBranches (reparam.ts)
    *  folds every such node away, so no graph that runs has one. */
   readonly branchOf?: string;
+  /** A fixed conv (models/layers.ts fixedConv): composed into its neighbour `branchOf` by foldBranches. */
+  readonly fixed?: boolean;
 }
 
 export interface AddNode {

@@ -1,6 +1,7 @@
 // Folds training-time branches (models/reparam.ts) into the convs they belong to, so every target, the ONNX
 // export and every speed figure see the plain architecture's convs only. Three exact rewrites, repeated until
-// none applies: a branch's 1×1 and k×k convs compose into one conv; a branch conv added to its conv (same input)
+// none applies: a branch's 1×1 and k×k convs compose into one conv, and so does a fixed conv (a colour
+// conversion, models/layers.ts fixedConv) with the conv it belongs to; a branch conv added to its conv (same input)
 // joins its weights, centred; x + conv(x) puts a 1 on the centre tap's diagonal. Weights are summed in float64
 // and rounded once. Runs after weight norm is folded: branches add to the deployed weight.
 import { composedWeight } from '../engine/conv-weights.js';
@@ -14,9 +15,10 @@ function linearConv(g: Graph, v: ValueId): ConvNode | null {
   return p?.op === 'conv' && !p.relu && p.g === null && consumers(g).get(v)?.length === 1 ? p : null;
 }
 
-/** a then b as one conv, when one of them is 1×1. After a 1×1 with a bias, a k×k conv's zero padding would see
- *  the bias nowhere along the border, so that case must have none (branch convs have none). */
-function compose(a: ConvNode, b: ConvNode): ConvNode | null {
+/** a then b as one conv, when one of them is 1×1, named as `keep` (one of them). After a 1×1 with a bias, a k×k
+ *  conv's zero padding would see the bias nowhere along the border, so that case must have none (branch and
+ *  fixed convs have none). */
+function compose(a: ConvNode, b: ConvNode, keep: ConvNode): ConvNode | null {
   if (a.k > 1 && b.k > 1) return null;
   if (b.k > 1 && (b.pad !== 0 || a.b.some((v) => v !== 0))) return null;
   const k = Math.max(a.k, b.k);
@@ -27,15 +29,24 @@ function compose(a: ConvNode, b: ConvNode): ConvNode | null {
     for (let m = 0; m < a.cout; m++) s += a.b[m] * b.w[m * b.cout + o];
     return s;
   });
-  return { ...b, x: a.x, k, cin: a.cin, w, b: bias, pad: a.k === 1 ? b.pad : a.pad };
+  return { ...keep, x: a.x, y: b.y, k, cin: a.cin, cout: b.cout, w, b: bias, relu: b.relu, pad: a.k === 1 ? b.pad : a.pad };
 }
 
-/** A branch conv fed by another of the same branch becomes one conv. */
+/** Which of a then b (a feeding only b, linearly) the composed conv stands for: b in a branch's chain (still
+ *  a branch conv), the other one when either is a fixed conv belonging to it; null when they do not compose. */
+function survivor(a: ConvNode, b: ConvNode): ConvNode | null {
+  if (a.fixed) return a.branchOf === b.name ? b : null;
+  if (b.fixed) return b.branchOf === a.name ? a : null;
+  return b.branchOf !== undefined && a.branchOf === b.branchOf && !b.relu ? b : null;
+}
+
+/** A branch conv fed by another of the same branch, or a fixed conv and its neighbour, become one conv. */
 function composeChain(g: Graph): Graph | null {
   for (const b of g.nodes) {
-    if (b.op !== 'conv' || b.branchOf === undefined || b.relu) continue;
+    if (b.op !== 'conv') continue;
     const a = linearConv(g, b.x);
-    const c = a?.branchOf === b.branchOf ? compose(a, b) : null;
+    const keep = a && survivor(a, b);
+    const c = keep && compose(a, b, keep);
     if (c) return without(g, [a!], [[b, c]]);
   }
   return null;
@@ -43,7 +54,7 @@ function composeChain(g: Graph): Graph | null {
 
 /** m + branch, both reading the same value, as m with the branch's weight added at its centre taps. */
 function join(m: ConvNode, br: ConvNode, y: ValueId): ConvNode | null {
-  if (br.branchOf !== m.name || br.x !== m.x || br.k > m.k || br.cin !== m.cin || br.cout !== m.cout) return null;
+  if (br.fixed || br.branchOf !== m.name || br.x !== m.x || br.k > m.k || br.cin !== m.cin || br.cout !== m.cout) return null;
   // A smaller kernel embedded in a larger one reads its border taps through the larger one's padding.
   if (br.k > 1 && br.k < m.k && br.pad !== m.pad) return null;
   const w = Float32Array.from(m.w);
@@ -87,6 +98,7 @@ export function foldBranches(graph: Graph): Graph {
     g = next;
   }
   const left = g.nodes.find((n): n is ConvNode & { branchOf: string } => n.op === 'conv' && n.branchOf !== undefined);
+  if (left?.fixed) throw new Error(`compiler: the fixed conv ${describe(left)} does not compose into conv '${left.branchOf}' (it must be that conv's only input or read only its output, with no ReLU between)`);
   if (left) throw new Error(`compiler: the training branch ${describe(left)} does not fold into conv '${left.branchOf}' (it must add to that conv's output before anything else reads it)`);
   return g;
 }

@@ -6,7 +6,7 @@ import type { Backend, BinaryKind, UnaryKind } from '../backends/backend.js';
 import { referenceBackend } from '../backends/reference.js';
 import { backend, Tensor, useBackend } from '../engine/tensor.js';
 import type { ConvDef, ParamMap } from '../models/arch.js';
-import { param } from '../models/layers.js';
+import { fixedConvOf, param } from '../models/layers.js';
 import { convs, type Model } from '../models/model.js';
 import { branchConvs } from '../models/reparam.js';
 
@@ -28,6 +28,7 @@ export interface Trace {
 
 /** The deployed weight of a conv, HWIO: w itself, or g·v/‖v‖ computed in float64 and rounded once. */
 function foldedWeight(params: ParamMap, c: ConvDef): Float32Array {
+  if (c.fixed) return c.fixed;
   if (!c.weightNorm) return param(params, `${c.name}.w`).data;
   const v = param(params, `${c.name}.v`).data;
   const g = param(params, `${c.name}.g`).data;
@@ -72,9 +73,9 @@ export function traceForward(model: Model): Trace {
       if (add) return tracer.binary('add', tracer.conv2d(x, w, b, shape, relu), add);
       const xi = id(x);
       if (xi === undefined || id(w) !== undefined || id(b) !== undefined) return guarded.conv2d(x, w, b, shape, relu);
-      const conv = b ? byBias.get(b) : byWeight.get(w);
+      const conv = b ? byBias.get(b) : (byWeight.get(w) ?? fixedConvOf(w));
       const desc = `conv2d k=${shape.k} ${shape.cin}→${shape.cout}`;
-      if (!conv) throw new Error(`export of ${model.spec.arch}: ${desc} has no bias parameter of the model and is no branch of one, so it matches none of its convs`);
+      if (!conv) throw new Error(`export of ${model.spec.arch}: ${desc} has no bias parameter of the model and is neither a branch of one nor a fixed conv, so it matches none of its convs`);
       if (conv.k !== shape.k || conv.cin !== shape.cin || conv.cout !== shape.cout)
         throw new Error(`export of ${model.spec.arch}: conv '${conv.name}' is k=${conv.k} ${conv.cin}→${conv.cout} but the forward pass runs ${desc} with its bias`);
       const folded = foldedWeight(model.params, conv);

@@ -14,8 +14,11 @@ export interface ConvDef {
   gInit?: number;
   /** Training-time linear branches beside this conv (models/reparam.ts), which the compiler folds into it. */
   reparam?: Reparam;
-  /** Set on a branch's own conv: the conv it folds into. Such a conv has no bias and no weight norm. */
+  /** Set on a branch's own conv and on a fixed conv: the conv it folds into. Such a conv has no bias and no
+   *  weight norm. */
   branchOf?: string;
+  /** A constant linear map (a colour conversion), HWIO: no parameters; it composes with `branchOf`. */
+  fixed?: Float32Array;
 }
 
 /** Parameters by name: `<conv>.w` (or `<conv>.v` and `<conv>.g`) and `<conv>.b`. */
@@ -28,6 +31,9 @@ export interface Architecture<S> {
   /** Checks a parsed JSON spec and fills in defaults; throws a message naming the bad field. */
   validate(raw: Record<string, unknown>): S;
   convs(spec: S): ConvDef[];
+  /** The spec whose plain convs the compiled network has, where its fixed convs change them (wdsr.ts's
+   *  luminance body); absent: the spec itself. */
+  deployed?(spec: S): S;
   /** LR batch [n,h,w,3] in [0,1] → SR batch [n,h·s,w·s,3]. */
   forward(spec: S, params: ParamMap, x: Tensor): Tensor;
 }

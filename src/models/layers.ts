@@ -2,7 +2,7 @@
 // or not, with its training-time branches (reparam.ts) when it has them, as its ConvDef says.
 import { centreTaps, composeConvWeights, identityWeight } from '../engine/conv-weights.js';
 import * as ops from '../engine/ops.js';
-import { backend, type Tensor } from '../engine/tensor.js';
+import { backend, Tensor } from '../engine/tensor.js';
 import type { ConvDef, ParamMap } from './arch.js';
 import { type Branch, branchesOf } from './reparam.js';
 
@@ -43,6 +43,17 @@ export function applyConv(params: ParamMap, c: ConvDef, x: Tensor, relu = false)
   for (const b of branches) y = ops.add(y, b.chain.reduce((t, p) => ops.conv2d(t, param(params, `${p.name}.w`), null), x));
   return relu ? ops.relu(y) : y;
 }
+
+const FIXED = new WeakMap<Float32Array, ConvDef>();
+
+/** A constant bias-free conv that the compiler composes into the conv `def.branchOf` (compiler/reparam.ts);
+ *  registered by its weight so that the export tracer (compiler/trace.ts) knows it. */
+export function fixedConv(def: ConvDef & { fixed: Float32Array }): Tensor {
+  FIXED.set(def.fixed, def);
+  return new Tensor(def.fixed, [def.k, def.k, def.cin, def.cout]);
+}
+
+export const fixedConvOf = (w: Float32Array): ConvDef | undefined => FIXED.get(w);
 
 /** Looks a conv up by name in an architecture's list, so forward passes and conv lists cannot drift apart. */
 export function convTable(convs: ConvDef[]): (name: string) => ConvDef {

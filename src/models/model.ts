@@ -1,6 +1,7 @@
 // A model: a validated spec, its parameters, and what can be derived from them (forward pass, parameter and
 // MAC counts). Initialisation is seeded and follows PyTorch's defaults, with weight-norm gains as the spec says.
-// Training-time branches (reparam.ts) have parameters here but fold away: counts are the deployed network's.
+// Training-time branches (reparam.ts) have parameters here but fold away, and fixed convs fold in: counts are
+// the deployed network's.
 import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../util/random.js';
 import type { ConvDef, ParamMap } from './arch.js';
@@ -90,16 +91,18 @@ export class Model {
 
   /** Parameters of the deployed network (folded weights and biases; weight-norm gains fold away). */
   get paramCount(): number {
-    return convs(this.spec).reduce((acc, c) => acc + c.k * c.k * c.cin * c.cout + c.cout, 0);
+    return deployedConvs(this.spec).reduce((acc, c) => acc + c.k * c.k * c.cin * c.cout + c.cout, 0);
   }
 
   /** Multiply-accumulates for one LR input of h×w (every conv runs at LR resolution). */
   macs(h: number, w: number): number {
-    return convs(this.spec).reduce((acc, c) => acc + c.k * c.k * c.cin * c.cout, 0) * h * w;
+    return deployedConvs(this.spec).reduce((acc, c) => acc + c.k * c.k * c.cin * c.cout, 0) * h * w;
   }
 }
 
 export const convs = (spec: ArchSpec): ConvDef[] => architecture(spec).convs(spec);
+
+const deployedConvs = (spec: ArchSpec): ConvDef[] => convs(architecture(spec).deployed?.(spec) ?? spec);
 
 function paramShapes(spec: ArchSpec): Map<string, number[]> {
   const m = new Map<string, number[]>();

@@ -1,11 +1,14 @@
 // WDSR-B with adaptive blocks, the seed's search space: input − 0.5; head conv3×3 3→C; N blocks of
 // [1×1 C→M1, ReLU, 1×1 M1→M2, 3×3 M2→C, + residual]; tail conv3×3 C→3s² plus a global skip conv5×5 3→3s²;
 // depth-to-space(s); + 0.5. Every conv is weight-normalised, block convs with the seed's initial gains.
+// `luma` trains a luminance body (what Y-PSNR measures; FSRCNN, ESPCN and ECBSR publish Y-only networks): the
+// head reads BT.601 Y, the tail's s² outputs go to R, G and B alike, and colour comes from the linear skip. Both
+// maps are fixed 1×1 convs that the compiler composes into head and tail, so the deployed network is the RGB one.
 import * as ops from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { type BlockGates, type ChannelGate, composeBlock, wdsrBlock } from '../engine/wdsr-block.js';
 import { type Architecture, type ConvDef, intField, type ParamMap, scaleField } from './arch.js';
-import { applyConv, branchesApart, convTable, param, trainedWeight } from './layers.js';
+import { applyConv, branchesApart, convTable, fixedConv, param, trainedWeight } from './layers.js';
 import { type Reparam, reparamField, withBranches } from './reparam.js';
 
 export interface WdsrSpec {
@@ -14,6 +17,9 @@ export interface WdsrSpec {
   channels: number;
   blocks: { m1: number; m2: number }[];
   reparam?: Reparam;
+  /** Luminance body: the head reads Y only and the tail's residual is Y only, added alike to R, G and B
+   *  (which moves Y and leaves Cb, Cr alone); colour comes from the linear skip. */
+  luma?: boolean;
 }
 
 const MAX_WIDTH = 1024;
@@ -37,7 +43,8 @@ export const wdsrB: Architecture<WdsrSpec> = {
       const r = b as Record<string, unknown>;
       return { m1: intField(r, `wdsr-b blocks[${i}]`, 'm1', 1, MAX_WIDTH), m2: intField(r, `wdsr-b blocks[${i}]`, 'm2', 1, MAX_WIDTH) };
     });
-    return { arch: 'wdsr-b', scale: scaleField(raw, 'wdsr-b'), channels, blocks, ...reparamField(raw, 'wdsr-b') };
+    if (raw.luma !== undefined && typeof raw.luma !== 'boolean') throw new Error(`wdsr-b spec: 'luma' must be true or false, got ${JSON.stringify(raw.luma)}`);
+    return { arch: 'wdsr-b', scale: scaleField(raw, 'wdsr-b'), channels, blocks, ...reparamField(raw, 'wdsr-b'), ...(raw.luma ? { luma: true } : {}) };
   },
   convs(spec) {
     const c = spec.channels;
@@ -45,16 +52,17 @@ export const wdsrB: Architecture<WdsrSpec> = {
     const wn = (name: string, k: number, cin: number, cout: number, gInit?: number): ConvDef => ({ name, k, cin, cout, weightNorm: true, gInit });
     const residualGain = 1 / Math.sqrt(Math.max(1, spec.blocks.length));
     return withBranches([
-      wn('head', 3, 3, c),
+      wn('head', 3, spec.luma ? 1 : 3, c),
       ...spec.blocks.flatMap((b, i) => [
         wn(`blocks.${i}.expand`, 1, c, b.m1, 2),
         wn(`blocks.${i}.reduce`, 1, b.m1, b.m2, 2),
         wn(`blocks.${i}.conv`, 3, b.m2, c, residualGain),
       ]),
-      wn('tail', 3, c, out),
+      wn('tail', 3, c, spec.luma ? out / 3 : out),
       wn('skip', 5, 3, out),
     ], spec.reparam);
   },
+  deployed: ({ luma: _, ...spec }) => spec,
   forward: (spec, params, x) => wdsrForward(spec, params, x),
 };
 
@@ -79,7 +87,7 @@ export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: 
   const ig = hooks.inputGate;
   const read = hooks.read ?? (ig ? (_: number, h: Tensor) => ops.gateChannels(h, ig.gate, ig.mask, ig.worth) : (_: number, h: Tensor) => h);
   const xs = ops.affine(x, 1, -0.5);
-  let h = applyConv(params, conv('head'), xs);
+  let h = applyConv(params, conv('head'), spec.luma ? ops.conv2d(xs, luma(), null) : xs);
   spec.blocks.forEach((_, i) => {
     const defs = (['expand', 'reduce', 'conv'] as const).map((k) => conv(`blocks.${i}.${k}`));
     // With an input gate the block op gates its input itself (the skip stays ungated).
@@ -98,9 +106,28 @@ export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: 
     }
     h = hooks.merge ? hooks.merge(i, h, out) : hooks.mix ? hooks.mix(i, h, out) : out;
   });
-  const y = ops.add(applyConv(params, conv('tail'), read(spec.blocks.length, h)), applyConv(params, conv('skip'), xs));
+  const tail = applyConv(params, conv('tail'), read(spec.blocks.length, h));
+  const y = ops.add(spec.luma ? ops.conv2d(tail, toRgb(spec.scale), null) : tail, applyConv(params, conv('skip'), xs));
   return ops.affine(ops.depthToSpace(y, spec.scale), 1, 0.5);
 }
+
+/** BT.601 luma of RGB as a fixed 1×1 conv 3→1 (weights summing to 1), composed into the head when compiled. */
+const luma = () => fixedConv({ name: 'head.luma', k: 1, cin: 3, cout: 1, weightNorm: false, branchOf: 'head', fixed: LUMA });
+const LUMA = Float32Array.of(65.481 / 219, 128.553 / 219, 24.966 / 219);
+
+/** A fixed 1×1 conv s²→3s² copying each sub-pixel's value to R, G and B (depth-to-space's channel order),
+ *  composed into the tail when compiled. */
+function toRgb(s: number): Tensor {
+  const n = s * s;
+  let w = TO_RGB.get(s);
+  if (!w) {
+    w = new Float32Array(n * 3 * n);
+    for (let c = 0; c < 3; c++) for (let p = 0; p < n; p++) w[p * 3 * n + c * n + p] = 1;
+    TO_RGB.set(s, w);
+  }
+  return fixedConv({ name: 'tail.rgb', k: 1, cin: n, cout: 3 * n, weightNorm: false, branchOf: 'tail', fixed: w });
+}
+const TO_RGB = new Map<number, Float32Array>();
 
 /** The seed's uniform block: M1 = 6C, M2 = ⌊0.84·C⌋. */
 export function uniformWdsr(scale: number, blocks: number, channels: number): WdsrSpec {

@@ -1,0 +1,111 @@
+// WDSR-B's luminance body (models/wdsr.ts `luma`): its fixed colour convs compose into head and tail, so the
+// compiled network has exactly the RGB network's convs and computes Model.forward of the luma one; the body
+// moves R, G and B alike (Y only, Cb and Cr untouched); every target and the ONNX export run the composed form.
+import { after, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { findToolchain } from '../src/backends/native/compile.js';
+import { buildGraph } from '../src/compiler/build.js';
+import { compile, optimizedGraph } from '../src/compiler/compile.js';
+import { interpret } from '../src/compiler/interpret.js';
+import { type Graph, macsPerPixel } from '../src/compiler/ir.js';
+import { foldWeightNorm } from '../src/compiler/passes.js';
+import { foldBranches } from '../src/compiler/reparam.js';
+import { exportOnnx, onnxOpCounts } from '../src/export/onnx.js';
+import { ortRun, ortSession } from '../src/export/ort.js';
+import { Model } from '../src/models/model.js';
+import { validateSpec } from '../src/models/registry.js';
+import { BRANCH_KINDS } from '../src/models/reparam.js';
+import { getTarget } from '../src/targets/registry.js';
+import { Rng } from '../src/util/random.js';
+import { forward, maxAbsDiff, randomImage, randomModel } from './compiler-support.js';
+import { randTensor } from './support/gradcheck.js';
+
+const tc = findToolchain();
+const noCc = tc ? false : 'no C compiler with OpenMP';
+const cacheDir = mkdtempSync(join(tmpdir(), 'rtsr-luma-test-'));
+after(() => rmSync(cacheDir, { recursive: true, force: true }));
+
+const FIELDS = { channels: 5, blocks: [{ m1: 37, m2: 5 }, { m1: 7, m2: 3 }] };
+const spec = (extra: Record<string, unknown> = {}) => JSON.stringify({ arch: 'wdsr-b', ...FIELDS, ...extra });
+
+function assertClose(got: ArrayLike<number>, want: Float32Array, what: string, tol = 2e-6): void {
+  const scale = Math.max(1, ...want.map(Math.abs));
+  const d = maxAbsDiff(got, want);
+  assert.ok(d <= tol * scale, `${what}: max |Δ| = ${d.toExponential(2)} for outputs up to ${scale.toFixed(2)}`);
+}
+
+const convShapes = (g: Graph) => g.nodes.map((n) => (n.op === 'conv' ? `${n.name} k${n.k} ${n.cin}→${n.cout} pad ${n.pad}${n.relu ? ' relu' : ''}` : n.op));
+
+test('a luma body compiles to the RGB network\'s convs and computes its own forward, with and without branches', () => {
+  const [h, w] = [9, 11];
+  const x = randomImage(new Rng(3), h, w);
+  for (const s of [2, 3, 4]) {
+    const plain = optimizedGraph(randomModel(spec(), s, 1));
+    for (const reparam of [undefined, { branches: [...BRANCH_KINDS], expand: 2 }]) {
+      const what = `×${s}${reparam ? ' branched' : ''}`;
+      const m = randomModel(spec({ luma: true, ...(reparam ? { reparam } : {}) }), s, s);
+      const want = forward(m, x, h, w);
+      const unfolded = foldWeightNorm(buildGraph(m));
+      assert.deepEqual(unfolded.nodes.filter((n) => n.op === 'conv' && n.fixed).map((n) => n.op === 'conv' && `${n.name} ${n.cin}→${n.cout}`), ['head.luma 3→1', `tail.rgb ${s * s}→${3 * s * s}`], what);
+      assertClose(interpret(unfolded, x, h, w), want, `${what} unfolded`);
+      const g = optimizedGraph(m);
+      assert.deepEqual(convShapes(g), convShapes(plain), `${what}: the compiled graph is not the RGB network's`);
+      assertClose(interpret(g, x, h, w), want, `${what} compiled`);
+      assert.equal(m.macs(h, w), macsPerPixel(g) * h * w, `${what}: MACs are the deployed network's`);
+      assert.equal(m.paramCount, Model.init(validateSpec({ ...JSON.parse(spec()), scale: s }), 0).paramCount, `${what}: parameters are the deployed network's`);
+    }
+  }
+});
+
+test('the luma body moves R, G and B alike: Y changes, Cb and Cr are the skip\'s', () => {
+  const [h, w] = [6, 7];
+  const x = randomImage(new Rng(5), h, w);
+  const m = randomModel(spec({ luma: true }), 3, 9);
+  // Without the tail (zero gains and bias), only the skip is left.
+  const params = new Map(m.params);
+  for (const k of ['tail.g', 'tail.b']) params.set(k, randTensor(new Rng(1), [...m.params.get(k)!.shape], true, 0, 0));
+  const skipOnly = forward(new Model(m.spec, params), x, h, w);
+  const full = forward(m, x, h, w);
+  let moved = 0;
+  for (let i = 0; i < full.length; i += 3) {
+    const d = [0, 1, 2].map((c) => full[i + c] - skipOnly[i + c]);
+    assert.ok(Math.abs(d[0] - d[1]) < 1e-6 && Math.abs(d[0] - d[2]) < 1e-6, `pixel ${i / 3}: the body moves R, G, B by ${d}`);
+    moved = Math.max(moved, Math.abs(d[0]));
+  }
+  assert.ok(moved > 1e-3, 'the body moves nothing');
+});
+
+test('luma specs: the field is a boolean; a fixed conv that cannot compose is refused by name', () => {
+  assert.equal(validateSpec({ arch: 'wdsr-b', scale: 2, ...FIELDS, luma: true }).arch, 'wdsr-b');
+  assert.equal('luma' in validateSpec({ arch: 'wdsr-b', scale: 2, ...FIELDS, luma: false }), false, 'false is the plain spec');
+  assert.throws(() => validateSpec({ arch: 'wdsr-b', scale: 2, ...FIELDS, luma: 'yes' }), /wdsr-b spec: 'luma' must be true or false, got "yes"/);
+  // A ReLU on the tail would put a non-linearity between it and its colour conv.
+  const g = foldWeightNorm(buildGraph(randomModel(spec({ luma: true }), 2, 2)));
+  const relu: Graph = { ...g, nodes: g.nodes.map((n) => (n.op === 'conv' && n.name === 'tail' ? { ...n, relu: true } : n)) };
+  assert.throws(() => foldBranches(relu), /the fixed conv conv 'tail\.rgb' \(k1 4→12\) does not compose into conv 'tail'/);
+});
+
+test('the native and wasm targets and the ONNX export run the composed form', { skip: noCc }, async () => {
+  const m = randomModel(spec({ luma: true, reparam: { branches: ['1x1', '1x1-kxk'], expand: 2 } }), 2, 8);
+  const [h, w] = [10, 13];
+  const x = randomImage(new Rng(2), h, w);
+  const want = forward(m, x, h, w);
+  for (const target of [await getTarget('native'), await getTarget('wasm')]) {
+    const c = await compile(m, { target, tune: false, cacheDir, threads: 2 });
+    try {
+      assertClose(await c.run(x, h, w), want, target.name, 1e-5);
+    } finally {
+      await c.dispose();
+    }
+  }
+  assert.deepEqual(onnxOpCounts(exportOnnx(m)), onnxOpCounts(exportOnnx(randomModel(spec(), 2, 8))));
+  const session = await ortSession(exportOnnx(m));
+  try {
+    assertClose((await ortRun(session, randTensor(new Rng(6), [1, h, w, 3], false, 0, 1))).data, m.forward(randTensor(new Rng(6), [1, h, w, 3], false, 0, 1)).data, 'onnxruntime', 1e-5);
+  } finally {
+    await session.release();
+  }
+});
