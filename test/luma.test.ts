@@ -15,7 +15,9 @@ import { foldWeightNorm } from '../src/compiler/passes.js';
 import { foldBranches } from '../src/compiler/reparam.js';
 import { exportOnnx, onnxOpCounts } from '../src/export/onnx.js';
 import { ortRun, ortSession } from '../src/export/ort.js';
-import { Model } from '../src/models/model.js';
+import { Tensor } from '../src/engine/tensor.js';
+import { convWeight, setConvWeight } from '../src/models/layers.js';
+import { convs, Model } from '../src/models/model.js';
 import { validateSpec } from '../src/models/registry.js';
 import { BRANCH_KINDS } from '../src/models/reparam.js';
 import { getTarget } from '../src/targets/registry.js';
@@ -76,6 +78,38 @@ test('the luma body moves R, G and B alike: Y changes, Cb and Cr are the skip\'s
     moved = Math.max(moved, Math.abs(d[0]));
   }
   assert.ok(moved > 1e-3, 'the body moves nothing');
+});
+
+test('a plain network\'s luminance body computes on grey images what it computes with its tail\'s colours averaged', () => {
+  const [h, w] = [7, 8];
+  const rng = new Rng(4);
+  const grey = new Float32Array(h * w * 3);
+  for (let i = 0; i < h * w; i++) grey.fill(rng.next(), 3 * i, 3 * i + 3);
+  for (const s of [2, 3]) {
+    const m = randomModel(spec(), s, 10 + s);
+    const body = m.luma();
+    assert.equal(body.spec.arch === 'wdsr-b' && body.spec.luma, true);
+    // The plain network with each sub-pixel's tail weights and bias replaced by their mean over R, G and B.
+    const n = s * s;
+    const tail = convs(m.spec).find((c) => c.name === 'tail')!;
+    const wt = convWeight(m.params, tail).data;
+    const avg = (a: Float32Array, i: number) => {
+      const [at, p] = [i - (i % (3 * n)), i % n];
+      return (a[at + p] + a[at + n + p] + a[at + 2 * n + p]) / 3;
+    };
+    const averaged = new Map(m.params);
+    setConvWeight(averaged, tail, Float32Array.from(wt, (_, i) => avg(wt, i)));
+    const bt = m.params.get('tail.b')!.data;
+    averaged.set('tail.b', new Tensor(Float32Array.from(bt, (_, i) => avg(bt, i)), [3 * n], true));
+    assertClose(forward(body, grey, h, w), forward(new Model(m.spec, averaged), grey, h, w), `×${s} grey`, 1e-5);
+    // On colour the two differ: the body sees Y only.
+    const x = randomImage(new Rng(s), h, w);
+    assert.ok(maxAbsDiff(forward(body, x, h, w), forward(new Model(m.spec, averaged), x, h, w)) > 1e-3, `×${s} colour`);
+    assert.equal(body.luma(), body, 'a luminance body is its own');
+  }
+  assert.throws(() => randomModel('espcn', 2, 1).luma(), /espcn has no luminance body \(wdsr-b has\)/);
+  const branched = randomModel(spec({ reparam: { branches: ['1x1'], expand: 2 } }), 2, 1);
+  assert.throws(() => branched.luma(), /has training branches: a luminance body is made from the plain network/);
 });
 
 test('luma specs: the field is a boolean; a fixed conv that cannot compose is refused by name', () => {

@@ -26,7 +26,7 @@ import { synthetic } from './support/synthetic.js';
 
 const readLog = (dir: string) => readFileSync(join(dir, LOG), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-test('every shipped recipe loads; each ablation recipe is the baseline plus one ingredient', () => {
+test('every shipped recipe loads; each ablation recipe is the baseline plus one ingredient (reparam-luma: reparam\'s plus one)', () => {
   const names = recipeNames();
   for (const n of ['baseline', 'ema', 'reparam', 'patch-late', 'l2-finetune', 'charbonnier', 'no-augment', 'full']) assert.ok(names.includes(n), n);
   const { name: _, description: __, ...base } = loadRecipe('baseline');
@@ -35,7 +35,7 @@ test('every shipped recipe loads; each ablation recipe is the baseline plus one 
     const { name: _, description: __, ...r } = loadRecipe(n) as Recipe & Record<string, unknown>;
     return Object.keys({ ...base, ...r }).filter((k) => JSON.stringify((r as Record<string, unknown>)[k]) !== JSON.stringify((base as Record<string, unknown>)[k]));
   };
-  assert.deepEqual(Object.fromEntries(names.filter((n) => n !== 'baseline' && n !== 'full').map((n) => [n, differs(n)])), {
+  assert.deepEqual(Object.fromEntries(names.filter((n) => n !== 'baseline' && n !== 'full' && n !== 'reparam-luma').map((n) => [n, differs(n)])), {
     charbonnier: ['losses'],
     ema: ['ema'],
     'l2-finetune': ['losses'],
@@ -44,6 +44,7 @@ test('every shipped recipe loads; each ablation recipe is the baseline plus one 
     reparam: ['reparam'],
   });
   assert.deepEqual(differs('full').sort(), ['ema', 'losses', 'patches', 'reparam']);
+  assert.deepEqual(differs('reparam-luma').sort(), ['luma', 'reparam']);
 });
 
 test('recipe files: extends, and errors that name the file and the field', () => {
@@ -157,21 +158,22 @@ test('branches added to a trained network leave its function as it was (identity
   }
 });
 
-test('a run with every ingredient (branches, EMA, a patch switch, L1 → L2, a teacher) killed and resumed ends bit for bit as one that never stopped', async () => {
+test('a run with every ingredient (a luminance body, branches, EMA, a patch switch, L1 → L2, a teacher) killed and resumed ends bit for bit as one that never stopped', async () => {
   const ps = pairs(4, new Rng(9));
   const teacher = randomModel('{"arch":"wdsr-b","channels":4,"blocks":[{"m1":8,"m2":4}]}', 2, 3);
   const sampler = new PatchSampler(ps, 2).withTargets(await teacherOutputs(teacher, ps, referenceTarget));
-  const recipe = { ...loadRecipe('full'), ema: 0.9, patches: [{ from: 0.5, size: 8 }] };
+  const recipe = { ...loadRecipe('full'), ema: 0.9, patches: [{ from: 0.5, size: 8 }], luma: true as const };
   const spec = parseArch('{"arch":"wdsr-b","channels":4,"blocks":[{"m1":6,"m2":4}]}', 2);
   const opts: TrainOptions = { steps: 40, batch: 2, patch: 6, lr: 2e-3, milestones: [0.5], gamma: 0.5, seed: 2, valEvery: 0, checkpointEvery: 100, recipe };
   const data = patchSource(sampler, opts.seed, opts.batch, (s) => patchAt(recipe, opts.patch, s, opts.steps), recipe.augment);
   const whole = await train(spec, opts, mkdtempSync(join(tmpdir(), 'rtsr-recipe-whole-')), { data, quiet: true });
   assert.ok(whole.model.spec.reparam, 'the trained model keeps its branches');
+  assert.ok(whole.model.spec.arch === 'wdsr-b' && whole.model.spec.luma, 'the trained model has a luminance body');
   for (const stopAt of [13, 33]) {
     const out = mkdtempSync(join(tmpdir(), 'rtsr-recipe-resume-'));
     const first = await train(spec, opts, out, { data, quiet: true, shouldStop: (s) => s === stopAt });
     assert.equal(first.step, stopAt);
-    // Resumed as the same call, or as `rtsr train --resume` does, from the checkpoint's (branched) spec.
+    // Resumed as the same call, or as `rtsr train --resume` does, from the checkpoint's (luma, branched) spec.
     const second = await train(stopAt < 20 ? spec : whole.model.spec, opts, out, { data, quiet: true }, true);
     assert.equal(second.step, 40);
     for (const [name, p] of whole.model.params) assert.deepEqual(second.model.params.get(name)!.data, p.data, `${name} after a stop at step ${stopAt}`);

@@ -13,12 +13,11 @@ import { loadModel, saveModel } from '../models/model-io.js';
 import type { ArchSpec } from '../models/registry.js';
 import { modelUpscaler } from '../models/upscaler.js';
 import type { Model } from '../models/model.js';
-import { withReparam } from '../models/reparam.js';
 import { findModel } from '../models/zoo.js';
 import { recipeSource } from '../train/data.js';
 import { recipeNames } from '../train/recipe.js';
 import { reloadTeacher, type TeacherRef } from '../train/teacher.js';
-import { CHECKPOINT, checkpointRun, CURVE, LOG, train, trainModel, type TrainOptions } from '../train/trainer.js';
+import { CHECKPOINT, checkpointRun, CURVE, LOG, train, trainingSpec, trainModel, type TrainOptions } from '../train/trainer.js';
 import { parseArchArg } from './arch-arg.js';
 import { CliError } from './args.js';
 import { type Args, defineCommand } from './command.js';
@@ -116,9 +115,8 @@ function resumed(values: Values, given: ReadonlySet<string>, ckptPath: string): 
     if (!CHANGEABLE.has(k) && !isDeepStrictEqual(asked[k], ck.options[k])) refuse(FLAG[k], values[FLAG[k]], ck.options[k]);
   const scale = given.has('scale') ? values.scale : ck.spec.scale;
   if (scale !== ck.spec.scale) refuse('scale', scale, ck.spec.scale);
-  // The checkpoint's network carries the branches its recipe added.
-  const reparam = ck.options.recipe?.reparam;
-  const archOf = (text: string) => (reparam ? withReparam(parseArchArg(text, scale), reparam) : parseArchArg(text, scale));
+  // The checkpoint's network carries the luminance body and branches its recipe made.
+  const archOf = (text: string) => trainingSpec(parseArchArg(text, scale), ck.options.recipe);
   if (values.arch !== undefined && !isDeepStrictEqual(archOf(values.arch), ck.spec)) refuse('arch', values.arch, JSON.stringify(ck.spec));
   if ((values.recipe !== undefined || values['distill-weight'] !== undefined) && !isDeepStrictEqual(recipeOption(values), ck.options.recipe))
     refuse(values.recipe !== undefined ? 'recipe' : 'distill-weight', values.recipe ?? values['distill-weight'], JSON.stringify(ck.options.recipe));

@@ -34,6 +34,8 @@ export interface Architecture<S> {
   /** The spec whose plain convs the compiled network has, where its fixed convs change them (wdsr.ts's
    *  luminance body); absent: the spec itself. */
   deployed?(spec: S): S;
+  /** Its luminance-body form (wdsr.ts): the spec, and parameters for it from a plain network's. */
+  luma?: { spec(spec: S): S; params(spec: S, params: ParamMap): ParamMap };
   /** LR batch [n,h,w,3] in [0,1] → SR batch [n,h·s,w·s,3]. */
   forward(spec: S, params: ParamMap, x: Tensor): Tensor;
 }

@@ -17,6 +17,20 @@ export function convWeight(params: ParamMap, c: ConvDef): Tensor {
   return c.weightNorm ? ops.weightNorm(param(params, `${c.name}.v`), param(params, `${c.name}.g`)) : param(params, `${c.name}.w`);
 }
 
+/** Sets a conv's parameters so that its effective weight is `w` (HWIO): v = w and g = ‖w‖ per output channel
+ *  (the same weight up to rounding) when weight-normalised. */
+export function setConvWeight(params: ParamMap, c: ConvDef, w: Float32Array): void {
+  const shape = [c.k, c.k, c.cin, c.cout];
+  if (!c.weightNorm) {
+    params.set(`${c.name}.w`, new Tensor(w, shape, true));
+    return;
+  }
+  const norms = new Float64Array(c.cout);
+  for (let i = 0; i < w.length; i++) norms[i % c.cout] += w[i] * w[i];
+  params.set(`${c.name}.v`, new Tensor(w, shape, true));
+  params.set(`${c.name}.g`, new Tensor(Float32Array.from(norms, Math.sqrt), [c.cout], true));
+}
+
 /** A branch as one weight of its conv's shape. */
 function branchWeight(params: ParamMap, c: ConvDef, b: Branch): Tensor {
   if (b.chain.length === 0) return identityWeight(c.k, c.cin);

@@ -5,7 +5,7 @@
 import { Tensor } from '../engine/tensor.js';
 import { Rng } from '../util/random.js';
 import type { ConvDef, ParamMap } from './arch.js';
-import { convWeight } from './layers.js';
+import { convWeight, setConvWeight } from './layers.js';
 import { branchConvs, branchesOf, type Reparam, withReparam } from './reparam.js';
 import { architecture, type ArchSpec } from './registry.js';
 
@@ -67,17 +67,20 @@ export class Model {
         const centre = ((c.k * c.k - 1) / 2) * c.cin * c.cout;
         for (let i = 0; i < c.cin; i++) w[centre + i * c.cout + i] -= 1;
       }
-      const shape = [c.k, c.k, c.cin, c.cout];
-      if (c.weightNorm) {
-        // v = w, g = ‖w‖: the same weight, up to rounding.
-        const norms = new Float64Array(c.cout);
-        for (let i = 0; i < w.length; i++) norms[i % c.cout] += w[i] * w[i];
-        params.set(`${c.name}.v`, new Tensor(w, shape, true));
-        params.set(`${c.name}.g`, new Tensor(Float32Array.from(norms, Math.sqrt), [c.cout], true));
-      } else params.set(`${c.name}.w`, new Tensor(w, shape, true));
+      setConvWeight(params, c, w);
       params.set(`${c.name}.b`, new Tensor(this.params.get(`${c.name}.b`)!.data.slice(), [c.cout], true));
     }
     return new Model(spec, params);
+  }
+
+  /** This network with a luminance body (wdsr.ts `luma`), from its weights: the head's RGB weights summed
+   *  (what it computes on grey input), the tail's colours averaged. Made before any training branches. */
+  luma(): Model {
+    const arch = architecture(this.spec);
+    if (!arch.luma) throw new Error(`${this.spec.arch} has no luminance body (wdsr-b has)`);
+    if (arch.luma.spec(this.spec) === this.spec) return this;
+    if (this.spec.reparam) throw new Error(`model ${this.spec.arch} has training branches: a luminance body is made from the plain network (branches are added after it)`);
+    return new Model(arch.luma.spec(this.spec), arch.luma.params(this.spec, this.params));
   }
 
   get scale(): number {

@@ -5,10 +5,10 @@
 // head reads BT.601 Y, the tail's s² outputs go to R, G and B alike, and colour comes from the linear skip. Both
 // maps are fixed 1×1 convs that the compiler composes into head and tail, so the deployed network is the RGB one.
 import * as ops from '../engine/ops.js';
-import type { Tensor } from '../engine/tensor.js';
+import { Tensor } from '../engine/tensor.js';
 import { type BlockGates, type ChannelGate, composeBlock, wdsrBlock } from '../engine/wdsr-block.js';
 import { type Architecture, type ConvDef, intField, type ParamMap, scaleField } from './arch.js';
-import { applyConv, branchesApart, convTable, fixedConv, param, trainedWeight } from './layers.js';
+import { applyConv, branchesApart, convTable, convWeight, fixedConv, param, setConvWeight, trainedWeight } from './layers.js';
 import { type Reparam, reparamField, withBranches } from './reparam.js';
 
 export interface WdsrSpec {
@@ -63,6 +63,7 @@ export const wdsrB: Architecture<WdsrSpec> = {
     ], spec.reparam);
   },
   deployed: ({ luma: _, ...spec }) => spec,
+  luma: { spec: (spec) => (spec.luma ? spec : { ...spec, luma: true }), params: lumaParams },
   forward: (spec, params, x) => wdsrForward(spec, params, x),
 };
 
@@ -128,6 +129,26 @@ function toRgb(s: number): Tensor {
   return fixedConv({ name: 'tail.rgb', k: 1, cin: n, cout: 3 * n, weightNorm: false, branchOf: 'tail', fixed: w });
 }
 const TO_RGB = new Map<number, Float32Array>();
+
+/** A plain network's parameters for its luminance body: the head's weights summed over R, G and B (the luma
+ *  weights sum to 1, so grey input meets the same head), the tail's weights and biases averaged over colours. */
+function lumaParams(spec: WdsrSpec, params: ParamMap): ParamMap {
+  const plain = convTable(wdsrB.convs(spec));
+  const luma = convTable(wdsrB.convs({ ...spec, luma: true }));
+  const n = spec.scale * spec.scale;
+  const next = new Map(params);
+  const head = convWeight(params, plain('head'));
+  const c = spec.channels;
+  setConvWeight(next, luma('head'), Float32Array.from({ length: 9 * c }, (_, i) => {
+    const [t, o] = [Math.floor(i / c), i % c];
+    return head.data[(t * 3 + 0) * c + o] + head.data[(t * 3 + 1) * c + o] + head.data[(t * 3 + 2) * c + o];
+  }));
+  const tail = convWeight(params, plain('tail')).data;
+  const mean = (a: Float32Array, at: number, p: number) => (a[at + p] + a[at + n + p] + a[at + 2 * n + p]) / 3;
+  setConvWeight(next, luma('tail'), Float32Array.from({ length: 9 * c * n }, (_, i) => mean(tail, Math.floor(i / n) * 3 * n, i % n)));
+  next.set('tail.b', new Tensor(Float32Array.from({ length: n }, (_, p) => mean(param(params, 'tail.b').data, 0, p)), [n], true));
+  return next;
+}
 
 /** The seed's uniform block: M1 = 6C, M2 = ⌊0.84·C⌋. */
 export function uniformWdsr(scale: number, blocks: number, channels: number): WdsrSpec {

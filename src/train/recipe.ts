@@ -33,11 +33,13 @@ export interface Recipe {
   losses: { from: number; loss: LossName }[];
   /** Training branches added to the network (models/reparam.ts); the deployed network is unchanged. */
   reparam?: Reparam;
+  /** Trains a luminance body (models/wdsr.ts `luma`, Model.luma); the deployed network is unchanged. */
+  luma?: true;
   /** Weight of the distillation term ρ(SR, teacher's SR) beside ρ(SR, HR), when the run has a teacher. */
   distill: number;
 }
 
-const FIELDS = ['description', 'ema', 'augment', 'patches', 'losses', 'reparam', 'distill'];
+const FIELDS = ['description', 'ema', 'augment', 'patches', 'losses', 'reparam', 'luma', 'distill'];
 
 /** A fraction in [0, 1) of the run, for schedule entries. */
 function fraction(v: unknown, what: string): number {
@@ -78,7 +80,8 @@ export function validateRecipe(name: string, raw: Record<string, unknown>): Reci
     return { loss: e.loss as LossName };
   });
   if (losses[0]?.from !== 0) throw new Error(`${where}: losses must start with one from 0`);
-  return { name, description, ema, augment, patches, losses, distill, ...reparamField(raw, where) };
+  if (raw.luma !== undefined && typeof raw.luma !== 'boolean') throw new Error(`${where}: 'luma' must be true or false, got ${JSON.stringify(raw.luma)}`);
+  return { name, description, ema, augment, patches, losses, distill, ...reparamField(raw, where), ...(raw.luma ? { luma: true as const } : {}) };
 }
 
 /** The file of a named recipe, or `nameOrPath` itself when it is a .json file. */

@@ -3,7 +3,8 @@
 // recipe's weight average and training branches.
 import * as ops from '../engine/ops.js';
 import { Model } from '../models/model.js';
-import { type ArchSpec, validateSpec } from '../models/registry.js';
+import { architecture, type ArchSpec, validateSpec } from '../models/registry.js';
+import { withReparam } from '../models/reparam.js';
 import { loadCheckpoint } from './checkpoint.js';
 import { Ema } from './ema.js';
 import { type LoopDeps, type LoopOptions, runLoop, type Trainable } from './loop.js';
@@ -45,13 +46,21 @@ export async function train(spec: ArchSpec, opts: TrainOptions, outDir: string, 
   return trainModel(Model.init(spec, opts.seed), opts, outDir, deps, resume);
 }
 
+/** The spec a run with `recipe` trains when it starts from `spec`: its luminance body's, with its branches. */
+export function trainingSpec(spec: ArchSpec, recipe: Recipe | undefined): ArchSpec {
+  const body = recipe?.luma ? (architecture(spec).luma?.spec(spec) ?? spec) : spec;
+  return recipe?.reparam ? withReparam(body, recipe.reparam) : body;
+}
+
 /** Trains `start` from its current weights (e.g. a network derived from a searched supernet); a recipe's
- *  branches are added first, computing the same function (Model.branched). */
+ *  luminance body is made first (Model.luma), then its branches are added, computing the same function
+ *  (Model.branched). */
 export async function trainModel(start: Model, opts: TrainOptions, outDir: string, deps: TrainDeps, resume = false): Promise<TrainResult> {
   const recipe = opts.recipe;
   if (recipe?.reparam && start.spec.reparam && JSON.stringify(recipe.reparam) !== JSON.stringify(start.spec.reparam))
     throw new Error(`the network has training branches ${JSON.stringify(start.spec.reparam)}, recipe '${recipe.name}' others (${JSON.stringify(recipe.reparam)})`);
-  const model = recipe?.reparam && !start.spec.reparam ? start.branched(recipe.reparam, opts.seed) : start;
+  const body = recipe?.luma ? start.luma() : start;
+  const model = recipe?.reparam && !body.spec.reparam ? body.branched(recipe.reparam, opts.seed) : body;
   const ema = recipe?.ema ? new Ema(model.params, recipe.ema) : null;
   const result = ema ? new Model(model.spec, ema.params) : model;
   const task: Trainable = {
