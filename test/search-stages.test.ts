@@ -290,8 +290,8 @@ for (const [name, cfg] of [['the seed\'s gates', base], ['Taylor worth', taylor]
     for (const [name, p] of whole.model!.params) assert.deepEqual([...second.model!.params.get(name)!.data], [...p.data], name);
   });
 
-test('the fine-tune stage trains by its recipe (branches, EMA, a patch switch), resumes exactly, and deploys the derived shapes', async () => {
-  const recipe: Recipe = { ...loadRecipe('full'), ema: 0.9, patches: [{ from: 0.5, size: 8 }] };
+test('the fine-tune stage trains by its recipe (a luminance body, branches, EMA, a patch switch), resumes exactly, and deploys the derived shapes', async () => {
+  const recipe: Recipe = { ...loadRecipe('full'), ema: 0.9, patches: [{ from: 0.5, size: 8 }], luma: true };
   const cfg: SearchConfig = { ...base, steps: { ...base.steps, finetune: 30 }, recipe };
   const finetuneData = async (): Promise<BatchSource> => ({ batch: (s) => data(2, patchAt(recipe, 6, s, 30)).batch(s) });
   const whole = await runSearch(cfg, flopsModel, mkdtempSync(join(tmpdir(), 'rtsr-search-')), { data: data(2, 6), finetuneData, quiet: true });
@@ -301,9 +301,11 @@ test('the fine-tune stage trains by its recipe (branches, EMA, a patch switch), 
   const second = await runSearch(cfg, flopsModel, dir, { data: data(2, 6), finetuneData, quiet: true });
   const m = whole.model!;
   assert.deepEqual(m.spec.reparam, recipe.reparam);
+  assert.equal((m.spec as WdsrSpec).luma, true);
   for (const [name, p] of m.params) assert.deepEqual([...second.model!.params.get(name)!.data], [...p.data], name);
   const shapes = (g: ReturnType<typeof optimizedGraph>) => g.nodes.map((n) => (n.op === 'conv' ? `${n.name} k${n.k} ${n.cin}→${n.cout}` : n.op));
-  assert.deepEqual(shapes(optimizedGraph(m)), shapes(optimizedGraph(Model.init(withReparam(m.spec, undefined), 0))));
+  const { luma: _, ...plain } = withReparam(m.spec as WdsrSpec, undefined);
+  assert.deepEqual(shapes(optimizedGraph(m)), shapes(optimizedGraph(Model.init(plain, 0))));
 });
 
 test('rtsr search names the allowed --gate-worth rules before doing anything', async () => {
