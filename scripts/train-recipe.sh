@@ -8,8 +8,8 @@
 #
 # Usage: scripts/train-recipe.sh DATA_DIR [PART…]   (e.g. ../shared/datasets teacher-x2 ablation-x2:ema)
 # Parts: teacher-x2 teacher-x4 ablation-x2 (every row) ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4
-# table; default:
-# all but the zoo models, whose recipe (RECIPE, default full) should follow what the ablation measured.
+# table; default: all but the zoo models, whose recipe (RECIPE, default full) should follow what the ablation
+# measured (zoo/searched-x2-33ms-luma.rtsr: RECIPE=reparam).
 # scratch-x2: searched-x2-33ms's architecture from scratch with RECIPE for ZOO_STEPS_X2 (no teacher), evaluated
 # in runs/recipe/scratch-x2: whether the branches do more from the start than added to trained weights.
 # luma-x2, luma-x4: the searched architectures with a luminance body (wdsr-b `luma`: Y in, Y residual out, colour

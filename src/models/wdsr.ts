@@ -88,7 +88,7 @@ export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: 
   const ig = hooks.inputGate;
   const read = hooks.read ?? (ig ? (_: number, h: Tensor) => ops.gateChannels(h, ig.gate, ig.mask, ig.worth) : (_: number, h: Tensor) => h);
   const xs = ops.affine(x, 1, -0.5);
-  let h = applyConv(params, conv('head'), spec.luma ? ops.conv2d(xs, luma(), null) : xs);
+  let h = applyConv(params, conv('head'), spec.luma ? ops.conv2d(xs, lumaConv(), null) : xs);
   spec.blocks.forEach((_, i) => {
     const defs = (['expand', 'reduce', 'conv'] as const).map((k) => conv(`blocks.${i}.${k}`));
     // With an input gate the block op gates its input itself (the skip stays ungated).
@@ -108,17 +108,17 @@ export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: 
     h = hooks.merge ? hooks.merge(i, h, out) : hooks.mix ? hooks.mix(i, h, out) : out;
   });
   const tail = applyConv(params, conv('tail'), read(spec.blocks.length, h));
-  const y = ops.add(spec.luma ? ops.conv2d(tail, toRgb(spec.scale), null) : tail, applyConv(params, conv('skip'), xs));
+  const y = ops.add(spec.luma ? ops.conv2d(tail, rgbConv(spec.scale), null) : tail, applyConv(params, conv('skip'), xs));
   return ops.affine(ops.depthToSpace(y, spec.scale), 1, 0.5);
 }
 
 /** BT.601 luma of RGB as a fixed 1×1 conv 3→1 (weights summing to 1), composed into the head when compiled. */
-const luma = () => fixedConv({ name: 'head.luma', k: 1, cin: 3, cout: 1, weightNorm: false, branchOf: 'head', fixed: LUMA });
+const lumaConv = () => fixedConv({ name: 'head.luma', k: 1, cin: 3, cout: 1, weightNorm: false, branchOf: 'head', fixed: LUMA });
 const LUMA = Float32Array.of(65.481 / 219, 128.553 / 219, 24.966 / 219);
 
 /** A fixed 1×1 conv s²→3s² copying each sub-pixel's value to R, G and B (depth-to-space's channel order),
  *  composed into the tail when compiled. */
-function toRgb(s: number): Tensor {
+function rgbConv(s: number): Tensor {
   const n = s * s;
   let w = TO_RGB.get(s);
   if (!w) {
@@ -134,18 +134,18 @@ const TO_RGB = new Map<number, Float32Array>();
  *  weights sum to 1, so grey input meets the same head), the tail's weights and biases averaged over colours. */
 function lumaParams(spec: WdsrSpec, params: ParamMap): ParamMap {
   const plain = convTable(wdsrB.convs(spec));
-  const luma = convTable(wdsrB.convs({ ...spec, luma: true }));
+  const body = convTable(wdsrB.convs({ ...spec, luma: true }));
   const n = spec.scale * spec.scale;
-  const next = new Map(params);
-  const head = convWeight(params, plain('head'));
   const c = spec.channels;
-  setConvWeight(next, luma('head'), Float32Array.from({ length: 9 * c }, (_, i) => {
+  const next = new Map(params);
+  const head = convWeight(params, plain('head')).data;
+  setConvWeight(next, body('head'), Float32Array.from({ length: body('head').k ** 2 * c }, (_, i) => {
     const [t, o] = [Math.floor(i / c), i % c];
-    return head.data[(t * 3 + 0) * c + o] + head.data[(t * 3 + 1) * c + o] + head.data[(t * 3 + 2) * c + o];
+    return head[(t * 3 + 0) * c + o] + head[(t * 3 + 1) * c + o] + head[(t * 3 + 2) * c + o];
   }));
   const tail = convWeight(params, plain('tail')).data;
   const mean = (a: Float32Array, at: number, p: number) => (a[at + p] + a[at + n + p] + a[at + 2 * n + p]) / 3;
-  setConvWeight(next, luma('tail'), Float32Array.from({ length: 9 * c * n }, (_, i) => mean(tail, Math.floor(i / n) * 3 * n, i % n)));
+  setConvWeight(next, body('tail'), Float32Array.from({ length: body('tail').k ** 2 * c * n }, (_, i) => mean(tail, Math.floor(i / n) * 3 * n, i % n)));
   next.set('tail.b', new Tensor(Float32Array.from({ length: n }, (_, p) => mean(param(params, 'tail.b').data, 0, p)), [n], true));
   return next;
 }

@@ -52,9 +52,9 @@ export function trainingSpec(spec: ArchSpec, recipe: Recipe | undefined): ArchSp
   return recipe?.reparam ? withReparam(body, recipe.reparam) : body;
 }
 
-/** Trains `start` from its current weights (e.g. a network derived from a searched supernet); a recipe's
- *  luminance body is made first (Model.luma), then its branches are added, computing the same function
- *  (Model.branched). */
+/** Trains `start` from its current weights (e.g. a network derived from a searched supernet). A recipe's
+ *  luminance body is made first (Model.luma: a new function, from these weights), then its branches are added
+ *  (Model.branched: the same function). */
 export async function trainModel(start: Model, opts: TrainOptions, outDir: string, deps: TrainDeps, resume = false): Promise<TrainResult> {
   const recipe = opts.recipe;
   if (recipe?.reparam && start.spec.reparam && JSON.stringify(recipe.reparam) !== JSON.stringify(start.spec.reparam))
