@@ -15,7 +15,7 @@
 # luma-x2, luma-x4: the searched architectures with a luminance body (wdsr-b `luma`: Y in, Y residual out, colour
 # from the linear skip; compiled to the same RGB convs) trained from scratch with RECIPE for ZOO_STEPS_Xs, into
 # zoo/searched-xS-33ms-luma.rtsr, benched beside searched-xS-33ms.
-# Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill reparam-luma
+# Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier ycbcr downscale distill full full-distill reparam-luma
 # (reparam with a luminance body).
 # Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
 # ZOO_STEPS_X4 (60000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
@@ -40,7 +40,7 @@ X2_ARCH='{"arch":"wdsr-b","channels":8,"blocks":[{"m1":124,"m2":8},{"m1":89,"m2"
 # searched-x4-33ms's (3.07 GMACs at 720p).
 X4_ARCH='{"arch":"wdsr-b","channels":17,"blocks":[{"m1":144,"m2":20},{"m1":144,"m2":20},{"m1":144,"m2":20},{"m1":144,"m2":20},{"m1":144,"m2":20}]}'
 luma() { echo "${1%\}},\"luma\":true}"; }
-ROWS=(baseline no-augment ema reparam patch-late l2-finetune charbonnier distill full full-distill reparam-luma)
+ROWS=(baseline no-augment ema reparam patch-late l2-finetune charbonnier ycbcr downscale distill full full-distill reparam-luma)
 
 # The four sets, and the held-out drawn images (scripts/drawn-set.mjs, from Debian's openclipart-svg) where installed.
 DRAWN=${DRAWN:-runs/drawn}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { BUNDLED_DATA_DIR, resolveDataDir } from '../src/data/datadir.js';
 import { listImages, listSets, loadPair } from '../src/data/datasets.js';
 import { PatchSampler } from '../src/data/patches.js';
-import { rgbImage, type RgbImage } from '../src/image/image.js';
+import { modcrop, rgbImage, type RgbImage } from '../src/image/image.js';
 import { writePng } from '../src/image/io.js';
 import { resizeImage } from '../src/image/resize.js';
 import { Rng } from '../src/util/random.js';
@@ -135,6 +135,22 @@ test('patches: LR and HR crops at matching positions under the same flip/rotatio
     const lr = plain.lr.subarray(b * p * p * 3, (b + 1) * p * p * 3);
     assert.ok(sampler.pairs.some((q) => locate(lr, p, q.lr, 1).some((m) => m.t === 'id')), `unaugmented patch ${b}`);
   }
+});
+
+test('withDownscales: every image again at each factor (bicubic, cropped to the scale), its LR made alike; too small ones left out', async () => {
+  const { dir } = await fixture();
+  const sampler = await PatchSampler.load(dir, ['A'], 2);
+  const more = sampler.withDownscales([0.5, 0.02]);
+  assert.deepEqual(more.pairs.map((p) => p.name), ['a1', 'a2', 'a1@0.5', 'a2@0.5']);
+  for (const [i, q] of more.pairs.slice(2).entries()) {
+    const hr = modcrop(resizeImage(sampler.pairs[i].hr, 0.5), 2);
+    assert.deepEqual([q.hr.width, q.hr.height, q.lr.width, q.lr.height], [hr.width, hr.height, hr.width / 2, hr.height / 2]);
+    assert.deepEqual(q.hr.data, hr.data);
+    assert.deepEqual(q.lr.data, resizeImage(hr, 1 / 2).data);
+    assert.equal(q.path, sampler.pairs[i].path);
+  }
+  const withTeacher = sampler.withTargets(sampler.pairs.map((p) => new Float32Array(p.hr.data.length)));
+  assert.throws(() => withTeacher.withDownscales([0.5]), /before adding the teacher outputs/);
 });
 
 test('patches are reproducible from the seed and differ between seeds', async () => {

@@ -15,7 +15,7 @@ import { rgbImage } from '../src/image/image.js';
 import { resizeImage } from '../src/image/resize.js';
 import { parseArch } from '../src/models/registry.js';
 import { referenceTarget } from '../src/targets/reference/index.js';
-import { patchSource } from '../src/train/data.js';
+import { patchSource, recipeSource } from '../src/train/data.js';
 import { Ema } from '../src/train/ema.js';
 import { loadRecipe, lossAt, patchAt, type Recipe, recipeNames } from '../src/train/recipe.js';
 import { teacherOutputs } from '../src/train/teacher.js';
@@ -37,11 +37,13 @@ test('every shipped recipe loads; each ablation recipe is the baseline plus one 
   };
   assert.deepEqual(Object.fromEntries(names.filter((n) => n !== 'baseline' && n !== 'full' && n !== 'reparam-luma').map((n) => [n, differs(n)])), {
     charbonnier: ['losses'],
+    downscale: ['downscales'],
     ema: ['ema'],
     'l2-finetune': ['losses'],
     'no-augment': ['augment'],
     'patch-late': ['patches'],
     reparam: ['reparam'],
+    ycbcr: ['losses'],
   });
   assert.deepEqual(differs('full').sort(), ['ema', 'losses', 'patches', 'reparam']);
   assert.deepEqual(differs('reparam-luma').sort(), ['luma', 'reparam']);
@@ -56,15 +58,19 @@ test('recipe files: extends, and errors that name the file and the field', () =>
   const mine = loadRecipe(file('mine.json', { extends: 'ema', patches: [{ from: 0.5, size: 32 }] }));
   assert.equal(mine.ema, 0.999);
   assert.deepEqual(mine.patches, [{ from: 0.5, size: 32 }]);
+  assert.equal(mine.downscales, undefined);
+  assert.deepEqual(loadRecipe(file('scaled.json', { extends: 'baseline', downscales: [0.9, 0.6] })).downscales, [0.9, 0.6]);
   const bad: [unknown, RegExp][] = [
     [{ extends: 'baseline', lr: 1 }, /unknown field 'lr'/],
-    [{ extends: 'baseline', losses: [{ from: 0, loss: 'huber' }] }, /losses\[0\]: 'loss' must be one of l1, l2, charbonnier, got "huber"/],
+    [{ extends: 'baseline', losses: [{ from: 0, loss: 'huber' }] }, /losses\[0\]: 'loss' must be one of l1, l2, charbonnier, ycbcr, got "huber"/],
     [{ extends: 'baseline', losses: [{ from: 0.5, loss: 'l1' }] }, /losses must start with one from 0/],
     [{ extends: 'baseline', patches: [{ from: 0.8, size: 64 }, { from: 0.5, size: 96 }] }, /patches: entries must start at increasing fractions/],
     [{ extends: 'baseline', patches: [{ from: 1, size: 64 }] }, /'from' must be a fraction of the run in \[0, 1\), got 1/],
     [{ extends: 'baseline', ema: 1 }, /'ema' must be 0 \(none\) or a decay in \(0, 1\), got 1/],
     [{ extends: 'baseline', reparam: { branches: ['3x3'] } }, /'reparam' needs 'branches'/],
-    [{ extends: 'nothing' }, /no recipe 'nothing' \(recipes: baseline, charbonnier/],
+    [{ extends: 'baseline', downscales: [0.9, 1] }, /'downscales' must be a list of distinct factors in \(0, 1\), got \[0.9,1\]/],
+    [{ extends: 'baseline', downscales: [] }, /'downscales' must be a list/],
+    [{ extends: 'nothing' }, /no recipe 'nothing' \(recipes: baseline, charbonnier, downscale/],
   ];
   for (const [body, message] of bad) assert.throws(() => loadRecipe(file('bad.json', body)), message, JSON.stringify(body));
   file('a.json', { extends: join(dir, 'b.json') });
@@ -131,6 +137,14 @@ function pairs(n: number, rng: Rng): ImagePair[] {
   });
 }
 
+test("a recipe's downscales add each image's downscaled copies to the pairs the batches come from", async () => {
+  const lines: string[] = [];
+  const recipe = { ...loadRecipe('downscale'), downscales: [0.9, 0.5] };
+  const source = await recipeSource(new PatchSampler(pairs(3, new Rng(3)), 2), { seed: 1, batch: 2, patch: 6, steps: 10, recipe }, undefined, (l) => lines.push(l));
+  assert.deepEqual(lines, ['downscales 0.9, 0.5: 9 training pairs from 3 images']);
+  assert.deepEqual(source.batch(0).hr.shape, [2, 12, 12, 3]);
+});
+
 test('teacher targets are the compiled teacher on each whole image, cropped and transformed as the HR patch', async () => {
   const ps = pairs(3, new Rng(2));
   const teacher = randomModel('{"arch":"wdsr-b","channels":4,"blocks":[{"m1":8,"m2":4}]}', 2, 4);
@@ -158,11 +172,13 @@ test('branches added to a trained network leave its function as it was (identity
   }
 });
 
-test('a run with every ingredient (a luminance body, branches, EMA, a patch switch, L1 → L2, a teacher) killed and resumed ends bit for bit as one that never stopped', async () => {
+test('a run with every ingredient (a luminance body, branches, EMA, a patch switch, L1 → YCbCr L1 → L2, downscaled copies, a teacher) killed and resumed ends bit for bit as one that never stopped', async () => {
   const ps = pairs(4, new Rng(9));
   const teacher = randomModel('{"arch":"wdsr-b","channels":4,"blocks":[{"m1":8,"m2":4}]}', 2, 3);
-  const sampler = new PatchSampler(ps, 2).withTargets(await teacherOutputs(teacher, ps, referenceTarget));
-  const recipe = { ...loadRecipe('full'), ema: 0.9, patches: [{ from: 0.5, size: 8 }], luma: true as const };
+  const scaled = new PatchSampler(ps, 2).withDownscales([0.8]);
+  const sampler = scaled.withTargets(await teacherOutputs(teacher, scaled.pairs, referenceTarget));
+  const losses = [{ from: 0, loss: 'l1' as const }, { from: 0.6, loss: 'ycbcr' as const }, { from: 0.9, loss: 'l2' as const }];
+  const recipe = { ...loadRecipe('full'), ema: 0.9, patches: [{ from: 0.5, size: 8 }], losses, luma: true as const, downscales: [0.8] };
   const spec = parseArch('{"arch":"wdsr-b","channels":4,"blocks":[{"m1":6,"m2":4}]}', 2);
   const opts: TrainOptions = { steps: 40, batch: 2, patch: 6, lr: 2e-3, milestones: [0.5], gamma: 0.5, seed: 2, valEvery: 0, checkpointEvery: 100, recipe };
   const data = patchSource(sampler, opts.seed, opts.batch, (s) => patchAt(recipe, opts.patch, s, opts.steps), recipe.augment);

@@ -32,7 +32,7 @@ const options = {
   'val-set': { kind: 'text', value: 'SET', default: 'Set5', help: 'the set validated on' },
   steps: { kind: 'int', value: 'N', min: 1, default: '20000', help: 'training steps' },
   batch: { kind: 'int', value: 'N', min: 1, default: '16', help: 'patches per step' },
-  patch: { kind: 'int', value: 'N', min: 1, default: '48', help: 'the HR patch side' },
+  patch: { kind: 'int', value: 'N', min: 1, default: '48', help: 'the LR patch side (the HR patch is --scale times it)' },
   lr: { kind: 'number', value: 'LR', default: '1e-3', help: "Adam's learning rate" },
   milestones: { kind: 'text', value: 'LIST', default: '0.5,0.75,0.9', help: 'where the learning rate drops, as fractions of --steps' },
   gamma: { kind: 'number', value: 'G', default: '0.5', help: 'the factor it drops by' },

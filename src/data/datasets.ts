@@ -52,11 +52,21 @@ export async function listImages(dataDir: string, set: string): Promise<string[]
 /** Loads one HR image and makes its LR for `scale`. */
 export async function loadPair(path: string, scale: number): Promise<ImagePair> {
   const full = await readImage(path);
-  let hr: RgbImage;
   try {
-    hr = modcrop(full, scale);
+    return pairOf(basename(path, extname(path)), path, full, scale);
   } catch (err) {
     throw new InputError(`${path}: ${(err as Error).message}`);
   }
-  return { name: basename(path, extname(path)), path, hr, lr: resizeImage(hr, 1 / scale) };
+}
+
+/** A training pair from a pair's HR downscaled by `factor` (MATLAB's bicubic, antialiased), named NAME@FACTOR;
+ *  null when too small to hold one pixel at `scale`. */
+export function downscaledPair(pair: ImagePair, factor: number, scale: number): ImagePair | null {
+  const hr = resizeImage(pair.hr, factor);
+  return hr.width < scale || hr.height < scale ? null : pairOf(`${pair.name}@${factor}`, pair.path, hr, scale);
+}
+
+function pairOf(name: string, path: string, full: RgbImage, scale: number): ImagePair {
+  const hr = modcrop(full, scale);
+  return { name, path, hr, lr: resizeImage(hr, 1 / scale) };
 }

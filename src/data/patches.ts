@@ -3,7 +3,7 @@
 // batch only copies pixels. A distilling run adds a teacher's SR of every whole image, cropped alike.
 import type { RgbImage } from '../image/image.js';
 import type { Rng } from '../util/random.js';
-import { listImages, loadPair, type ImagePair } from './datasets.js';
+import { downscaledPair, listImages, loadPair, type ImagePair } from './datasets.js';
 
 /** NHWC float32 in [0, 1]: lr [batch, p, p, 3], hr and teacher [batch, p·scale, p·scale, 3]. */
 export interface PatchBatch {
@@ -32,6 +32,14 @@ export class PatchSampler {
   /** The same images with a teacher's outputs to crop beside each HR patch. */
   withTargets(targets: readonly Float32Array[]): PatchSampler {
     return new PatchSampler(this.pairs, this.scale, targets);
+  }
+
+  /** These images and, after them, each one downscaled by every factor of `factors` with its LR made alike:
+   *  FSRCNN's scale augmentation, sharper pairs from the same photographs. Before any teacher's outputs. */
+  withDownscales(factors: readonly number[]): PatchSampler {
+    if (this.targets) throw new Error('withDownscales: downscale the images before adding the teacher outputs');
+    const extra = factors.flatMap((f) => this.pairs.map((p) => downscaledPair(p, f, this.scale)).filter((p) => p !== null));
+    return new PatchSampler([...this.pairs, ...extra], this.scale);
   }
 
   /** Loads every HR image of `sets` from `dataDir` and makes its LR for `scale`. */

@@ -26,15 +26,17 @@ export function patchSource(sampler: PatchSampler, seed: number, batch: number, 
   };
 }
 
-/** Batches as a run's recipe draws them (its patch sizes over the run, its augmentation), with the teacher's SR
+/** Batches as a run's recipe draws them (its downscaled copies of the images, its patch sizes over the run, its
+ *  augmentation), with the teacher's SR
  *  beside each HR patch when the run distils one. */
 export async function recipeSource(sampler: PatchSampler, opts: Pick<TrainOptions, 'seed' | 'batch' | 'patch' | 'steps' | 'recipe'>, teacher: Model | undefined, log: (line: string) => void): Promise<BatchSource> {
-  let from = sampler;
+  const recipe = opts.recipe;
+  let from = recipe?.downscales ? sampler.withDownscales(recipe.downscales) : sampler;
+  if (recipe?.downscales) log(`downscales ${recipe.downscales.join(', ')}: ${from.pairs.length} training pairs from ${sampler.pairs.length} images`);
   if (teacher) {
     const t0 = performance.now();
-    from = sampler.withTargets(await teacherOutputs(teacher, sampler.pairs, await defaultTarget()));
+    from = from.withTargets(await teacherOutputs(teacher, from.pairs, await defaultTarget()));
     log(`teacher: its SR of ${from.pairs.length} training images in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
-  const recipe = opts.recipe;
   return patchSource(from, opts.seed, opts.batch, recipe ? (step) => patchAt(recipe, opts.patch, step, opts.steps) : opts.patch, recipe?.augment ?? true);
 }

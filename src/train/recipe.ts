@@ -16,6 +16,7 @@ export const LOSSES = {
   l1: ops.l1Loss,
   l2: ops.mseLoss,
   charbonnier: (pred: Tensor, target: Tensor) => ops.charbonnierLoss(pred, target),
+  ycbcr: ops.ycbcrL1Loss,
 } as const;
 export type LossName = keyof typeof LOSSES;
 
@@ -35,11 +36,13 @@ export interface Recipe {
   reparam?: Reparam;
   /** Trains a luminance body (models/wdsr.ts `luma`, Model.luma); the deployed network is unchanged. */
   luma?: true;
+  /** Each training image also downscaled by these factors in (0, 1) (data/patches.ts withDownscales). */
+  downscales?: number[];
   /** Weight of the distillation term ρ(SR, teacher's SR) beside ρ(SR, HR), when the run has a teacher. */
   distill: number;
 }
 
-const FIELDS = ['description', 'ema', 'augment', 'patches', 'losses', 'reparam', 'luma', 'distill'];
+const FIELDS = ['description', 'ema', 'augment', 'patches', 'losses', 'reparam', 'luma', 'downscales', 'distill'];
 
 /** A fraction in [0, 1) of the run, for schedule entries. */
 function fraction(v: unknown, what: string): number {
@@ -81,7 +84,14 @@ export function validateRecipe(name: string, raw: Record<string, unknown>): Reci
   });
   if (losses[0]?.from !== 0) throw new Error(`${where}: losses must start with one from 0`);
   if (raw.luma !== undefined && typeof raw.luma !== 'boolean') throw new Error(`${where}: 'luma' must be true or false, got ${JSON.stringify(raw.luma)}`);
-  return { name, description, ema, augment, patches, losses, distill, ...reparamField(raw, where), ...(raw.luma ? { luma: true as const } : {}) };
+  const downscales = raw.downscales;
+  if (downscales !== undefined && !(Array.isArray(downscales) && downscales.length > 0 && downscales.every((f) => typeof f === 'number' && f > 0 && f < 1) && new Set(downscales).size === downscales.length))
+    throw new Error(`${where}: 'downscales' must be a list of distinct factors in (0, 1), got ${JSON.stringify(downscales)}`);
+  return {
+    name, description, ema, augment, patches, losses, distill, ...reparamField(raw, where),
+    ...(raw.luma ? { luma: true as const } : {}),
+    ...(downscales ? { downscales: downscales as number[] } : {}),
+  };
 }
 
 /** The file of a named recipe, or `nameOrPath` itself when it is a .json file. */
