@@ -26,9 +26,8 @@ export function patchSource(sampler: PatchSampler, seed: number, batch: number, 
   };
 }
 
-/** Batches as a run's recipe draws them (its downscaled copies of the images, its patch sizes over the run, its
- *  augmentation), with the teacher's SR
- *  beside each HR patch when the run distils one. */
+/** Batches as a run's recipe draws them (the images' downscaled copies, its patch sizes over the run, its
+ *  augmentation), with the teacher's SR beside each HR patch when the run distils one. */
 export async function recipeSource(sampler: PatchSampler, opts: Pick<TrainOptions, 'seed' | 'batch' | 'patch' | 'steps' | 'recipe'>, teacher: Model | undefined, log: (line: string) => void): Promise<BatchSource> {
   const recipe = opts.recipe;
   let from = recipe?.downscales ? sampler.withDownscales(recipe.downscales) : sampler;
