@@ -3,6 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import * as ops from '../src/engine/ops.js';
 import { Tensor } from '../src/engine/tensor.js';
+import { ycbcrL1Loss } from '../src/train/ycbcr-loss.js';
 import { Rng } from '../src/util/random.js';
 import { checkGrad, randTensor } from './support/gradcheck.js';
 
@@ -181,19 +182,19 @@ test('charbonnierLoss: its gradient, and its value between L1 and L1 + ε', () =
 test('ycbcrL1Loss: its gradient; a grey error is all luma (219/255 of it), an error with ΔY = 0 costs chroma only', () => {
   const a = randTensor(rng, [2, 3, 3, 3]);
   const t = randTensor(rng, [2, 3, 3, 3], false);
-  checkGrad((a) => ops.ycbcrL1Loss(a, t), [a], { h: 1e-4, tol: 5e-3 });
+  checkGrad((a) => ycbcrL1Loss(a, t), [a], { h: 1e-4, tol: 5e-3 });
   const grey = new Tensor(Float32Array.of(0.1, 0.1, 0.1, -0.3, -0.3, -0.3), [1, 2, 1, 3]);
   const zero = (n: number) => new Tensor(new Float32Array(n), [1, n / 3, 1, 3]);
   // Cb and Cr rows sum to 0: only Y sees (d, d, d), as d · 219/255; the mean is over 2 pixels × 3 components.
-  assert.ok(Math.abs(ops.ycbcrL1Loss(grey, zero(6)).data[0] - ((0.1 + 0.3) * 219) / 255 / 6) < 1e-6);
+  assert.ok(Math.abs(ycbcrL1Loss(grey, zero(6)).data[0] - ((0.1 + 0.3) * 219) / 255 / 6) < 1e-6);
   // An error with ΔY = 0 costs its chroma only (BT.601's Cb and Cr rows).
   const [r, g] = [0.128553, -0.065481];
   const cb = Math.abs(-37.797 * r - 74.203 * g) / 255;
   const cr = Math.abs(112 * r - 93.786 * g) / 255;
-  const chroma = ops.ycbcrL1Loss(new Tensor(Float32Array.of(r, g, 0), [1, 1, 1, 3]), zero(3)).data[0];
+  const chroma = ycbcrL1Loss(new Tensor(Float32Array.of(r, g, 0), [1, 1, 1, 3]), zero(3)).data[0];
   assert.ok(Math.abs(chroma - (cb + cr) / 3) < 1e-6, `${chroma} vs ${(cb + cr) / 3}`);
   const two = new Tensor(new Float32Array(2), [1, 1, 1, 2]);
-  assert.throws(() => ops.ycbcrL1Loss(two, two), /ycbcrL1Loss: needs 3 \(RGB\) channels, got shape \[1, 1, 1, 2\]/);
+  assert.throws(() => ycbcrL1Loss(two, two), /ycbcrL1Loss: needs 3 \(RGB\) channels, got shape \[1, 1, 1, 2\]/);
 });
 
 test('a small network end to end (conv, relu, gates, skip, shuffle, weight norm, L1)', () => {

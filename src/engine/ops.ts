@@ -9,7 +9,7 @@ function fail(op: string, msg: string, ...ts: [string, Tensor][]): never {
   throw new Error(`${op}: ${msg} (${ts.map(([n, t]) => `${n} ${fmt(t)}`).join(', ')})`);
 }
 
-function sameShape(op: string, a: Tensor, b: Tensor): void {
+export function sameShape(op: string, a: Tensor, b: Tensor): void {
   if (a.shape.length !== b.shape.length || a.shape.some((d, i) => d !== b.shape[i]))
     fail(op, 'shapes differ', ['a', a], ['b', b]);
 }
@@ -223,43 +223,6 @@ function meanDistance(op: string, pred: Tensor, target: Tensor, p: 1 | 2): Tenso
 
 export const l1Loss = (pred: Tensor, target: Tensor) => meanDistance('l1Loss', pred, target, 1);
 export const mseLoss = (pred: Tensor, target: Tensor) => meanDistance('mseLoss', pred, target, 2);
-
-/** BT.601 (studio swing) rows Y, Cb, Cr for R, G, B in [0, 1], as fractions of 255: the benchmarks' colour space. */
-const YCBCR = [
-  [65.481, 128.553, 24.966],
-  [-37.797, -74.203, 112.0],
-  [112.0, -93.786, -18.214],
-].map((row) => row.map((w) => w / 255));
-
-/** L1 in BT.601 YCbCr: the mean of |ΔY|, |ΔCb| and |ΔCr| over an NHWC RGB prediction's pixels. The benchmarks
- *  score Y alone; L1 on R, G and B trains a network's Y on the majority sign of three colour errors instead. */
-export function ycbcrL1Loss(pred: Tensor, target: Tensor): Tensor {
-  sameShape('ycbcrL1Loss', pred, target);
-  if (pred.shape.at(-1) !== 3) throw new Error(`ycbcrL1Loss: needs 3 (RGB) channels, got shape [${pred.shape.join(', ')}]`);
-  const n = pred.size;
-  const p = pred.data;
-  const t = target.data;
-  const signs = new Float32Array(n);
-  let acc = 0;
-  for (let i = 0; i < n; i += 3) {
-    const dr = p[i] - t[i];
-    const dg = p[i + 1] - t[i + 1];
-    const db = p[i + 2] - t[i + 2];
-    for (let k = 0; k < 3; k++) {
-      const d = YCBCR[k][0] * dr + YCBCR[k][1] * dg + YCBCR[k][2] * db;
-      acc += Math.abs(d);
-      signs[i + k] = Math.sign(d);
-    }
-  }
-  return Tensor.fromOp(new Float32Array([acc / n]), [], [pred], (g) => {
-    const k = g[0] / n;
-    const grad = new Float32Array(n);
-    for (let i = 0; i < n; i += 3) {
-      for (let c = 0; c < 3; c++) grad[i + c] = k * (YCBCR[0][c] * signs[i] + YCBCR[1][c] * signs[i + 1] + YCBCR[2][c] * signs[i + 2]);
-    }
-    return [grad];
-  });
-}
 
 /** Charbonnier's smooth L1 (LapSRN): mean √((pred − target)² + ε²). Element-wise in plain TS: a loss touches
  *  each output value once, which no kernel would speed up noticeably. */

@@ -7,6 +7,7 @@
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
 import { type BlockGates, type ChannelGate, composeBlock, wdsrBlock } from '../engine/wdsr-block.js';
+import { BT601 } from '../metrics/ycbcr.js';
 import { type Architecture, type ConvDef, intField, type ParamMap, scaleField } from './arch.js';
 import { applyConv, branchesApart, convTable, convWeight, fixedConv, param, setConvWeight, trainedWeight } from './layers.js';
 import { type Reparam, reparamField, withBranches } from './reparam.js';
@@ -114,7 +115,7 @@ export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: 
 
 /** BT.601 luma of RGB as a fixed 1×1 conv 3→1 (weights summing to 1), composed into the head when compiled. */
 const lumaConv = () => fixedConv({ name: 'head.luma', k: 1, cin: 3, cout: 1, weightNorm: false, branchOf: 'head', fixed: LUMA });
-const LUMA = Float32Array.of(65.481 / 219, 128.553 / 219, 24.966 / 219);
+const LUMA = Float32Array.from(BT601.y, (w) => w / 219);
 
 /** A fixed 1×1 conv s²→3s² copying each sub-pixel's value to R, G and B (depth-to-space's channel order),
  *  composed into the tail when compiled. */

@@ -30,8 +30,11 @@ export function patchSource(sampler: PatchSampler, seed: number, batch: number, 
  *  augmentation), with the teacher's SR beside each HR patch when the run distils one. */
 export async function recipeSource(sampler: PatchSampler, opts: Pick<TrainOptions, 'seed' | 'batch' | 'patch' | 'steps' | 'recipe'>, teacher: Model | undefined, log: (line: string) => void): Promise<BatchSource> {
   const recipe = opts.recipe;
-  let from = recipe?.downscales ? sampler.withDownscales(recipe.downscales) : sampler;
-  if (recipe?.downscales) log(`downscales ${recipe.downscales.join(', ')}: ${from.pairs.length} training pairs from ${sampler.pairs.length} images`);
+  let from = sampler;
+  if (recipe?.downscales) {
+    from = sampler.withDownscales(recipe.downscales);
+    log(`downscales ${recipe.downscales.join(', ')}: ${from.pairs.length} training pairs from ${sampler.pairs.length} images`);
+  }
   if (teacher) {
     const t0 = performance.now();
     from = from.withTargets(await teacherOutputs(teacher, from.pairs, await defaultTarget()));

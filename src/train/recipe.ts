@@ -9,6 +9,7 @@ import * as ops from '../engine/ops.js';
 import type { Tensor } from '../engine/tensor.js';
 import { type Reparam, reparamField } from '../models/reparam.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
+import { ycbcrL1Loss } from './ycbcr-loss.js';
 
 const RECIPE_DIR = join(PACKAGE_ROOT, 'recipes');
 
@@ -16,7 +17,7 @@ export const LOSSES = {
   l1: ops.l1Loss,
   l2: ops.mseLoss,
   charbonnier: (pred: Tensor, target: Tensor) => ops.charbonnierLoss(pred, target),
-  ycbcr: ops.ycbcrL1Loss,
+  ycbcr: ycbcrL1Loss,
 } as const;
 export type LossName = keyof typeof LOSSES;
 
