@@ -8,18 +8,19 @@
 #
 # Usage: scripts/train-recipe.sh DATA_DIR [PART…]   (e.g. ../shared/datasets teacher-x2 ablation-x2:ema)
 # Parts: teacher-x2 teacher-x4 ablation-x2 (every row) ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4
-# deep-luma-x2 table; default: all but the zoo models, whose recipe (RECIPE, default full) should follow what the
+# deep-luma-x2 deep-luma-x4 table; default: all but the zoo models, whose recipe (RECIPE, default full) should follow what the
 # ablation measured (zoo/searched-x2-33ms-luma.rtsr: RECIPE=reparam).
 # scratch-x2: searched-x2-33ms's architecture from scratch with RECIPE for ZOO_STEPS_X2 (no teacher), evaluated
 # in runs/recipe/scratch-x2: whether the branches do more from the start than added to trained weights.
 # luma-x2, luma-x4: the searched architectures with a luminance body (wdsr-b `luma`: Y in, Y residual out, colour
 # from the linear skip; compiled to the same RGB convs) trained from scratch with RECIPE for ZOO_STEPS_Xs, into
 # zoo/searched-xS-33ms-luma.rtsr, benched beside searched-xS-33ms. deep-luma-x2: the same for DEEP_X2_ARCH, into
-# runs/recipe/deep-luma-x2 and zoo/wdsr-b-5x8-luma-x2.rtsr.
+# runs/recipe/deep-luma-x2 and zoo/wdsr-b-5x8-luma-x2.rtsr; deep-luma-x4: DEEP_X4_ARCH for DEEP_STEPS_X4, into
+# runs/recipe/deep-luma-x4 and zoo/wdsr-b-8x14-luma-x4.rtsr.
 # Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier ycbcr downscale distill full full-distill reparam-luma
 # (reparam with a luminance body).
 # Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
-# ZOO_STEPS_X4 (60000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
+# ZOO_STEPS_X4 (60000), DEEP_STEPS_X4 (120000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
 # DISTILL (1; 0: the zoo models train without a teacher, into runs/recipe/zoo-xS-nodistill).
 # The `distill` rows and the zoo models (unless DISTILL=0) need their scale's teacher part to have run.
 # Durations on the 2-core AMD EPYC (Zen 5) of docs/training.md: see "The recipe" there.
@@ -34,6 +35,7 @@ TEACHER_STEPS=${TEACHER_STEPS:-60000}
 ABLATION_STEPS=${ABLATION_STEPS:-60000}
 ZOO_STEPS_X2=${ZOO_STEPS_X2:-200000}
 ZOO_STEPS_X4=${ZOO_STEPS_X4:-60000}
+DEEP_STEPS_X4=${DEEP_STEPS_X4:-120000}
 RECIPE=${RECIPE:-full}
 DISTILL=${DISTILL:-1}
 # searched-x2-33ms's architecture (2.77 GMACs at 720p): the inference graph every ablation row shares.
@@ -43,6 +45,9 @@ X4_ARCH='{"arch":"wdsr-b","channels":17,"blocks":[{"m1":144,"m2":20},{"m1":144,"
 # Five equal blocks at C 8 (11 580 MACs per LR pixel, 96 % of X2_ARCH's; measured no slower beside it): deeper,
 # a wider receptive field for the same time.
 DEEP_X2_ARCH='{"arch":"wdsr-b","channels":8,"blocks":[{"m1":84,"m2":8},{"m1":84,"m2":8},{"m1":84,"m2":8},{"m1":84,"m2":8},{"m1":84,"m2":8}]}'
+# Eight equal blocks at C 14 (51 114 MACs per LR pixel, 96 % of X4_ARCH's 53 343; 28.7 against 29.4 ms in the same
+# bench rounds at 320×180, Zen 4).
+DEEP_X4_ARCH='{"arch":"wdsr-b","channels":14,"blocks":[{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16}]}'
 luma() { echo "${1%\}},\"luma\":true}"; }
 ROWS=(baseline no-augment ema reparam patch-late l2-finetune charbonnier ycbcr downscale distill full full-distill reparam-luma)
 
@@ -131,7 +136,8 @@ for part in "${parts[@]}"; do
     luma-x2) luma_model 2 "$X2_ARCH" "$ZOO_STEPS_X2" ;;
     luma-x4) luma_model 4 "$X4_ARCH" "$ZOO_STEPS_X4" ;;
     deep-luma-x2) luma_model 2 "$DEEP_X2_ARCH" "$ZOO_STEPS_X2" deep-luma-x2 wdsr-b-5x8-luma-x2 ;;
+    deep-luma-x4) luma_model 4 "$DEEP_X4_ARCH" "$DEEP_STEPS_X4" deep-luma-x4 wdsr-b-8x14-luma-x4 ;;
     table) node scripts/ablation-table.mjs runs/recipe/ablation-x2 "${ROWS[@]}" ;;
-    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4 deep-luma-x2 table)" >&2; exit 2 ;;
+    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4 deep-luma-x2 deep-luma-x4 table)" >&2; exit 2 ;;
   esac
 done
