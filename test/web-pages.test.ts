@@ -170,6 +170,18 @@ test('the demo page answers bad files with a message and keeps working', { skip,
   await demo.waitForFunction(() => document.getElementById('size')!.textContent === '576×576', undefined, { timeout: 120_000 });
 });
 
+test('the demo page opens on the zoo\'s best ×2 model within 33 ms unless ?model= names another', { skip, timeout: 120_000 }, async () => {
+  const page = await browser.newPage();
+  try {
+    await page.goto(`${serve.url}?target=wasm`);
+    await page.waitForSelector('#target[data-state=ready]', { timeout: 60_000 });
+    assert.match(await page.$eval('#model', (s) => (s as HTMLSelectElement).value), /\/wdsr-b-5x8-luma-x2\.rtsr$/);
+    assert.match(await demo.$eval('#model', (s) => (s as HTMLSelectElement).value), /\/wdsr-b-x2\.rtsr$/);
+  } finally {
+    await page.close();
+  }
+});
+
 test('the profiling page profiles this browser; the server writes it; speed-model fit accepts it', { skip, timeout: 300_000 }, async (t) => {
   const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
   // Enough blocks for fit (head and tail of every C, the planned networks' blocks, 20 samples), tiny frames.
