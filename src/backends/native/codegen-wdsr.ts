@@ -3,9 +3,9 @@
 // read back. The forward pass keeps only z (M2 wide); the backward pass recomputes the expansion per tile
 // (C·M1 MACs a pixel, cheaper than a 144-wide round trip through memory) and runs the chain's gradients on
 // the tile in L1: ReLU mask, dx, and the weight and bias gradients accumulated per band.
-// Every product keeps the M1 dimension (9 full vectors at 144) or a channel dimension in the lanes, the latter
-// pixel-packed where it leaves lanes empty (20, 24: codegen-pixel-pack.ts), and broadcasts the narrow
-// operand, so no tile is ever transposed.
+// The forward pass holds the tile's pixels in the lanes (x and z transposed in and out). The backward pass's
+// products keep the M1 dimension (9 full vectors at 144) or a channel dimension in the lanes, the latter
+// pixel-packed where it leaves lanes empty (24: codegen-pixel-pack.ts), and broadcast the narrow operand.
 import { range } from '../../util/range.js';
 import { packedScalars, type PixelPack, pixelPack } from './codegen-pixel-pack.js';
 import type { KernelSource, Target } from './glue.js';
@@ -183,24 +183,28 @@ function packW1(g: WdsrGeom, M1P: number): string {
 
 /**
  * z = relu(x·w1 + b1)·w2 + b2 per pixel; p = [x, w1, b1, w2, b2, z], s = [pixels]. x [.., C], w1 [C, M1],
- * w2 [M1, M2], z [.., M2].
+ * w2 [M1, M2], z [.., M2]. Unlike the backward pass, the forward pass holds the tile's pixels in the lanes (x
+ * and z transposed on the way in and out): both products then fill every lane at any M1 and M2 and broadcast
+ * a weight, where M2 = 20 in the lanes left lanes empty or needed pixel-packing blends (2-core Zen 4, 16×48×48
+ * 24→144→20, scripts/bench-kernels.mjs --fused: 182–197 against 169–170 GFLOP/s).
  */
 export function wdsrForward(name: string, g: WdsrGeom, t: Target, T = WDSR_TILE): KernelSource {
-  const { M1P, VW } = sizes(g, t);
-  const out = outLayout(g.m2, g.m1, t, T);
-  const reduce = product(
-    {
-      rows: T,
-      vecs: out.vecs,
-      k: g.m1,
-      a: (r, k) => `u[${r} * ${M1P} + ${k}]`,
-      b: (k, v) => `w2p + ${k} * ${out.stride} + ${v * VW}`,
-      init: (_, v) => `vload(b2p + ${v * VW})`,
-      done: (r, v, acc) => out.store('z', r, v, acc),
-      pack: out.pack,
-    },
-    t,
-  );
+  const VW = t.vw;
+  const V = Math.ceil(T / VW);
+  const TP = V * VW; // a tile's pixels padded to whole vectors
+  const pixelsInLanes = (rows: number, k: number, w: string, bias: string, src: string, dst: string, relu: boolean) =>
+    product(
+      {
+        rows,
+        vecs: V,
+        k,
+        a: (r, kk) => `${w}[${kk} * ${rows} + ${r}]`,
+        b: (kk, v) => `${src} + ${kk} * ${TP} + ${v * VW}`,
+        init: (r) => `((vf){0} + ${bias}[${r}])`,
+        done: (r, v, acc) => `vstore(${dst} + ${r} * ${TP} + ${v * VW}, ${relu ? `vrelu(${acc})` : acc});`,
+      },
+      t,
+    );
   const code = `static void k_${name}(void** p, const double* s) {
   const float* restrict x = p[0];
   const float* restrict w1 = p[1];
@@ -209,22 +213,20 @@ export function wdsrForward(name: string, g: WdsrGeom, t: Target, T = WDSR_TILE)
   const float* restrict b2 = p[4];
   float* restrict z = p[5];
   const long np = (long)s[0], nt = (np + ${T - 1}) / ${T};
-  ${packW1(g, M1P)}
-  float* restrict w2p = xalloc(sizeof(float) * ${g.m1 * out.stride});
-  float* restrict b2p = xalloc(sizeof(float) * ${out.stride});
-  ${out.packB('w2p', g.m1, (k, o) => `w2[${k} * ${g.m2} + ${o}]`)}
-  ${out.packB('b2p', 1, (_, o) => `b2[${o}]`)}
   #pragma omp parallel for schedule(dynamic, 4)
   for (long ti = 0; ti < nt; ti++) {
-    float xs[${T * g.c}] __attribute__((aligned(64)));
-    float u[${T * M1P}] __attribute__((aligned(64)));
+    float xt[${g.c * TP}] __attribute__((aligned(64)));
+    float u[${g.m1 * TP}] __attribute__((aligned(64)));
+    float zt[${g.m2 * TP}] __attribute__((aligned(64)));
     const long p0 = ti * ${T};
     const long pn = np - p0 < ${T} ? np - p0 : ${T};
-    ${stage('xs', 'x', g.c, T)}
-${indent(expand(g, t, T), 4)}
-${indent(reduce, 4)}
+    for (int c = 0; c < ${g.c}; c++)
+      for (int q = 0; q < ${TP}; q++) xt[c * ${TP} + q] = q < pn ? x[(p0 + q) * ${g.c} + c] : 0.f;
+${indent(pixelsInLanes(g.m1, g.c, 'w1', 'b1', 'xt', 'u', true), 4)}
+${indent(pixelsInLanes(g.m2, g.m1, 'w2', 'b2', 'u', 'zt', false), 4)}
+    for (long q = 0; q < pn; q++)
+      for (int m = 0; m < ${g.m2}; m++) z[(p0 + q) * ${g.m2} + m] = zt[m * ${TP} + q];
   }
-  free(w1p); free(b1p); free(w2p); free(b2p);
 }
 `;
   return { name, code };

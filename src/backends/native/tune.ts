@@ -30,7 +30,7 @@ export interface WdsrTuning {
 }
 
 /** Bumped whenever the generated code or the meaning of a blocking changes, so stale choices are not reused. */
-const TRAIN_TUNING_VERSION = 2;
+const TRAIN_TUNING_VERSION = 3;
 
 /** A call below this many multiply-adds takes well under a millisecond whatever the blocking (a net's 3-channel
  *  head, test-sized shapes): not worth a compiler run and the timing. */
