@@ -186,7 +186,7 @@ function packW1(g: WdsrGeom, M1P: number): string {
  * w2 [M1, M2], z [.., M2]. Unlike the backward pass, the forward pass holds the tile's pixels in the lanes (x
  * and z transposed on the way in and out): both products then fill every lane at any M1 and M2 and broadcast
  * a weight, where M2 = 20 in the lanes left lanes empty or needed pixel-packing blends (2-core Zen 4, 16×48×48
- * 24→144→20, scripts/bench-kernels.mjs --fused: 182–197 against 169–170 GFLOP/s).
+ * 24→144→20, scripts/bench-kernels.mjs --fused: 177–197 against 160–170 GFLOP/s at tiles of 16–64 but 24).
  */
 export function wdsrForward(name: string, g: WdsrGeom, t: Target, T = WDSR_TILE): KernelSource {
   const VW = t.vw;
