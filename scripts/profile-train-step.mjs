@@ -4,7 +4,7 @@
 // and shape, per step; the rest of the step is JavaScript (autograd, allocation, garbage collection).
 // Build first (`npm run build`), then, with nothing else running:
 //   node scripts/profile-train-step.mjs wdsr-b | conv5x32 | supernet
-//   node scripts/profile-train-step.mjs --arch SPEC        (e.g. a reparam spec: its step against the plain one's)
+//   node scripts/profile-train-step.mjs --arch SPEC [--scale S]   (e.g. a reparam spec: its step against the plain one's)
 // The convs' blocking is tuned on this machine as in training; --untuned keeps the defaults; --lanes8 generates
 // every kernel at 8 lanes with 32 registers (what narrower vectors do to each kernel on an AVX-512 machine).
 import { selectBackend } from '../dist/src/backends/index.js';
@@ -18,6 +18,8 @@ import { Tensor, useBackend } from '../dist/src/engine/tensor.js';
 import { Model } from '../dist/src/models/model.js';
 
 const [first = 'wdsr-b', spec] = process.argv.slice(2);
+const at = process.argv.indexOf('--scale');
+const scale = at > 0 ? Number(process.argv[at + 1]) : 2;
 const [STEPS, WARMUP] = [20, 3];
 const tune = !process.argv.includes('--untuned');
 const be = process.argv.includes('--lanes8') ? createNativeBackend({ tune, target: { vw: 8, nreg: 32 } }) : await selectBackend('native', { tune });
@@ -44,10 +46,10 @@ useBackend(timed);
 
 let median;
 if (first === '--arch') {
-  const m = Model.init(parseArchArg(spec, 2), 0);
+  const m = Model.init(parseArchArg(spec, scale), 0);
   const opt = new Adam([...m.params.values()]);
   const rnd = (shape) => new Tensor(Float32Array.from({ length: shape.reduce((a, b) => a * b) }, (_, i) => ((i * 7919) % 256) / 255), shape);
-  const [x, hr] = [rnd([16, 48, 48, 3]), rnd([16, 96, 96, 3])];
+  const [x, hr] = [rnd([16, 48, 48, 3]), rnd([16, 48 * scale, 48 * scale, 3])];
   const times = [];
   for (let i = 0; i < WARMUP + STEPS; i++) {
     const t0 = performance.now();

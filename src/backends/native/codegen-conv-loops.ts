@@ -1,5 +1,6 @@
-// The loop openings a conv block's C shares between its layouts: channels padded to whole vectors
-// (codegen-conv.ts) and pixels packed into the lanes (codegen-pixel-pack.ts).
+// The C a conv kernel shares with its siblings: loop openings common to its layouts (channels padded to
+// whole vectors, codegen-conv.ts; pixels packed into the lanes, codegen-pixel-pack.ts), and the arguments
+// the direct and Winograd kernels (codegen-winograd.ts) both take.
 
 /** The opening of a conv block's loop over kernel rows: input row iy (rows outside the image skipped), the input
  *  from pixel x0 on, and the packed weights of that kernel row. */
@@ -22,3 +23,12 @@ export function convChannelLoop(kx: number, CI: number, COP: number, ahead: numb
     ...(kx === 0 && CI >= 16 ? [`      __builtin_prefetch(xr + ${ahead * CI} + i * ${ahead});`] : []),
   ];
 }
+
+/** The arguments of conv2d and its grad input, whatever the algorithm: p = [x, w, b|null, y, add|null], s = [n, relu]. */
+export const FORWARD_ARGS = `  const float* restrict x = p[0];
+  const float* restrict w = p[1];
+  const float* restrict b = p[2];
+  float* restrict y = p[3];
+  const float* restrict add = p[4];
+  const long n = (long)s[0];
+  const int relu = s[1] != 0;`;

@@ -3,10 +3,11 @@
 // Channels are vectorised across `vw` lanes; a cout that is not a multiple of vw is padded in a packed copy
 // of the weights and only the valid lanes are stored.
 import type { KernelSource, Target } from './glue.js';
-import { convChannelLoop, convRowLoop } from './codegen-conv-loops.js';
+import { convChannelLoop, convRowLoop, FORWARD_ARGS } from './codegen-conv-loops.js';
 import { blockingTarget, type ConvGeom, DEFAULT_FORWARD, defaultGradWeight, type ForwardBlocking, forwardPixels, type GradWeightBlocking, gradWeightLayout } from './conv-blocking.js';
 import { packedBlock, packedScalars, packedSpans, pixelPack } from './codegen-pixel-pack.js';
 import { range } from '../../util/range.js';
+import { winogradConv, winogradGradWeight } from './codegen-winograd.js';
 
 export type { ConvGeom } from './conv-blocking.js';
 
@@ -38,13 +39,14 @@ function addFrom(ptr: string, acc: string, v: number, co: number, vw: number): s
 
 /**
  * Direct convolution, p = [x, w, b|null, y, add|null], s = [n, relu]: y = relu?(conv) + add (a residual
- * summed in the store). With `gradInput` it computes dx from dy instead:
- * the same convolution over dy with the kernel flipped in space and transposed in channels,
+ * summed in the store); Winograd's instead where the blocking says so (codegen-winograd.ts). With
+ * `gradInput` it computes dx from dy instead: the same convolution over dy with the kernel flipped in space and transposed in channels,
  * w'[ky,kx,o,i] = w[k-1-ky,k-1-kx,i,o], done while packing the weights.
  * Register block: P output pixels × all cout vectors, each x value broadcast against each weight vector
  * (conv-blocking.ts: P, and whether pixel packing applies, are the tuner's choices).
  */
 export function convForward(name: string, g: ConvGeom, target: Target, gradInput: boolean, b: ForwardBlocking = DEFAULT_FORWARD): KernelSource {
+  if (b.winograd) return winogradConv(name, g, target, gradInput, b);
   const t = blockingTarget(target, b);
   const { h: H, w: W, k: K } = g;
   const [CI, CO] = gradInput ? [g.cout, g.cin] : [g.cin, g.cout];
@@ -101,13 +103,7 @@ export function convForward(name: string, g: ConvGeom, target: Target, gradInput
   }
 
   const code = `static void k_${name}(void** p, const double* s) {
-  const float* restrict x = p[0];
-  const float* restrict w = p[1];
-  const float* restrict b = p[2];
-  float* restrict y = p[3];
-  const float* restrict add = p[4];
-  const long n = (long)s[0];
-  const int relu = s[1] != 0;
+${FORWARD_ARGS}
   float* restrict wp = xalloc(sizeof(float) * ${K * K * CI * COP});
   float bp[${COP}] __attribute__((aligned(64)));
   for (int o = 0; o < ${COP}; o++) bp[o] = b && ${pack ? 1 : `o < ${CO}`} ? b[${oc}] : 0.f;
@@ -140,6 +136,7 @@ ${body.map((l) => '    ' + l).join('\n')}
  * loaded once per tap and, typed arrays being unaligned, every such load splits across two cache lines.)
  */
 export function convGradWeight(name: string, g: ConvGeom, target: Target, b: GradWeightBlocking = defaultGradWeight(g, target)): KernelSource {
+  if (b.winograd) return winogradGradWeight(name, g, target, b);
   const t = blockingTarget(target, b);
   const { h: H, w: W, k: K, cin: CI, cout: CO } = g;
   const PAD = (K - 1) >> 1;

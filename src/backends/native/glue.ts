@@ -48,12 +48,17 @@ static inline vf vblend_from(vf a, vf b, int from) {
   return (vf)(((vi)a & ~m) | ((vi)b & m));
 }
 
-/* Partial vectors (a channel tail): one masked instruction with AVX-512, a copy elsewhere. Reading or
-   writing a full vector would cross the end of the tensor (or race with the next row's thread). */
+/* Partial vectors (a channel tail): one masked instruction with AVX-512 (8 lanes: with its VL extension), a
+   copy elsewhere. Reading or writing a full vector would cross the end of the tensor (or race with the next
+   row's thread). */
 #if defined(__AVX512F__) && VW == 16
 #include <immintrin.h>
 static inline vf vload_n(const float* p, int n) { return (vf)_mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
 static inline void vstore_n(float* p, vf v, int n) { _mm512_mask_storeu_ps(p, (__mmask16)((1u << n) - 1), (__m512)v); }
+#elif defined(__AVX512VL__) && VW == 8
+#include <immintrin.h>
+static inline vf vload_n(const float* p, int n) { return (vf)_mm256_maskz_loadu_ps((__mmask8)((1u << n) - 1), p); }
+static inline void vstore_n(float* p, vf v, int n) { _mm256_mask_storeu_ps(p, (__mmask8)((1u << n) - 1), (__m256)v); }
 #else
 static inline vf vload_n(const float* p, int n) { vf v = {0}; memcpy(&v, p, (size_t)n * 4); return v; }
 static inline void vstore_n(float* p, vf v, int n) { memcpy(p, &v, (size_t)n * 4); }

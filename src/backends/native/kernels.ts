@@ -22,7 +22,9 @@ export type KernelSpec =
 export type ConvKind = 'fwd' | 'gin' | 'gw';
 /** A blocking as a name suffix: kernels of one geometry but different blockings must not share a name. */
 const blockingTag = (b: ForwardBlocking | GradWeightBlocking) =>
-  ('taps' in b ? `${b.packing ? 'k' : 'd'}${b.taps}x${b.channels}r${b.rows}` : `${b.packing ? 'k' : 'd'}${b.pixels ?? ''}`) + (b.lanes ? `v${b.lanes}` : '');
+  (b.winograd ? `w${b.winograd}` : '') +
+  ('taps' in b ? `${b.packing ? 'k' : 'd'}${b.taps}x${b.channels}r${b.rows}` : `${b.packing ? 'k' : 'd'}${b.pixels ?? ''}`) +
+  (b.lanes ? `v${b.lanes}` : '');
 export const convName = (kind: ConvKind, g: ConvGeom, tuning: ConvTuning) =>
   `conv_${kind}_h${g.h}_w${g.w}_i${g.cin}_o${g.cout}_k${g.k}_${blockingTag(tuning[kind])}`;
 export const channelName = (kind: 'mul' | 'sum' | 'sumprod', c: number) => `ch_${kind}_c${c}`;

@@ -30,7 +30,7 @@ export interface WdsrTuning {
 }
 
 /** Bumped whenever the generated code or the meaning of a blocking changes, so stale choices are not reused. */
-const TRAIN_TUNING_VERSION = 3;
+const TRAIN_TUNING_VERSION = 4;
 
 /** A call below this many multiply-adds takes well under a millisecond whatever the blocking (a net's 3-channel
  *  head, test-sized shapes): not worth a compiler run and the timing. */
@@ -108,7 +108,8 @@ export function tuneConv(g: ConvGeom, n: number, env: TrainTuneEnv): ConvTuning 
   return cachedOrMeasured({ trainConv: g }, g.w, env, (x): x is ConvTuning => isChoice(x, g, cands), () => {
     const first = timeCandidates(g, n, cands, env);
     const block = pick(cands.gw, first.gw);
-    const tiles = { fwd: [], gin: [], gw: gradWeightRows(g).map((rows) => ({ ...block, rows })) };
+    // Rows per tile mean nothing to Winograd's kernel, which walks chunks of tiles.
+    const tiles = { fwd: [], gin: [], gw: block.winograd ? [block] : gradWeightRows(g).map((rows) => ({ ...block, rows })) };
     const second = timeCandidates(g, n, tiles, env);
     const log = (c: ConvCandidates, ms: Record<keyof ConvCandidates, number[]>) =>
       (['fwd', 'gin', 'gw'] as const).flatMap((kind) => c[kind].map((b, i) => ({ kind, blocking: b, ms: ms[kind][i] })));
