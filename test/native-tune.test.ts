@@ -1,6 +1,7 @@
-// The training kernels' tuner (src/backends/native/tune.ts): every blocking it may choose computes the reference
-// backend's convolution (and the fused WDSR-B expansion, composed of reference convs), its choice is one of its
-// candidates, cached on disk and reused, and a cache entry it could not have written is measured again.
+// The training kernels' tuner (src/backends/native/tune.ts): every blocking it may choose (direct or Winograd)
+// computes the reference backend's convolution (and the fused WDSR-B expansion, composed of reference convs),
+// its choice is one of its candidates, cached on disk and reused, and a cache entry it could not have written is
+// measured again.
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -47,6 +48,8 @@ test('every blocking the tuner may choose computes the reference convolution', {
       assert.ok(c.fwd.length + c.gin.length + gws.length > 3, `more than one candidate for ${JSON.stringify(g)}`);
       const narrow = (bs: readonly { lanes?: number }[], co: number) => bs.some((b) => b.lanes === 8) === (t.vw === 16 && co % 16 !== 0);
       assert.ok(narrow(c.fwd, s.cout) && narrow(c.gin, s.cin) && narrow(c.gw, s.cout), `8-lane candidates where 16 lanes idle, for ${JSON.stringify(g)}`);
+      const winograd = (bs: readonly { winograd?: number }[]) => [2, 4].every((m) => bs.some((b) => b.winograd === m));
+      assert.equal(winograd(c.fwd) && winograd(c.gin) && winograd(c.gw), s.k === 3, `Winograd's F(2×2) and F(4×4) exactly for 3×3 convs, ${JSON.stringify(g)}`);
       const kernel = loadKernels(
         t,
         [
@@ -148,7 +151,9 @@ test('the tuner chooses among its candidates, caches the choice with its measure
   assert.ok(has(c.gw.flatMap((b) => gradWeightRows(g).map((rows) => ({ ...b, rows }))), choice.gw), JSON.stringify(choice.gw));
   assert.equal(trainTuneStats.measured, before.measured + 1);
   const widths = new Set([...c.fwd, ...c.gin, ...c.gw].map((b) => b.lanes ?? env.target.vw)).size;
-  assert.equal(compileStats.compiles - before.compiles, widths + 1, 'a module of candidates per vector width, one of the tile heights');
+  // Winograd's weight gradient has no rows per tile to try after it.
+  const heights = choice.gw.winograd ? [] : gradWeightRows(g);
+  assert.equal(compileStats.compiles - before.compiles, widths + (heights.length ? 1 : 0), 'a module of candidates per vector width, one of the tile heights');
 
   const files = readdirSync(join(dir, 'tuning'));
   assert.equal(files.length, 1);
@@ -156,7 +161,7 @@ test('the tuner chooses among its candidates, caches the choice with its measure
   const saved = JSON.parse(readFileSync(path, 'utf8')) as { key: { trainConv: unknown }; tuning: unknown; measured: { kind: string; ms: number }[] };
   assert.deepEqual(saved.key.trainConv, g);
   assert.deepEqual(saved.tuning, choice);
-  assert.equal(saved.measured.filter((m) => m.kind === 'gw').length, c.gw.length + gradWeightRows(g).length);
+  assert.equal(saved.measured.filter((m) => m.kind === 'gw').length, c.gw.length + heights.length);
   assert.ok(saved.measured.every((m) => m.ms > 0 && Number.isFinite(m.ms)), 'every candidate was timed');
 
   // Reused: no compile, no timing.

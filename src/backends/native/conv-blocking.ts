@@ -16,9 +16,9 @@ export interface ForwardBlocking {
   readonly pixels: number | null;
   /** Floats a vector where not the target's (see narrower). */
   readonly lanes?: Target['vw'];
-  /** Winograd F(2×2, 3×3) instead of the direct conv (codegen-winograd.ts, k = 3 only), about this many
-   *  tiles a chunk; packing and pixels then do not apply. */
-  readonly winograd?: number;
+  /** Winograd's F(m×m, 3×3) instead of the direct conv, m = 2 or 4 (codegen-winograd.ts, k = 3 only);
+   *  packing and pixels then do not apply. */
+  readonly winograd?: 2 | 4;
 }
 
 /** The weight gradient: packed lanes as above, a register block of `taps` kernel taps along x × `channels`
@@ -29,9 +29,9 @@ export interface GradWeightBlocking {
   readonly channels: number;
   readonly rows: number;
   readonly lanes?: Target['vw'];
-  /** Winograd's weight gradient (codegen-winograd.ts, k = 3 only), about this many tiles a chunk; `channels`
-   *  is then its register block's input channels and taps all 3. */
-  readonly winograd?: number;
+  /** Winograd's F(m×m, 3×3) weight gradient, m = 2 or 4 (codegen-winograd.ts, k = 3 only); `channels` is
+   *  then its register block's input channels, taps all 3. */
+  readonly winograd?: 2 | 4;
 }
 
 /** The SIMD shape a blocking's kernel is generated for: the target's, or its `lanes` with the same registers. */
@@ -48,9 +48,9 @@ export const DEFAULT_FORWARD: ForwardBlocking = { packing: true, pixels: null };
  *  all cout vectors, as many rows as leave the V vectors, one broadcast and a spare in the registers, at most 8. */
 export const winogradRows = (vecs: number, nreg: number) => Math.max(1, Math.min(8, Math.floor((nreg - 2 - vecs) / vecs)));
 
-/** Winograd's tiles a chunk: two register blocks of 8 tiles, the chunk's transformed inputs and products
- *  (16 × 16 × 20 and 16 × 16 × 24 floats for 20→24) in L1 and L2 on the 2-core Zen 4. */
-const WINOGRAD_TILES = 16;
+/** Winograd's output tiles to try (F(2×2) and F(4×4)); they tile the image, so only for rows and columns of
+ *  at least m pixels. */
+const winogradTiles = (g: ConvGeom): (2 | 4)[] => (g.k === 3 ? ([2, 4] as const).filter((m) => g.h >= m && g.w >= m) : []);
 
 /** The padded layout's register block: P pixels × V vectors, with P broadcasts and a weight vector beside. */
 export function forwardPixels(w: number, vecs: number, nreg: number, b: ForwardBlocking): number {
@@ -62,8 +62,8 @@ const largestDivisor = (w: number, max: number) => range(max).map((i) => max - i
 
 /** conv2d's (gradInput: its grad input's) candidates, the default first: packed and padded where packing applies,
  *  and in the padded layout the full register block, the largest that divides the row, 3/4 and 1/2 of it; for
- *  k = 3 Winograd F(2×2, 3×3) (2.25× fewer multiply-adds, transforms beside); then the same at narrower
- *  vectors where they may fill more lanes. */
+ *  k = 3 Winograd's F(2×2, 3×3) and F(4×4, 3×3) (2.25× and 4× fewer multiply-adds, transforms beside); then
+ *  the same at narrower vectors where they may fill more lanes. */
 export function forwardCandidates(g: ConvGeom, t: Target, gradInput: boolean): ForwardBlocking[] {
   const co = gradInput ? g.cin : g.cout;
   const narrow = narrower(co, t).flatMap((n) => forwardBlockings(g, n, gradInput).map((b) => ({ ...b, lanes: n.vw })));
@@ -76,7 +76,7 @@ function forwardBlockings(g: ConvGeom, t: Target, gradInput: boolean): ForwardBl
   const full = forwardPixels(g.w, Math.ceil(co / t.vw), t.nreg, DEFAULT_FORWARD);
   const sizes = [full, largestDivisor(g.w, full), Math.ceil((full * 3) / 4), Math.ceil(full / 2)];
   const padded = [...new Set(sizes)].map((p) => ({ packing: false, pixels: p === full ? null : p }));
-  const winograd = g.k === 3 ? [{ packing: false, pixels: null, winograd: WINOGRAD_TILES }] : [];
+  const winograd = winogradTiles(g).map((m) => ({ packing: false, pixels: null, winograd: m }));
   return [...(packs ? [DEFAULT_FORWARD, ...padded] : padded.map((b) => ({ ...b, packing: true }))), ...winograd];
 }
 
@@ -117,14 +117,14 @@ export function defaultGradWeight(g: ConvGeom, t: Target): GradWeightBlocking {
 }
 
 /** The weight gradient's register blocks to try, the default first: each layout where packing applies, each tap
- *  count's blocks (gradWeightBlocks), at the default rows per tile; for k = 3 Winograd's; then the same at
+ *  count's blocks (gradWeightBlocks), at the default rows per tile; for k = 3 Winograd's two; then the same at
  *  narrower vectors. */
 export function gradWeightCandidates(g: ConvGeom, t: Target): GradWeightBlocking[] {
   const at = (t: Target) => {
     const layouts = gradWeightLayout(g, t, true).pack ? [true, false] : [true];
     const direct = layouts.flatMap((packing) => gradWeightBlocks(g, t, packing).map((b) => ({ packing, ...b, rows: defaultRows(g) })));
     const channels = winogradRows(Math.ceil(g.cout / t.vw), t.nreg);
-    return g.k === 3 ? [...direct, { packing: false, taps: 3, channels, rows: defaultRows(g), winograd: WINOGRAD_TILES }] : direct;
+    return [...direct, ...winogradTiles(g).map((m) => ({ packing: false, taps: 3, channels, rows: defaultRows(g), winograd: m }))];
   };
   return [...at(t), ...narrower(g.cout, t).flatMap((n) => at(n).map((b) => ({ ...b, lanes: n.vw })))];
 }

@@ -4,7 +4,7 @@
 // vector width among them (one compiler run, two where narrower vectors are candidates), timed on synthetic
 // tensors at the batch size of the first call, interleaved over rounds, each keeping its fastest run (noise
 // only ever adds time), at the threads training uses; then the weight gradient's rows per tile for the register
-// block chosen (one more module). Per fused WDSR-B geometry, the same for its
+// block chosen (one more module; none when Winograd's kernel is chosen). Per fused WDSR-B geometry, the same for its
 // two kernels' tile sizes. Choices are cached on disk per (geometry, CPU, compiler) beside the inference
 // tuner's, with every measurement that led to them.
 import type { ConvGeom, ForwardBlocking, GradWeightBlocking } from './conv-blocking.js';
@@ -30,7 +30,7 @@ export interface WdsrTuning {
 }
 
 /** Bumped whenever the generated code or the meaning of a blocking changes, so stale choices are not reused. */
-const TRAIN_TUNING_VERSION = 4;
+const TRAIN_TUNING_VERSION = 5;
 
 /** A call below this many multiply-adds takes well under a millisecond whatever the blocking (a net's 3-channel
  *  head, test-sized shapes): not worth a compiler run and the timing. */
@@ -108,15 +108,14 @@ export function tuneConv(g: ConvGeom, n: number, env: TrainTuneEnv): ConvTuning 
   return cachedOrMeasured({ trainConv: g }, g.w, env, (x): x is ConvTuning => isChoice(x, g, cands), () => {
     const first = timeCandidates(g, n, cands, env);
     const block = pick(cands.gw, first.gw);
-    // Rows per tile mean nothing to Winograd's kernel, which walks chunks of tiles.
-    const tiles = { fwd: [], gin: [], gw: block.winograd ? [block] : gradWeightRows(g).map((rows) => ({ ...block, rows })) };
-    const second = timeCandidates(g, n, tiles, env);
     const log = (c: ConvCandidates, ms: Record<keyof ConvCandidates, number[]>) =>
       (['fwd', 'gin', 'gw'] as const).flatMap((kind) => c[kind].map((b, i) => ({ kind, blocking: b, ms: ms[kind][i] })));
-    return {
-      choice: { fwd: pick(cands.fwd, first.fwd), gin: pick(cands.gin, first.gin), gw: pick(tiles.gw, second.gw) },
-      log: [...log(cands, first), ...log(tiles, second)],
-    };
+    const fwd = { fwd: pick(cands.fwd, first.fwd), gin: pick(cands.gin, first.gin) };
+    // Rows per tile mean nothing to Winograd's kernel, which walks chunks of tiles.
+    if (block.winograd) return { choice: { ...fwd, gw: block }, log: log(cands, first) };
+    const tiles = { fwd: [], gin: [], gw: gradWeightRows(g).map((rows) => ({ ...block, rows })) };
+    const second = timeCandidates(g, n, tiles, env);
+    return { choice: { ...fwd, gw: pick(tiles.gw, second.gw) }, log: [...log(cands, first), ...log(tiles, second)] };
   });
 }
 
