@@ -12,6 +12,7 @@
 import type { ConvGeom, ForwardBlocking, GradWeightBlocking } from './conv-blocking.js';
 import { blockingTarget, winogradRows } from './conv-blocking.js';
 import { FORWARD_ARGS } from './codegen-conv-loops.js';
+import { product } from './codegen-product.js';
 import type { KernelSource, Target } from './glue.js';
 import { range } from '../../util/range.js';
 
@@ -107,40 +108,33 @@ ${range(CIP / VW)
     }`;
 }
 
-/** The sums of `rows` tiles for each position xi, RB rows × V vectors a register block: out[xi][row][·] (+)=
- *  Σ_k A(xi, row, k)·B(xi, k)[·], `k` over K. */
-function positionProduct(k: Tiling, rows: number, p: { K: number; a: (r: string) => string; b: string; out: (r: string, v: number) => string; accumulate: boolean }): string[] {
-  const { V, VW, RB, P } = k;
-  const block = (r0: string, rb: number): string[] => {
-    const acc = (j: number, v: number) => `a${j}_${v}`;
-    return [
-      '{',
-      ...range(rb).map((j) => `  vf ${range(V).map((v) => `${acc(j, v)} = ${p.accumulate ? `vload(${p.out(`${r0} + ${j}`, v)})` : '(vf){0}'}`).join(', ')};`),
-      `  for (int k = 0; k < ${p.K}; k++) {`,
-      ...range(rb).map((j) => `    const float s${j} = ${p.a(`${r0} + ${j}`)};`),
-      ...range(V).map((v) => `    { const vf bv = vload(${p.b} + ${v * VW}); ${range(rb).map((j) => `${acc(j, v)} += s${j} * bv;`).join(' ')} }`),
-      '  }',
-      ...range(rb).map((j) => `  ${range(V).map((v) => `vstore(${p.out(`${r0} + ${j}`, v)}, ${acc(j, v)});`).join(' ')}`),
-      '}',
-    ];
-  };
-  const full = Math.floor(rows / RB) * RB;
-  return [
-    `for (int xi = 0; xi < ${P}; xi++) {`,
-    ...(full > 0 ? [`  for (int r0 = 0; r0 < ${full}; r0 += ${RB})`, ...block('r0', RB).map((l) => '  ' + l)] : []),
-    ...(full < rows ? block(String(full), rows - full).map((l) => '  ' + l) : []),
-    '}',
-  ];
+/** The sums of `rows` tiles for each position xi: the shared product (codegen-product.ts) in RB rows × all V
+ *  vectors of cout, out[xi][row][·] (+)= Σ_k A(xi, row, k)·B(xi, k)[·], `k` over K. */
+function positionProduct(k: Tiling, rows: number, t: Target, p: { K: number; a: (r: string) => string; b: string; out: (r: string, v: number) => string; accumulate: boolean }): string[] {
+  const body = product(
+    {
+      rows,
+      vecs: k.V,
+      k: p.K,
+      a: p.a,
+      b: (_, v) => `${p.b} + ${v * k.VW}`,
+      init: (r, v) => (p.accumulate ? `vload(${p.out(r, v)})` : '(vf){0}'),
+      done: (r, v, acc) => `vstore(${p.out(r, v)}, ${acc});`,
+    },
+    t,
+    { RB: k.RB, VB: k.V },
+  );
+  return [`for (int xi = 0; xi < ${k.P}; xi++) {`, ...body.map((l) => '  ' + l), '}'];
 }
 
 /** Both chunk lengths' products: the full chunk and the row's last. */
-const bothChunks = (k: Tiling, product: (rows: number) => string[]) =>
+const bothChunks = (k: Tiling, sums: (rows: number) => string[]) =>
   k.LAST === k.TC
-    ? product(k.TC).map((l) => '    ' + l).join('\n')
+    ? sums(k.TC).map((l) => '    ' + l).join('\n')
     : `    if (nt == ${k.TC}) {
-${product(k.TC).map((l) => '      ' + l).join('\n')}
+${sums(k.TC).map((l) => '      ' + l).join('\n')}
     } else {
-${product(k.LAST).map((l) => '      ' + l).join('\n')}
+${sums(k.LAST).map((l) => '      ' + l).join('\n')}
     }`;
 
 export function winogradConv(name: string, g: ConvGeom, target: Target, gradInput: boolean, b: ForwardBlocking): KernelSource {
@@ -154,8 +148,8 @@ export function winogradConv(name: string, g: ConvGeom, target: Target, gradInpu
   const m = f.m;
   const src = gradInput ? `((8 - tp) * ${CO} + o) * ${CI} + i` : `(tp * ${CI} + i) * ${CO} + o`;
   // M[xi][tile][·] = Σ_i Vt[xi][tile][i]·U[xi][i][·].
-  const product = (rows: number) =>
-    positionProduct(k, rows, {
+  const sums = (rows: number) =>
+    positionProduct(k, rows, t, {
       K: CI,
       a: (r) => `Vt[(xi * ${TC} + ${r}) * ${CIP} + k]`,
       b: `U + (xi * ${CI} + k) * ${COP}`,
@@ -191,7 +185,7 @@ ${FORWARD_ARGS}
     float Vt[${P * TC * CIP}] __attribute__((aligned(64)));
     float M[${P * TC * COP}] __attribute__((aligned(64)));
     ${inputTransform(H, W, CI, f, k)}
-${bothChunks(k, product)}
+${bothChunks(k, sums)}
     for (int tl = 0; tl < nt; tl++) {
       const int tx = tx0 + tl;
       for (int v = 0; v < ${V}; v++) {
@@ -246,8 +240,8 @@ export function winogradGradWeight(name: string, g: ConvGeom, target: Target, b:
   const GU = P * CI * COP;
   const tail = CO - (V - 1) * VW;
   // acc[xi][i][·] += Σ_tile Vt[xi][tile][i]·Zt[xi][tile][·]: rows are input channels, the tiles the sum.
-  const product = (rows: number) =>
-    positionProduct(k, CI, {
+  const sums = (rows: number) =>
+    positionProduct(k, CI, t, {
       K: rows,
       a: (r) => `Vt[(xi * ${TC} + k) * ${CIP} + ${r}]`,
       b: `Zt + (xi * ${TC} + k) * ${COP}`,
@@ -296,7 +290,7 @@ ${range(n)
   .join('\n')}
       }
     }
-${bothChunks(k, product)}
+${bothChunks(k, sums)}
     }
   }
   /* The bands' sums in band order (into band 0's), then dw[ky][kx][i][o] = (Gᵀ S G)[ky][kx] of the sums S. */
