@@ -74,28 +74,42 @@ export class PatchSampler {
       const t = augment ? rng.int(8) : 0;
       copyPatch(q.lr, x, y, p, t, lr, b * lrLen);
       copyPatch(q.hr, x * s, y * s, p * s, t, hr, b * hrLen);
-      if (teacher) copyPatch({ width: q.hr.width, data: this.targets![i] }, x * s, y * s, p * s, t, teacher, b * hrLen, 1);
+      if (teacher) copyPatch({ width: q.hr.width, data: this.targets![i] }, x * s, y * s, p * s, t, teacher, b * hrLen);
     }
     return { lr, hr, ...(teacher ? { teacher } : {}), batch, patchSize: p, scale: s };
   }
 }
 
+/** A byte's value as a float in [0, 1]: the same float32 as byte / 255, looked up rather than divided. */
+const UNIT_BYTE = Float32Array.from({ length: 256 }, (_, b) => b / 255);
+
 /** Writes the size×size patch at (x0, y0) of `src`, transformed by `t` (bit 2: transpose, bit 1: flip
  *  vertically, bit 0: flip horizontally — together the 8 symmetries of the square), as floats: bytes / 255,
- *  or floats as they are (`unit` 1). */
-function copyPatch(src: Pick<RgbImage, 'width'> & { data: ArrayLike<number> }, x0: number, y0: number, size: number, t: number, dst: Float32Array, offset: number, unit = 255): void {
+ *  or floats as they are. Each transform walks the source affinely: a patch row steps `di`, a pixel `dj`. */
+function copyPatch(src: Pick<RgbImage, 'width'> & { data: Uint8Array | Float32Array }, x0: number, y0: number, size: number, t: number, dst: Float32Array, offset: number): void {
+  const row = src.width * 3;
   const last = size - 1;
+  const down = t & 2 ? -row : row;
+  const right = t & 1 ? -3 : 3;
+  const [di, dj] = t & 4 ? [right, down] : [down, right];
+  const base = ((y0 + (t & 2 ? last : 0)) * src.width + x0 + (t & 1 ? last : 0)) * 3;
+  const data = src.data;
   let o = offset;
   for (let i = 0; i < size; i++) {
-    for (let j = 0; j < size; j++) {
-      let a = t & 4 ? j : i;
-      let c = t & 4 ? i : j;
-      if (t & 2) a = last - a;
-      if (t & 1) c = last - c;
-      const k = ((y0 + a) * src.width + x0 + c) * 3;
-      dst[o++] = src.data[k] / unit;
-      dst[o++] = src.data[k + 1] / unit;
-      dst[o++] = src.data[k + 2] / unit;
+    let k = base + i * di;
+    // A loop per element type rather than a test per pixel.
+    if (data instanceof Float32Array) {
+      for (let j = 0; j < size; j++, k += dj, o += 3) {
+        dst[o] = data[k];
+        dst[o + 1] = data[k + 1];
+        dst[o + 2] = data[k + 2];
+      }
+    } else {
+      for (let j = 0; j < size; j++, k += dj, o += 3) {
+        dst[o] = UNIT_BYTE[data[k]];
+        dst[o + 1] = UNIT_BYTE[data[k + 1]];
+        dst[o + 2] = UNIT_BYTE[data[k + 2]];
+      }
     }
   }
 }
