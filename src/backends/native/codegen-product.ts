@@ -30,7 +30,7 @@ export interface Product {
  *  of 40 interleaved: 9-vector products 5 × 5 or 6 × 4 (forward 2.9 ms, backward 6.2–6.4) over 3 × 9, the
  *  densest fit (3.6–3.7, 6.6–6.8), and 8 × 3 (3.3–3.4, 6.3–6.5); the 2-vector reduction 8 × 2 (forward
  *  3.0 ms) over 11 × 2 (3.4) and 5 × 2 (3.1). */
-export function blocking(rows: number, vecs: number, nreg: number): { RB: number; VB: number } {
+function blocking(rows: number, vecs: number, nreg: number): { RB: number; VB: number } {
   let best = { RB: 1, VB: 1, score: 0 };
   for (let VB = 1; VB <= vecs; VB++)
     for (let RB = 1; RB <= rows; RB++) {
