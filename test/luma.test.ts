@@ -1,6 +1,8 @@
-// WDSR-B's luminance body (models/wdsr.ts `luma`): its fixed colour convs compose into head and tail, so the
-// compiled network has exactly the RGB network's convs and computes Model.forward of the luma one; the body
-// moves R, G and B alike (Y only, Cb and Cr untouched); every target and the ONNX export run the composed form.
+// WDSR-B's luminance body (models/wdsr.ts `luma`): its fixed luma conv composes into the head and its tail's
+// s² outputs are repeated over R, G and B by the sum with the skip, so the compiled network has the RGB
+// network's convs but a tail of a third the outputs, and computes Model.forward of the luma one; the body
+// moves R, G and B alike (Y only, Cb and Cr untouched); every target and the ONNX export run the compiled form
+// (targets.test.ts runs every target on a luma network too).
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,6 +13,7 @@ import { buildGraph } from '../src/compiler/build.js';
 import { compile, optimizedGraph } from '../src/compiler/compile.js';
 import { interpret } from '../src/compiler/interpret.js';
 import { type Graph, macsPerPixel } from '../src/compiler/ir.js';
+import { fuseStages } from '../src/compiler/fuse.js';
 import { foldWeightNorm } from '../src/compiler/passes.js';
 import { foldBranches } from '../src/compiler/reparam.js';
 import { exportOnnx, onnxOpCounts } from '../src/export/onnx.js';
@@ -41,11 +44,14 @@ function assertClose(got: ArrayLike<number>, want: Float32Array, what: string, t
 
 const convShapes = (g: Graph) => g.nodes.map((n) => (n.op === 'conv' ? `${n.name} k${n.k} ${n.cin}→${n.cout} pad ${n.pad}${n.relu ? ' relu' : ''}` : n.op));
 
-test('a luma body compiles to the RGB network\'s convs and computes its own forward, with and without branches', () => {
+test('a luma body compiles to the RGB network\'s convs with an s²-output tail repeated over R, G and B, and computes its own forward, with and without branches', () => {
   const [h, w] = [9, 11];
   const x = randomImage(new Rng(3), h, w);
   for (const s of [2, 3, 4]) {
-    const plain = optimizedGraph(randomModel(spec(), s, 1));
+    const plainModel = randomModel(spec(), s, 1);
+    // The RGB network's convs, its tail with s² outputs instead of 3s²; the sum after it repeats them.
+    const rgb = convShapes(optimizedGraph(plainModel)).map((c) => c.replace(`tail k3 5→${3 * s * s} `, `tail k3 5→${s * s} `));
+    const tailSaved = 3 * 3 * 5 * 2 * s * s;
     for (const reparam of [undefined, { branches: [...BRANCH_KINDS], expand: 2 }]) {
       const what = `×${s}${reparam ? ' branched' : ''}`;
       const m = randomModel(spec({ luma: true, ...(reparam ? { reparam } : {}) }), s, s);
@@ -54,10 +60,15 @@ test('a luma body compiles to the RGB network\'s convs and computes its own forw
       assert.deepEqual(unfolded.nodes.filter((n) => n.op === 'conv' && n.fixed).map((n) => n.op === 'conv' && `${n.name} ${n.cin}→${n.cout}`), ['head.luma 3→1', `tail.rgb ${s * s}→${3 * s * s}`], what);
       assertClose(interpret(unfolded, x, h, w), want, `${what} unfolded`);
       const g = optimizedGraph(m);
-      assert.deepEqual(convShapes(g), convShapes(plain), `${what}: the compiled graph is not the RGB network's`);
+      assert.deepEqual(convShapes(g), rgb, `${what}: the compiled graph is not the RGB network's with an s²-output tail`);
       assertClose(interpret(g, x, h, w), want, `${what} compiled`);
       assert.equal(m.macs(h, w), macsPerPixel(g) * h * w, `${what}: MACs are the deployed network's`);
-      assert.equal(m.paramCount, Model.init(validateSpec({ ...JSON.parse(spec()), scale: s }), 0).paramCount, `${what}: parameters are the deployed network's`);
+      assert.equal(m.macs(h, w), plainModel.macs(h, w) - tailSaved * h * w, `${what}: the tail's MACs are a third of the RGB tail's`);
+      assert.equal(m.paramCount, plainModel.paramCount - tailSaved - 2 * s * s, `${what}: parameters are the deployed network's`);
+      // Fused, the tail is a stage of its own and the skip's stage repeats it as its residual.
+      const last = fuseStages(g).nodes.at(-1)!;
+      assert.ok(last.op === 'stage' && last.residualChannels === s * s && last.shuffle === s, `${what}: the final stage ${last.op === 'stage' ? last.name : last.op} repeats no s²-channel residual`);
+      assertClose(interpret(fuseStages(g), x, h, w), want, `${what} fused`);
     }
   }
 });
@@ -116,13 +127,13 @@ test('luma specs: the field is a boolean; a fixed conv that cannot compose is re
   assert.equal(validateSpec({ arch: 'wdsr-b', scale: 2, ...FIELDS, luma: true }).arch, 'wdsr-b');
   assert.equal('luma' in validateSpec({ arch: 'wdsr-b', scale: 2, ...FIELDS, luma: false }), false, 'false is the plain spec');
   assert.throws(() => validateSpec({ arch: 'wdsr-b', scale: 2, ...FIELDS, luma: 'yes' }), /wdsr-b spec: 'luma' must be true or false, got "yes"/);
-  // A ReLU on the tail would put a non-linearity between it and its colour conv.
+  // A ReLU on the luma conv would put a non-linearity between it and the head.
   const g = foldWeightNorm(buildGraph(randomModel(spec({ luma: true }), 2, 2)));
-  const relu: Graph = { ...g, nodes: g.nodes.map((n) => (n.op === 'conv' && n.name === 'tail' ? { ...n, relu: true } : n)) };
-  assert.throws(() => foldBranches(relu), /the fixed conv conv 'tail\.rgb' \(k1 4→12\) does not compose into conv 'tail'/);
+  const relu: Graph = { ...g, nodes: g.nodes.map((n) => (n.op === 'conv' && n.name === 'head.luma' ? { ...n, relu: true } : n)) };
+  assert.throws(() => foldBranches(relu), /the fixed conv conv 'head\.luma' \(k1 3→1\) does not compose into conv 'head'/);
 });
 
-test('the native and wasm targets and the ONNX export run the composed form', { skip: noCc }, async () => {
+test('the native and wasm targets and the ONNX export run the compiled form', { skip: noCc }, async () => {
   const m = randomModel(spec({ luma: true, reparam: { branches: ['1x1', '1x1-kxk'], expand: 2 } }), 2, 8);
   const [h, w] = [10, 13];
   const x = randomImage(new Rng(2), h, w);
@@ -135,7 +146,8 @@ test('the native and wasm targets and the ONNX export run the composed form', { 
       await c.dispose();
     }
   }
-  assert.deepEqual(onnxOpCounts(exportOnnx(m)), onnxOpCounts(exportOnnx(randomModel(spec(), 2, 8))));
+  // The RGB network's nodes and one Concat: the tail's 4 outputs three times side by side, for the sum.
+  assert.deepEqual(onnxOpCounts(exportOnnx(m)), { ...onnxOpCounts(exportOnnx(randomModel(spec(), 2, 8))), Concat: 1 });
   const session = await ortSession(exportOnnx(m));
   const xt = randTensor(new Rng(6), [1, h, w, 3], false, 0, 1);
   try {

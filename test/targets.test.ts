@@ -22,7 +22,9 @@ const cacheDir = mkdtempSync(join(tmpdir(), 'rtsr-targets-test-'));
 after(() => rmSync(cacheDir, { recursive: true, force: true }));
 const reference = await getTarget('reference');
 
-const MODELS = [WDSR_ODD, 'espcn', 'fsrcnn-d2s'].flatMap((spec) => [2, 3, 4].map((scale) => ({ spec, scale })));
+// WDSR_ODD with a luminance body: its final stage repeats the tail's s² channels over R, G and B.
+const WDSR_ODD_LUMA = `${WDSR_ODD.slice(0, -1)},"luma":true}`;
+const MODELS = [WDSR_ODD, WDSR_ODD_LUMA, 'espcn', 'fsrcnn-d2s'].flatMap((spec) => [2, 3, 4].map((scale) => ({ spec, scale })));
 // 1×1, narrower than any vector (3 wide), widths that are multiples of neither 4 nor 8, a tall strip.
 const SIZES: [number, number][] = [
   [1, 1],

@@ -3,9 +3,10 @@
 //   - a 1×1 conv read only by the next conv joins that conv's chain (WDSR-B's expansion and reduction ride
 //     along with the block's 3×3, so the M1-wide tensor exists only in a per-thread tile);
 //   - a sum of two convs becomes one stage with two terms (the tail and the global skip);
-//   - a sum of a conv and anything else becomes the conv's residual;
+//   - a sum of a conv and anything else becomes the conv's residual (repeated, if it has fewer channels: a
+//     luminance tail's sub-pixels added to R, G and B);
 //   - a depth-to-space producing the graph output becomes the stage's store.
-import { consumers, type ConvNode, describe, type Graph, INPUT, type Node, producers, type StageNode } from './ir.js';
+import { channelsOf, consumers, type ConvNode, describe, type Graph, INPUT, type Node, producers, type StageNode } from './ir.js';
 
 function stageOf(c: ConvNode): StageNode {
   return {
@@ -32,6 +33,7 @@ export function fuseStages(graph: Graph): Graph {
 function fuseOnce(g: Graph): Graph | null {
   const uses = consumers(g);
   const prods = producers(g);
+  const channels = channelsOf(g);
   const only = (v: number, reader: Node) => v !== g.output && uses.get(v)?.length === 1 && uses.get(v)![0] === reader;
   const rewrite = (drop: Node[], swap: [Node, Node]) => ({
     ...g,
@@ -53,20 +55,25 @@ function fuseOnce(g: Graph): Graph | null {
     }
     if (n.op === 'add') {
       const [a, b] = [prods.get(n.a), prods.get(n.b)];
-      if (plain(a) && plain(b) && a !== b && !a.relu && !b.relu && only(n.a, n) && only(n.b, n)) {
+      const [ca, cb] = [channels.get(n.a)!, channels.get(n.b)!];
+      if (plain(a) && plain(b) && a !== b && ca === cb && !a.relu && !b.relu && only(n.a, n) && only(n.b, n)) {
         const merged: StageNode = { ...a, name: `${a.name}+${b.name}`, y: n.y, terms: [...a.terms, ...b.terms], b: a.b.map((v, o) => v + b.b[o]) };
         return rewrite([n, b], [a, merged]);
       }
       for (const [branch, other] of [
         [b, n.a],
         [a, n.b],
-      ] as const)
-        // The raw frame is HWC, not a stage's planar layout: it cannot be read as a residual.
-        if (plain(branch) && only(branch.y, n) && other !== INPUT) return rewrite([n], [branch, { ...branch, y: n.y, residual: other }]);
+      ] as const) {
+        // The raw frame is HWC, not a stage's planar layout: it cannot be read as a residual. Only a's side
+        // (all of the sum's channels) can take the other as its residual.
+        const rc = channels.get(other)!;
+        if (plain(branch) && only(branch.y, n) && other !== INPUT && channels.get(branch.y) === ca)
+          return rewrite([n], [branch, { ...branch, y: n.y, residual: other, ...(rc < ca ? { residualChannels: rc } : {}) }]);
+      }
     }
     if (n.op === 'depthToSpace' && n.y === g.output) {
       const p = prods.get(n.x);
-      if (plain(p) && only(n.x, n)) return rewrite([n], [p, { ...p, y: n.y, shuffle: n.s }]);
+      if (p?.op === 'stage' && p.shuffle === 1 && only(n.x, n)) return rewrite([n], [p, { ...p, y: n.y, shuffle: n.s }]);
     }
   }
   return null;

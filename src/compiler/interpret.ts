@@ -35,6 +35,14 @@ function term(x: Act, t: Term): Act {
 
 const like = (a: Act, data: Float32Array): Act => ({ ...a, data });
 
+/** x's channels repeated up to c (ir.ts AddNode's broadcast): channel o is x's channel o mod x.c. */
+function repeated(x: Act, c: number): Float32Array {
+  if (x.c === c) return x.data;
+  const out = new Float32Array(x.h * x.w * c);
+  for (let i = 0; i < out.length; i++) out[i] = x.data[Math.floor(i / c) * x.c + ((i % c) % x.c)];
+  return out;
+}
+
 /** x: HWC float of h×w×3 → the graph's output, HWC. */
 export function interpret(g: Graph, x: Float32Array, h: number, w: number): Float32Array {
   if (x.length !== h * w * 3) throw new Error(`interpret: ${x.length} values for a ${w}x${h} RGB image`);
@@ -48,7 +56,7 @@ export function interpret(g: Graph, x: Float32Array, h: number, w: number): Floa
         y = conv(get(n.x), n.k, n.cout, n.w, n.b, n.pad, n.relu);
         break;
       case 'add':
-        y = like(get(n.a), ref.binary('add', get(n.a).data, get(n.b).data));
+        y = like(get(n.a), ref.binary('add', get(n.a).data, repeated(get(n.b), get(n.a).c)));
         break;
       case 'affine':
         y = like(get(n.x), ref.affine(get(n.x).data, n.scale, n.shift));
@@ -68,7 +76,7 @@ export function interpret(g: Graph, x: Float32Array, h: number, w: number): Floa
         const sum = n.terms.map((t) => term(get(t.x), t)).reduce((acc, t) => like(acc, ref.binary('add', acc.data, t.data)));
         let v = like(sum, sum.data.map((s, i) => s + n.b[i % sum.c]));
         if (n.relu) v = like(v, ref.unary('relu', v.data));
-        if (n.residual !== null) v = like(v, ref.binary('add', v.data, get(n.residual).data));
+        if (n.residual !== null) v = like(v, ref.binary('add', v.data, repeated(get(n.residual), v.c)));
         const s = n.shuffle;
         y = s === 1 ? v : { data: ref.depthToSpace(v.data, 1, v.h, v.w, v.c / (s * s), s), h: v.h * s, w: v.w * s, c: v.c / (s * s) };
         break;

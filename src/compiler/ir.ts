@@ -29,6 +29,8 @@ export interface ConvNode {
   readonly fixed?: boolean;
 }
 
+/** y = a + b; b may have fewer channels, a divisor of a's, and is then repeated: y[c] = a[c] + b[c mod cb]
+ *  (a luminance tail's s² sub-pixel values added to R, G and B alike, in depth-to-space's channel order). */
 export interface AddNode {
   readonly op: 'add';
   readonly a: ValueId;
@@ -90,7 +92,8 @@ export interface Term {
 }
 
 /** A fused stage: y = shuffle(relu?(Σ terms + b) + residual). With shuffle = s > 1 the stage ends in a
- *  depth-to-space by s and its output has cout/s² channels. */
+ *  depth-to-space by s and its output has cout/s² channels. A residual of fewer channels (`residualChannels`, a
+ *  divisor of cout) is repeated as an add's b is: channel o reads residual channel o mod residualChannels. */
 export interface StageNode {
   readonly op: 'stage';
   /** The convs folded into this stage, for messages and profiles. */
@@ -100,6 +103,8 @@ export interface StageNode {
   readonly b: Float32Array;
   readonly relu: boolean;
   readonly residual: ValueId | null;
+  /** Set only when the residual has fewer channels than the stage computes. */
+  readonly residualChannels?: number;
   readonly shuffle: number;
 }
 
@@ -152,10 +157,12 @@ export function channelsOf(g: Graph): Map<ValueId, number> {
         expect(n, of(n.x, n), n.cin);
         c.set(n.y, n.cout);
         break;
-      case 'add':
-        expect(n, of(n.b, n), of(n.a, n));
-        c.set(n.y, of(n.a, n));
+      case 'add': {
+        const [ca, cb] = [of(n.a, n), of(n.b, n)];
+        if (ca % cb !== 0) throw new Error(`IR: ${describe(n)} adds ${cb} channels to ${ca}, which ${cb} does not divide`);
+        c.set(n.y, ca);
         break;
+      }
       case 'gate':
         expect(n, of(n.x, n), n.g.length);
         c.set(n.y, n.g.length);
@@ -176,7 +183,8 @@ export function channelsOf(g: Graph): Map<ValueId, number> {
           expect(n, of(t.x, n), t.chain.length ? t.chain[0].cin : t.cin);
           if (t.cout !== cout) throw new Error(`IR: ${describe(n)} has terms of ${cout} and ${t.cout} outputs`);
         }
-        if (n.residual !== null) expect(n, of(n.residual, n), cout);
+        if (n.residual !== null) expect(n, of(n.residual, n), n.residualChannels ?? cout);
+        if (cout % (n.residualChannels ?? cout) !== 0) throw new Error(`IR: ${describe(n)} repeats a residual of ${n.residualChannels} channels over ${cout}`);
         c.set(n.y, cout / (n.shuffle * n.shuffle));
         break;
       }

@@ -1,6 +1,6 @@
 // Pruning passes: remove channels that are always zero or that nothing reads (a supernet's zero gates), and
 // nodes that no longer reach the output (skipped blocks). Run after the folds, when gates live in weights.
-import { type ConvNode, consumers, type Graph, inputsOf, INPUT, type Node, producers, renameUses, type ValueId } from './ir.js';
+import { channelsOf, type ConvNode, consumers, type Graph, inputsOf, INPUT, type Node, producers, renameUses, type ValueId } from './ir.js';
 
 /** Keeps output channels `keep` of a conv. */
 function keepOutputs(c: ConvNode, keep: number[]): ConvNode {
@@ -54,7 +54,9 @@ function addClasses(g: Graph): ValueId[][] {
     parent.set(v, r);
     return r;
   };
-  for (const n of g.nodes) if (n.op === 'add') for (const v of [n.a, n.b]) parent.set(find(v), find(n.y));
+  // A repeated (broadcast) operand has channels of its own: it joins no class.
+  const channels = channelsOf(g);
+  for (const n of g.nodes) if (n.op === 'add') for (const v of channels.get(n.b) === channels.get(n.a) ? [n.a, n.b] : [n.a]) parent.set(find(v), find(n.y));
   const classes = new Map<ValueId, ValueId[]>();
   for (const v of [INPUT, ...g.nodes.map((n) => n.y)]) classes.set(find(v), [...(classes.get(find(v)) ?? []), v]);
   return [...classes.values()];
@@ -93,9 +95,11 @@ export function eliminateDead(graph: Graph): Graph {
       const p = prods.get(v);
       return p?.op === 'conv' && p.b.every((b) => b === 0) && p.w.every((w) => w === 0);
     };
-    const add = g.nodes.find((n) => n.op === 'add' && (allZero(n.a) || allZero(n.b)));
+    // A sum is its a when b is zero; its b only when b has all of its channels (b may be repeated).
+    const channels = channelsOf(g);
+    const add = g.nodes.find((n) => n.op === 'add' && ((allZero(n.a) && channels.get(n.a) === channels.get(n.b)) || allZero(n.b)));
     if (!add || add.op !== 'add') break;
-    const other = allZero(add.a) ? add.b : add.a;
+    const other = allZero(add.b) ? add.a : add.b;
     g = renameUses({ ...g, nodes: g.nodes.filter((n) => n !== add) }, add.y, other);
   }
   const live = new Set<ValueId>([g.output]);

@@ -1,6 +1,8 @@
 // Folds training-time branches (models/reparam.ts) into the convs they belong to, so every target, the ONNX
-// export and every speed figure see the plain architecture's convs only. Three exact rewrites, repeated until
-// none applies: a branch's 1×1 and k×k convs compose into one conv, and so does a fixed conv (a colour
+// export and every speed figure see the plain architecture's convs only. Four exact rewrites, repeated until
+// none applies: a fixed conv that only repeats its input's channels, read by a sum, becomes that sum's
+// broadcast (a luminance tail's s² values added to R, G and B: a third of the MACs of composing it into the
+// tail); a branch's 1×1 and k×k convs compose into one conv, and so does any other fixed conv (a colour
 // conversion, models/layers.ts fixedConv) with the conv it belongs to; a branch conv added to its conv (same input)
 // joins its weights, centred; x + conv(x) puts a 1 on the centre tap's diagonal. Weights are summed in float64
 // and rounded once. Runs after weight norm is folded: branches add to the deployed weight.
@@ -38,6 +40,24 @@ function survivor(a: ConvNode, b: ConvNode): ConvNode | null {
   if (a.fixed) return a.branchOf === b.name ? b : null;
   if (b.fixed) return b.branchOf === a.name ? a : null;
   return b.branchOf !== undefined && a.branchOf === b.branchOf && !b.relu ? b : null;
+}
+
+/** A fixed 1×1 conv without bias whose output channel o copies input channel o mod cin. */
+function repeats(c: ConvNode): boolean {
+  return c.fixed === true && c.k === 1 && c.cout % c.cin === 0 && c.cout > c.cin && c.b.every((v) => v === 0) &&
+    c.w.every((v, j) => v === ((j % c.cout) % c.cin === Math.floor(j / c.cout) ? 1 : 0));
+}
+
+/** sum(repeat(x), other) → sum(other, x) with x broadcast (ir.ts AddNode). */
+function broadcastRepeat(g: Graph): Graph | null {
+  const uses = consumers(g);
+  for (const r of g.nodes) {
+    if (r.op !== 'conv' || !repeats(r) || uses.get(r.y)?.length !== 1) continue;
+    const add = uses.get(r.y)![0];
+    if (add.op !== 'add' || add.a === add.b) continue;
+    return without(g, [r], [[add, { ...add, a: add.a === r.y ? add.b : add.a, b: r.x }]]);
+  }
+  return null;
 }
 
 /** A branch conv fed by another of the same branch, or a fixed conv and its neighbour, become one conv. */
@@ -93,7 +113,7 @@ function foldSum(g: Graph, add: AddNode): Graph | null {
 export function foldBranches(graph: Graph): Graph {
   let g = graph;
   for (;;) {
-    const next = composeChain(g) ?? g.nodes.reduce<Graph | null>((done, n) => done ?? (n.op === 'add' ? foldSum(g, n) : null), null);
+    const next = broadcastRepeat(g) ?? composeChain(g) ?? g.nodes.reduce<Graph | null>((done, n) => done ?? (n.op === 'add' ? foldSum(g, n) : null), null);
     if (!next) break;
     g = next;
   }

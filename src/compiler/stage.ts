@@ -19,9 +19,15 @@ export interface StageShape {
   readonly cout: number;
   readonly relu: boolean;
   readonly residual: boolean;
+  /** Channels of a repeated residual (ir.ts StageNode); absent when it has cout, so other shapes keep their
+   *  kernel names and stored tunings. */
+  readonly residualChannels?: number;
   readonly shuffle: number;
   readonly io: Io;
 }
+
+/** Channels of a stage's residual value: row strides and which channel output o reads (o mod this). */
+export const residualChannels = (s: StageShape): number => s.residualChannels ?? s.cout;
 
 /** Loop and blocking choices; every choice computes bit-identical results (same order of additions). */
 export interface StageTuning {
@@ -45,6 +51,7 @@ export function stageShape(st: StageNode, io: Io): StageShape {
     cout: st.terms[0].cout,
     relu: st.relu,
     residual: st.residual !== null,
+    ...(st.residualChannels === undefined ? {} : { residualChannels: st.residualChannels }),
     shuffle: st.shuffle,
     io: touchesFrame ? io : 'f32',
   };

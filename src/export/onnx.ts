@@ -6,7 +6,7 @@
 import onnxProto from 'onnx-proto';
 import type { onnx as Onnx } from 'onnx-proto';
 import { optimizedGraph } from '../compiler/compile.js';
-import { describe, INPUT } from '../compiler/ir.js';
+import { channelsOf, describe, INPUT } from '../compiler/ir.js';
 import type { Model } from '../models/model.js';
 
 const { onnx } = onnxProto;
@@ -35,6 +35,7 @@ export function onnxOpCounts(bytes: Uint8Array): Record<string, number> {
 
 function onnxModel(model: Model): Onnx.IModelProto {
   const g = optimizedGraph(model);
+  const channels = channelsOf(g);
   const nodes: Onnx.INodeProto[] = [];
   const initializer: Onnx.ITensorProto[] = [];
   const value = (v: number) => (v === INPUT ? 'lr' : v === g.output ? 'sr' : `t${v}`);
@@ -80,9 +81,14 @@ function onnxModel(model: Model): Onnx.IModelProto {
       case 'relu':
         chain(value(n.x), value(n.y), [{ opType: 'Relu' }]);
         break;
-      case 'add':
-        chain(value(n.a), value(n.y), [{ opType: 'Add', extra: [value(n.b)] }]);
+      case 'add': {
+        // A repeated operand (ir.ts AddNode) as that many copies side by side: ONNX broadcasts no channel repeat.
+        const times = channels.get(n.a)! / channels.get(n.b)!;
+        const b = times === 1 ? value(n.b) : `${value(n.y)}.repeat`;
+        if (times > 1) nodes.push({ opType: 'Concat', input: Array(times).fill(value(n.b)), output: [b], attribute: [{ name: 'axis', type: onnx.AttributeProto.AttributeType.INT, i: 1 }] });
+        chain(value(n.a), value(n.y), [{ opType: 'Add', extra: [b] }]);
         break;
+      }
       case 'gate':
         chain(value(n.x), value(n.y), [{ opType: 'Mul', extra: [init(`gate${n.y}`, (m) => floatTensor(m, [1, n.g.length, 1, 1], n.g))] }]);
         break;

@@ -31,9 +31,9 @@ export interface Architecture<S> {
   /** Checks a parsed JSON spec and fills in defaults; throws a message naming the bad field. */
   validate(raw: Record<string, unknown>): S;
   convs(spec: S): ConvDef[];
-  /** The spec whose plain convs the compiled network has, where its fixed convs change them (wdsr.ts's
-   *  luminance body); absent: the spec itself. */
-  deployed?(spec: S): S;
+  /** The convs the compiled network has, where its fixed convs change them (wdsr.ts's luminance body);
+   *  absent: convs(spec). */
+  deployedConvs?(spec: S): ConvDef[];
   /** Its luminance-body form (wdsr.ts): the spec, and parameters for it from a plain network's. */
   luma?: { spec(spec: S): S; params(spec: S, params: ParamMap): ParamMap };
   /** LR batch [n,h,w,3] in [0,1] → SR batch [n,h·s,w·s,3]. */

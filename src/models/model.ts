@@ -105,7 +105,7 @@ export class Model {
 
 export const convs = (spec: ArchSpec): ConvDef[] => architecture(spec).convs(spec);
 
-const deployedConvs = (spec: ArchSpec): ConvDef[] => convs(architecture(spec).deployed?.(spec) ?? spec);
+const deployedConvs = (spec: ArchSpec): ConvDef[] => architecture(spec).deployedConvs?.(spec) ?? convs(spec);
 
 function paramShapes(spec: ArchSpec): Map<string, number[]> {
   const m = new Map<string, number[]>();

@@ -3,7 +3,8 @@
 // depth-to-space(s); + 0.5. Every conv is weight-normalised, block convs with the seed's initial gains.
 // `luma` trains a luminance body (what Y-PSNR measures; FSRCNN, ESPCN and ECBSR publish Y-only networks): the
 // head reads BT.601 Y, the tail's s² outputs go to R, G and B alike, and colour comes from the linear skip. Both
-// maps are fixed 1×1 convs that the compiler composes into head and tail, so the deployed network is the RGB one.
+// maps are fixed 1×1 convs: the compiler composes the head's into the head, so the deployed head is the RGB one,
+// and turns the tail's into a repeat of its s² outputs over R, G and B, a third of an RGB tail's MACs.
 import * as ops from '../engine/ops.js';
 import { Tensor } from '../engine/tensor.js';
 import { type BlockGates, type ChannelGate, composeBlock, wdsrBlock } from '../engine/wdsr-block.js';
@@ -63,7 +64,9 @@ export const wdsrB: Architecture<WdsrSpec> = {
       wn('skip', 5, 3, out),
     ], spec.reparam);
   },
-  deployed: ({ luma: _, ...spec }) => spec,
+  // A luminance head composes into an RGB head (3→C); its tail stays C→s², repeated into R, G and B by the
+  // sum with the skip (compiler/reparam.ts).
+  deployedConvs: ({ luma, ...plain }) => wdsrB.convs(plain).map((c) => (luma && c.name === 'tail' ? { ...c, cout: c.cout / 3 } : c)),
   luma: { spec: (spec) => (spec.luma ? spec : { ...spec, luma: true }), params: lumaParams },
   forward: (spec, params, x) => wdsrForward(spec, params, x),
 };
@@ -117,8 +120,8 @@ export function wdsrForward(spec: WdsrSpec, params: ParamMap, x: Tensor, hooks: 
 const lumaConv = () => fixedConv({ name: 'head.luma', k: 1, cin: 3, cout: 1, weightNorm: false, branchOf: 'head', fixed: LUMA });
 const LUMA = Float32Array.from(BT601.y, (w) => w / 219);
 
-/** A fixed 1×1 conv s²→3s² copying each sub-pixel's value to R, G and B (depth-to-space's channel order),
- *  composed into the tail when compiled. */
+/** A fixed 1×1 conv s²→3s² copying each sub-pixel's value to R, G and B (depth-to-space's channel order);
+ *  compiled, the sum it feeds repeats the tail's s² channels instead (compiler/reparam.ts). */
 function rgbConv(s: number): Tensor {
   const n = s * s;
   let w = TO_RGB.get(s);

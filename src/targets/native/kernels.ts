@@ -106,7 +106,7 @@ export class SegmentKernels {
     return {
       inputs: [
         ...stage.terms.map((t, i) => (t.x === INPUT ? raw() : planar(t.chain.length ? t.chain[0].cin : t.cin, `in${i}`))),
-        ...(stage.residual === null ? [] : [planar(cout, 'residual')]),
+        ...(stage.residual === null ? [] : [planar(stage.residualChannels ?? cout, 'residual')]),
       ],
       out: frameOut,
       blob: packStage(stage),

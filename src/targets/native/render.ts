@@ -16,7 +16,7 @@
 //   MATLAB rounding to uint8 (or float).
 // Shapes are constants in the source, the frame size is not: one kernel serves every frame and tile size.
 import type { Target } from '../../backends/native/glue.js';
-import { blobLayout, type StageShape, type StageTuning } from '../../compiler/stage.js';
+import { blobLayout, residualChannels, type StageShape, type StageTuning } from '../../compiler/stage.js';
 import { range } from '../../util/range.js';
 
 /** Register block of a pointwise GEMM (1×1 conv) over pixel vectors: out[o][v] = b[o] + Σ_i w[i][o]·in[i][v]. */
@@ -151,6 +151,7 @@ function stageCode(name: string, s: StageShape, tu: NativeTuning, t: Target): st
   const rp = t.vw; // ring rows hold one of the CPU's vectors of padding either side, whatever the stage's lanes
   const L = blobLayout(s);
   const COUT = s.cout;
+  const RC = residualChannels(s);
   const SH = s.shuffle;
   const rawT = s.io === 'u8' ? 'unsigned char' : 'float';
   // A byte b becomes (float)(b / 255.0), as toFloat: looked up, not divided (a division per byte cost the
@@ -247,7 +248,8 @@ function stageCode(name: string, s: StageShape, tu: NativeTuning, t: Target): st
       for (const p of range(P)) {
         let e = acc(o, p);
         if (s.relu) e = `vrelu(${e})`;
-        if (s.residual) e = `${e} + vload(resrow + (long)(o0 + ${o}) * WS + (long)(v + ${p}) * VW)`;
+        const rc = RC === COUT ? `o0 + ${o}` : `(o0 + ${o}) % ${RC}`;
+        if (s.residual) e = `${e} + vload(resrow + (long)(${rc}) * WS + (long)(v + ${p}) * VW)`;
         line.push(`vstore(dst + (long)(o0 + ${o}) * WS + (long)(v + ${p}) * VW, ${e});`);
       }
       out.push('  ' + line.join(' '));

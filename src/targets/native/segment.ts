@@ -14,7 +14,7 @@
 import type { KernelSource } from '../../backends/native/glue.js';
 import type { StageNode } from '../../compiler/ir.js';
 import type { Place, StagePlan } from '../../compiler/plan.js';
-import { blobLayout, type StageShape } from '../../compiler/stage.js';
+import { blobLayout, residualChannels, type StageShape } from '../../compiler/stage.js';
 import { hashHex } from '../../util/hash.js';
 import { type NativeTuning, stageScratch } from './render.js';
 
@@ -174,7 +174,7 @@ export function segmentKernel(name: string, stages: readonly SegmentStage[]): Ke
         ? '  const float* resrow = NULL;'
         : 'stage' in res
           ? `  ${name}_ensure${res.stage}(c, y); const float* resrow = ${name}_get${res.stage}(c, y);`
-          : `  const float* resrow = (const float*)c->p[${res.arg}] + (long)y * ${s.cout} * WS;`,
+          : `  const float* resrow = (const float*)c->p[${res.arg}] + (long)y * ${residualChannels(s)} * WS;`,
       k < last ? `  float* dst = ${name}_put${k}(c, y);` : shuffle ? '  float* dst = c->stile;' : `  float* dst = (float*)c->p[${OUT}] + (long)y * ${s.cout} * WS;`,
       `  ${fn}_out(${s.terms.map((_, ti) => `rows${ti}, `).join('')}resrow, dst, wts, WS, RS);`,
       ...(k === last && shuffle ? [`  ${fn}_store(dst, c->bytes, c->p[${OUT}], y, c->s, WS);`] : []),

@@ -7,7 +7,7 @@
 // OB output channels × PB pixel vectors with weights broadcast by v128.load32_splat; bias first, ReLU, residual,
 // store; a shuffling stage rounds (uint8) and interleaves its rows into the kept part of the output frame.
 // Shapes and weight offsets are constants (load/store offsets where they can be); the frame size is not.
-import { blobLayout, type StageShape, type StageTuning } from '../../compiler/stage.js';
+import { blobLayout, residualChannels, type StageShape, type StageTuning } from '../../compiler/stage.js';
 import { argSlots } from './abi.js';
 import { Func, type ModuleBuilder } from './encode.js';
 import { range } from '../../util/range.js';
@@ -225,6 +225,7 @@ export function renderStage(mb: ModuleBuilder, name: string, s: StageShape, tu: 
   const L = blobLayout(s);
   const A = argSlots(s);
   const COUT = s.cout;
+  const RC = residualChannels(s);
   const SH = s.shuffle;
   const fills = s.terms.map((term, ti) => {
     const pws = term.chain.map((p, j) => mb.add(pointwise(p, L.terms[ti].chain[j].w, L.terms[ti].chain[j].b, tu, relaxed)));
@@ -319,7 +320,12 @@ export function renderStage(mb: ModuleBuilder, name: string, s: StageShape, tu: 
         f.get(dst).get(db).op('i32.add');
         if (s.relu) relu(f, R.acc[o][q], zero);
         else f.get(R.acc[o][q]);
-        if (s.residual) f.get(resrow).get(db).op('i32.add').mem('v128.load', VB * q).op('f32x4.add');
+        if (s.residual) {
+          // A repeated residual (fewer channels) is read at channel (o0 + o) mod RC of its [RC][WS] row.
+          if (RC === COUT) f.get(resrow).get(db).op('i32.add');
+          else f.get(resrow).get(o0).i32(o).op('i32.add').i32(RC).op('i32.rem_u').get(WSb).op('i32.mul', 'i32.add').get(v).i32(4).op('i32.shl', 'i32.add');
+          f.mem('v128.load', VB * q).op('f32x4.add');
+        }
         f.mem('v128.store', VB * q);
       }
       f.get(db).get(WSb).op('i32.add').set(db);
@@ -344,7 +350,7 @@ export function renderStage(mb: ModuleBuilder, name: string, s: StageShape, tu: 
     });
     if (SH > 1) f.get(stile).set(dst);
     else f.get(out).get(y).i32(COUT).op('i32.mul').get(WSb).op('i32.mul', 'i32.add').set(dst);
-    if (s.residual) f.get(res).get(y).i32(COUT).op('i32.mul').get(WSb).op('i32.mul', 'i32.add').set(resrow);
+    if (s.residual) f.get(res).get(y).i32(RC).op('i32.mul').get(WSb).op('i32.mul', 'i32.add').set(resrow);
     blockedLoops(f, COUT, tu.ob, tu.pb, tu.order, { v, o0, nv }, convBlock);
     if (SH > 1) scatter(f, s, { y, ky0, kx0, kx1, WS, WSb, stile, bytes, out });
     addTo(f, y, 1);

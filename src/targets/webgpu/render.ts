@@ -10,7 +10,7 @@
 // array reads); activations between stages are channel-planar [C][H][W] f32 over the window, so a halo row
 // is read by neighbouring threads from neighbouring addresses. Frame and window sizes are uniforms: one
 // pipeline serves every frame and tile size.
-import { blobLayout, type StageShape } from '../../compiler/stage.js';
+import { blobLayout, residualChannels, type StageShape } from '../../compiler/stage.js';
 import type { Precision } from '../target.js';
 import { type GpuTuning, workgroupOf } from './schedule.js';
 import { range } from '../../util/range.js';
@@ -41,6 +41,7 @@ export function stageWgsl(s: StageShape, t: GpuTuning, p: Precision = 'f32'): st
   const { tw: TW, th: TH } = t;
   const OB = g.ob;
   const COUT = s.cout;
+  const RC = residualChannels(s);
   const S = s.shuffle;
   const frameT = s.io === 'u8' ? 'u32' : 'f32';
   const acc = (j: number) => `a${j}`;
@@ -141,10 +142,11 @@ export function stageWgsl(s: StageShape, t: GpuTuning, p: Precision = 'f32'): st
     );
   });
 
-  const value = (j: number, at: string) => {
+  /** Output channel o's value at pixel index `px` (y·w + x); a repeated residual is read at channel o mod RC. */
+  const value = (j: number, o: string, px: string) => {
     let v = acc(j);
     if (s.relu) v = `max(${v}, 0.0)`;
-    if (s.residual) v = `${v} + f32(res[${at}])`;
+    if (s.residual) v = `${v} + f32(res[${RC === COUT ? o : `(${o}) % ${RC}u`} * n + ${px}])`;
     return v;
   };
   if (S === 1) {
@@ -153,8 +155,7 @@ export function stageWgsl(s: StageShape, t: GpuTuning, p: Precision = 'f32'): st
       '  let x = tx0 + lx;',
       '  if (y < P.y0 + P.rh && x < P.x0 + P.rw) {',
       ...range(OB).map((j) => {
-        const at = `(o0 + ${j}u) * n + y * P.w + x`;
-        return `    if (o0 + ${j}u < ${COUT}u) { outp[${at}] = elem(${value(j, at)}); }`;
+        return `    if (o0 + ${j}u < ${COUT}u) { outp[(o0 + ${j}u) * n + y * P.w + x] = elem(${value(j, `(o0 + ${j}u)`, 'y * P.w + x')}); }`;
       }),
       '  }',
     );
@@ -164,10 +165,9 @@ export function stageWgsl(s: StageShape, t: GpuTuning, p: Precision = 'f32'): st
     const ROW = TW * S * 3;
     emit('  workgroupBarrier();');
     for (const j of range(OB)) {
-      const at = `o * n + (ty0 + ly) * P.w + tx0 + lx`;
       emit(
         `  { let o = o0 + ${j}u; if (o < ${COUT}u) {`,
-        `    smem[((ly * ${S}u + (o / ${S}u) % ${S}u) * ${TW * S}u + lx * ${S}u + o % ${S}u) * 3u + o / ${S * S}u] = elem(${value(j, at)});`,
+        `    smem[((ly * ${S}u + (o / ${S}u) % ${S}u) * ${TW * S}u + lx * ${S}u + o % ${S}u) * 3u + o / ${S * S}u] = elem(${value(j, 'o', '(ty0 + ly) * P.w + tx0 + lx')});`,
         '  } }',
       );
     }
