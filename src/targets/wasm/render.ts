@@ -261,6 +261,7 @@ export function renderStage(mb: ModuleBuilder, name: string, s: StageShape, tu: 
     return l;
   });
   const rows = s.terms.map((t) => range(t.k).map(i32));
+  const rrow = RC === COUT ? null : i32();
   const zero = f.local('v128');
   f.f32(0).op('f32x4.splat').set(zero);
   const R = blockLocals(f, Math.min(tu.ob, COUT), tu.pb);
@@ -316,14 +317,16 @@ export function renderStage(mb: ModuleBuilder, name: string, s: StageShape, tu: 
     // Epilogue: relu, residual, store; db = byte offset of the block in a [COUT][WS] row.
     f.get(o0).get(WSb).op('i32.mul').get(v).i32(4).op('i32.shl', 'i32.add').set(db);
     for (const o of range(O)) {
+      // A repeated residual (fewer channels) is read at channel (o0 + o) mod RC of its [RC][WS] row.
+      if (s.residual && rrow !== null)
+        f.get(resrow).get(o0).i32(o).op('i32.add').i32(RC).op('i32.rem_u').get(WSb).op('i32.mul', 'i32.add').get(v).i32(4).op('i32.shl', 'i32.add').set(rrow);
       for (const q of range(P)) {
         f.get(dst).get(db).op('i32.add');
         if (s.relu) relu(f, R.acc[o][q], zero);
         else f.get(R.acc[o][q]);
         if (s.residual) {
-          // A repeated residual (fewer channels) is read at channel (o0 + o) mod RC of its [RC][WS] row.
-          if (RC === COUT) f.get(resrow).get(db).op('i32.add');
-          else f.get(resrow).get(o0).i32(o).op('i32.add').i32(RC).op('i32.rem_u').get(WSb).op('i32.mul', 'i32.add').get(v).i32(4).op('i32.shl', 'i32.add');
+          if (rrow === null) f.get(resrow).get(db).op('i32.add');
+          else f.get(rrow);
           f.mem('v128.load', VB * q).op('f32x4.add');
         }
         f.mem('v128.store', VB * q);

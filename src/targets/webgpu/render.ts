@@ -154,9 +154,7 @@ export function stageWgsl(s: StageShape, t: GpuTuning, p: Precision = 'f32'): st
       '  let y = ty0 + ly;',
       '  let x = tx0 + lx;',
       '  if (y < P.y0 + P.rh && x < P.x0 + P.rw) {',
-      ...range(OB).map((j) => {
-        return `    if (o0 + ${j}u < ${COUT}u) { outp[(o0 + ${j}u) * n + y * P.w + x] = elem(${value(j, `(o0 + ${j}u)`, 'y * P.w + x')}); }`;
-      }),
+      ...range(OB).map((j) => `    if (o0 + ${j}u < ${COUT}u) { outp[(o0 + ${j}u) * n + y * P.w + x] = elem(${value(j, `(o0 + ${j}u)`, 'y * P.w + x')}); }`),
       '  }',
     );
   } else {
