@@ -8,7 +8,7 @@
 #
 # Usage: scripts/train-recipe.sh DATA_DIR [PART…]   (e.g. ../shared/datasets teacher-x2 ablation-x2:ema)
 # Parts: teacher-x2 teacher-x4 ablation-x2 (every row) ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4
-# deep-luma-x2 deep-luma-x4 table; default: all but the zoo models, whose recipe (RECIPE, default full) should follow what the
+# deep-luma-x2 deep-luma-x4 deep9-luma-x4 ft-deep-luma-x4 ft-deep9-luma-x4 table; default: all but the zoo models, whose recipe (RECIPE, default full) should follow what the
 # ablation measured (zoo/searched-x2-33ms-luma.rtsr: RECIPE=reparam).
 # scratch-x2: searched-x2-33ms's architecture from scratch with RECIPE for ZOO_STEPS_X2 (no teacher), evaluated
 # in runs/recipe/scratch-x2: whether the branches do more from the start than added to trained weights.
@@ -16,11 +16,14 @@
 # from the linear skip; compiled to the same RGB convs) trained from scratch with RECIPE for ZOO_STEPS_Xs, into
 # zoo/searched-xS-33ms-luma.rtsr, benched beside searched-xS-33ms. deep-luma-x2: the same for DEEP_X2_ARCH, into
 # runs/recipe/deep-luma-x2 and zoo/wdsr-b-5x8-luma-x2.rtsr; deep-luma-x4: DEEP_X4_ARCH for DEEP_STEPS_X4, into
-# runs/recipe/deep-luma-x4 and zoo/wdsr-b-8x14-luma-x4.rtsr.
+# runs/recipe/deep-luma-x4 and zoo/wdsr-b-8x14-luma-x4.rtsr; deep9-luma-x4: DEEP9_X4_ARCH the same way, into
+# runs/recipe/deep9-luma-x4 and zoo/wdsr-b-9x14-luma-x4.rtsr. ft-RUN: FT_STEPS more steps from runs/recipe/RUN's model
+# with the finetune-downscale recipe (its images also downscaled by 0.9–0.6, a weight average) at lr 2.5e-4 and
+# 48×48 patches, into runs/recipe/ft-RUN and RUN's zoo file.
 # Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier ycbcr downscale distill full full-distill reparam-luma
 # (reparam with a luminance body).
 # Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
-# ZOO_STEPS_X4 (60000), DEEP_STEPS_X4 (200000, as ×2); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
+# ZOO_STEPS_X4 (60000), DEEP_STEPS_X4 (200000, as ×2), FT_STEPS (8000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
 # DISTILL (1; 0: the zoo models train without a teacher, into runs/recipe/zoo-xS-nodistill).
 # The `distill` rows and the zoo models (unless DISTILL=0) need their scale's teacher part to have run.
 # Durations on the 2-core AMD EPYC (Zen 5) of docs/training.md: see "The recipe" there.
@@ -36,6 +39,7 @@ ABLATION_STEPS=${ABLATION_STEPS:-60000}
 ZOO_STEPS_X2=${ZOO_STEPS_X2:-200000}
 ZOO_STEPS_X4=${ZOO_STEPS_X4:-60000}
 DEEP_STEPS_X4=${DEEP_STEPS_X4:-200000}
+FT_STEPS=${FT_STEPS:-8000}
 RECIPE=${RECIPE:-full}
 DISTILL=${DISTILL:-1}
 # searched-x2-33ms's architecture (2.77 GMACs at 720p): the inference graph every ablation row shares.
@@ -48,6 +52,9 @@ DEEP_X2_ARCH='{"arch":"wdsr-b","channels":8,"blocks":[{"m1":84,"m2":8},{"m1":84,
 # Eight equal blocks at C 14 (51 114 MACs per LR pixel, 96 % of X4_ARCH's 53 343; 28.7 against 29.4 ms in the same
 # bench rounds at 320×180, Zen 4).
 DEEP_X4_ARCH='{"arch":"wdsr-b","channels":14,"blocks":[{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16},{"m1":104,"m2":16}]}'
+# Nine blocks at C 14, M1 100 (55 170 MACs per LR pixel with an RGB tail, 51 138 and 2.95 GMACs at 720p as deployed; 28.7
+# against 29.4 ms in the same bench rounds at 320×180, Zen 4): the frame time the luminance tail frees, spent on depth.
+DEEP9_X4_ARCH='{"arch":"wdsr-b","channels":14,"blocks":[{"m1":100,"m2":16},{"m1":100,"m2":16},{"m1":100,"m2":16},{"m1":100,"m2":16},{"m1":100,"m2":16},{"m1":100,"m2":16},{"m1":100,"m2":16},{"m1":100,"m2":16},{"m1":100,"m2":16}]}'
 luma() { echo "${1%\}},\"luma\":true}"; }
 ROWS=(baseline no-augment ema reparam patch-late l2-finetune charbonnier ycbcr downscale distill full full-distill reparam-luma)
 
@@ -101,6 +108,15 @@ luma_model() { # SCALE ARCH STEPS [RUN NAME]
   $RTSR bench --model "searched-x$1-33ms" --model "$name" --input "$((1280 / $1))x$((720 / $1))"
 }
 
+finetune_model() { # SCALE RUN NAME
+  local from="runs/recipe/$2/model.rtsr" out="runs/recipe/ft-$2"
+  [ -f "$from" ] || { echo "$from is missing: run the $2 part first" >&2; exit 2; }
+  run_training "$out" --init "$from" --data "$DATA" --steps "$FT_STEPS" --lr 2.5e-4 --patch 48 --recipe finetune-downscale
+  cp "$out/model.rtsr" "zoo/$3.rtsr"
+  evaluate "zoo/$3.rtsr"
+  $RTSR bench --model "searched-x$1-33ms" --model "$3" --input "$((1280 / $1))x$((720 / $1))"
+}
+
 zoo_model() { # SCALE STEPS
   local out="runs/recipe/zoo-x$1" name="searched-x$1-33ms-recipe" extra=()
   if [ "$DISTILL" = 0 ]; then
@@ -137,7 +153,10 @@ for part in "${parts[@]}"; do
     luma-x4) luma_model 4 "$X4_ARCH" "$ZOO_STEPS_X4" ;;
     deep-luma-x2) luma_model 2 "$DEEP_X2_ARCH" "$ZOO_STEPS_X2" deep-luma-x2 wdsr-b-5x8-luma-x2 ;;
     deep-luma-x4) luma_model 4 "$DEEP_X4_ARCH" "$DEEP_STEPS_X4" deep-luma-x4 wdsr-b-8x14-luma-x4 ;;
+    deep9-luma-x4) luma_model 4 "$DEEP9_X4_ARCH" "$DEEP_STEPS_X4" deep9-luma-x4 wdsr-b-9x14-luma-x4 ;;
+    ft-deep-luma-x4) finetune_model 4 deep-luma-x4 wdsr-b-8x14-luma-x4 ;;
+    ft-deep9-luma-x4) finetune_model 4 deep9-luma-x4 wdsr-b-9x14-luma-x4 ;;
     table) node scripts/ablation-table.mjs runs/recipe/ablation-x2 "${ROWS[@]}" ;;
-    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4 deep-luma-x2 deep-luma-x4 table)" >&2; exit 2 ;;
+    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4 deep-luma-x2 deep-luma-x4 deep9-luma-x4 ft-deep-luma-x4 ft-deep9-luma-x4 table)" >&2; exit 2 ;;
   esac
 done

@@ -26,7 +26,7 @@ import { synthetic } from './support/synthetic.js';
 
 const readLog = (dir: string) => readFileSync(join(dir, LOG), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-test('every shipped recipe loads; each ablation recipe is the baseline plus one ingredient (reparam-luma: reparam\'s plus one)', () => {
+test('every shipped recipe loads; each ablation recipe is the baseline plus one ingredient (reparam-luma: reparam\'s plus one; finetune-downscale: reparam-luma\'s plus two)', () => {
   const names = recipeNames();
   for (const n of ['baseline', 'ema', 'reparam', 'patch-late', 'l2-finetune', 'charbonnier', 'no-augment', 'full']) assert.ok(names.includes(n), n);
   const { name: _, description: __, ...base } = loadRecipe('baseline');
@@ -35,7 +35,7 @@ test('every shipped recipe loads; each ablation recipe is the baseline plus one 
     const { name: _, description: __, ...r } = loadRecipe(n) as Recipe & Record<string, unknown>;
     return Object.keys({ ...base, ...r }).filter((k) => JSON.stringify((r as Record<string, unknown>)[k]) !== JSON.stringify((base as Record<string, unknown>)[k]));
   };
-  assert.deepEqual(Object.fromEntries(names.filter((n) => n !== 'baseline' && n !== 'full' && n !== 'reparam-luma').map((n) => [n, differs(n)])), {
+  assert.deepEqual(Object.fromEntries(names.filter((n) => !['baseline', 'full', 'reparam-luma', 'finetune-downscale'].includes(n)).map((n) => [n, differs(n)])), {
     charbonnier: ['losses'],
     downscale: ['downscales'],
     ema: ['ema'],
@@ -47,6 +47,7 @@ test('every shipped recipe loads; each ablation recipe is the baseline plus one 
   });
   assert.deepEqual(differs('full').sort(), ['ema', 'losses', 'patches', 'reparam']);
   assert.deepEqual(differs('reparam-luma').sort(), ['luma', 'reparam']);
+  assert.deepEqual(differs('finetune-downscale').sort(), ['downscales', 'ema', 'luma', 'reparam']);
 });
 
 test('recipe files: extends, and errors that name the file and the field', () => {
