@@ -100,25 +100,29 @@ scratch_x2() {
   evaluate "$out/model.rtsr"
 }
 
+# keep_in_zoo SCALE OUT NAME: a finished run's model as zoo/NAME.rtsr, scored, and timed beside searched-xS-33ms in
+# the same rounds.
+keep_in_zoo() {
+  cp "$2/model.rtsr" "zoo/$3.rtsr"
+  evaluate "zoo/$3.rtsr"
+  $RTSR bench --model "searched-x$1-33ms" --model "$3" --input "$((1280 / $1))x$((720 / $1))"
+}
+
 luma_model() { # SCALE ARCH STEPS [RUN NAME]
-  local out="runs/recipe/${4:-luma-x$1}" name="${5:-searched-x$1-33ms-luma}"
+  local out="runs/recipe/${4:-luma-x$1}"
   run_training "$out" --arch "$(luma "$2")" --scale "$1" --data "$DATA" --steps "$3" --recipe "$RECIPE"
-  cp "$out/model.rtsr" "zoo/$name.rtsr"
-  evaluate "zoo/$name.rtsr"
-  $RTSR bench --model "searched-x$1-33ms" --model "$name" --input "$((1280 / $1))x$((720 / $1))"
+  keep_in_zoo "$1" "$out" "${5:-searched-x$1-33ms-luma}"
 }
 
 finetune_model() { # SCALE RUN NAME
   local from="runs/recipe/$2/model.rtsr" out="runs/recipe/ft-$2"
   [ -f "$from" ] || { echo "$from is missing: run the $2 part first" >&2; exit 2; }
   run_training "$out" --init "$from" --data "$DATA" --steps "$FT_STEPS" --lr 2.5e-4 --patch 48 --recipe finetune-downscale
-  cp "$out/model.rtsr" "zoo/$3.rtsr"
-  evaluate "zoo/$3.rtsr"
-  $RTSR bench --model "searched-x$1-33ms" --model "$3" --input "$((1280 / $1))x$((720 / $1))"
+  keep_in_zoo "$1" "$out" "$3"
 }
 
 zoo_model() { # SCALE STEPS
-  local out="runs/recipe/zoo-x$1" name="searched-x$1-33ms-recipe" extra=()
+  local out="runs/recipe/zoo-x$1" extra=()
   if [ "$DISTILL" = 0 ]; then
     out+=-nodistill
   else
@@ -126,10 +130,8 @@ zoo_model() { # SCALE STEPS
     extra=(--teacher "zoo/wdsr-b-teacher-x$1.rtsr")
   fi
   run_training "$out" --init "searched-x$1-33ms" --data "$DATA" --steps "$2" --recipe "$RECIPE" "${extra[@]}"
-  cp "$out/model.rtsr" "zoo/$name.rtsr"
-  evaluate "zoo/$name.rtsr"
   # Same deployed convs as the searched model: the same time, measured in the same rounds.
-  $RTSR bench --model "searched-x$1-33ms" --model "$name" --input "$((1280 / $1))x$((720 / $1))"
+  keep_in_zoo "$1" "$out" "searched-x$1-33ms-recipe"
 }
 
 parts=("$@")
