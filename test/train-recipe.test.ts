@@ -11,6 +11,7 @@ import { compile } from '../src/compiler/compile.js';
 import type { ImagePair } from '../src/data/datasets.js';
 import { PatchSampler } from '../src/data/patches.js';
 import { Tensor } from '../src/engine/tensor.js';
+import { dihedral } from '../src/image/dihedral.js';
 import { rgbImage } from '../src/image/image.js';
 import { resizeImage } from '../src/image/resize.js';
 import { parseArch } from '../src/models/registry.js';
@@ -26,7 +27,7 @@ import { synthetic } from './support/synthetic.js';
 
 const readLog = (dir: string) => readFileSync(join(dir, LOG), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-test('every shipped recipe loads; each ablation recipe is the baseline plus one ingredient (reparam-luma: reparam\'s plus one; finetune-downscale: reparam-luma\'s plus two)', () => {
+test('every shipped recipe loads; each ablation recipe is the baseline plus one ingredient (reparam-luma: reparam\'s plus one; finetune-downscale: reparam-luma\'s plus two; finetune-ensemble: finetune-downscale\'s plus one)', () => {
   const names = recipeNames();
   for (const n of ['baseline', 'ema', 'reparam', 'patch-late', 'l2-finetune', 'charbonnier', 'no-augment', 'full']) assert.ok(names.includes(n), n);
   const { name: _, description: __, ...base } = loadRecipe('baseline');
@@ -35,7 +36,7 @@ test('every shipped recipe loads; each ablation recipe is the baseline plus one 
     const { name: _, description: __, ...r } = loadRecipe(n) as Recipe & Record<string, unknown>;
     return Object.keys({ ...base, ...r }).filter((k) => JSON.stringify((r as Record<string, unknown>)[k]) !== JSON.stringify((base as Record<string, unknown>)[k]));
   };
-  assert.deepEqual(Object.fromEntries(names.filter((n) => !['baseline', 'full', 'reparam-luma', 'finetune-downscale'].includes(n)).map((n) => [n, differs(n)])), {
+  assert.deepEqual(Object.fromEntries(names.filter((n) => !['baseline', 'full', 'reparam-luma', 'finetune-downscale', 'finetune-ensemble'].includes(n)).map((n) => [n, differs(n)])), {
     charbonnier: ['losses'],
     downscale: ['downscales'],
     ema: ['ema'],
@@ -48,6 +49,7 @@ test('every shipped recipe loads; each ablation recipe is the baseline plus one 
   assert.deepEqual(differs('full').sort(), ['ema', 'losses', 'patches', 'reparam']);
   assert.deepEqual(differs('reparam-luma').sort(), ['luma', 'reparam']);
   assert.deepEqual(differs('finetune-downscale').sort(), ['downscales', 'ema', 'luma', 'reparam']);
+  assert.deepEqual(differs('finetune-ensemble').sort(), ['downscales', 'ema', 'ensemble', 'luma', 'reparam']);
 });
 
 test('recipe files: extends, and errors that name the file and the field', () => {
@@ -157,6 +159,21 @@ test('teacher targets are the compiled teacher on each whole image, cropped and 
   const b = sampler.sample(new Rng(5), 16, 7);
   assert.deepEqual(b.teacher, b.hr);
   assert.throws(() => new PatchSampler(ps, 2).withTargets(targets.slice(1)), /2 teacher outputs for 3 images/);
+});
+
+test("a teacher's self-ensemble is equivariant: its target for a flipped or rotated image is its target flipped or rotated", async () => {
+  const teacher = randomModel('{"arch":"wdsr-b","channels":4,"blocks":[{"m1":8,"m2":4}]}', 2, 5);
+  const [q] = pairs(1, new Rng(4));
+  const lr = { width: q.lr.width, height: q.lr.height, channels: 3, data: Float32Array.from(q.lr.data, (v) => v / 255) };
+  const [plain, ens] = [await teacherOutputs(teacher, [q], referenceTarget), await teacherOutputs(teacher, [q], referenceTarget, true)];
+  assert.ok(maxAbsDiff(plain[0], ens[0]) > 1e-3, 'a random network is not equivariant itself');
+  const hr = { width: 2 * q.lr.width, height: 2 * q.lr.height, channels: 3, data: ens[0] };
+  for (let t = 1; t < 8; t++) {
+    const moved = dihedral(lr, t);
+    const bytes = rgbImage(moved.width, moved.height, Uint8Array.from(moved.data, (v) => Math.round(v * 255)));
+    const [out] = await teacherOutputs(teacher, [{ ...q, lr: bytes }], referenceTarget, true);
+    assert.ok(maxAbsDiff(out, dihedral(hr, t).data) < 1e-5, `t=${t}`);
+  }
 });
 
 test('branches added to a trained network leave its function as it was (identity included), folded or not', async () => {

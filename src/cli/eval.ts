@@ -4,7 +4,7 @@ import { BENCHMARK_SETS, listSets } from '../data/datasets.js';
 import { resolveDataDir } from '../data/datadir.js';
 import { evaluate, type EvalResult } from '../eval/evaluate.js';
 import { KNOWN_MODELS, resolveModel } from '../eval/models.js';
-import type { Upscaler } from '../eval/upscaler.js';
+import { selfEnsemble, type Upscaler } from '../eval/upscaler.js';
 import { saveModel } from '../models/model-io.js';
 import { findModel } from '../models/zoo.js';
 import { CliError } from './args.js';
@@ -19,6 +19,7 @@ const options = {
   data: OPTIONS.data,
   target: { ...OPTIONS.target, help: 'where a trained model runs; default: native where a C compiler exists, else wasm' },
   'save-metrics': { kind: 'flag', help: 'store the measured PSNR/SSIM in the model file (trained models only)' },
+  'self-ensemble': { kind: 'flag', help: "score the model's self-ensemble: the mean of its SR of the 8 flips and rotations of each image (8 times the work)" },
   json: { ...OPTIONS.json, help: 'print one JSON object {model, scale, sets: {<set>: {psnr, ssim, images}}} instead of a table' },
 } as const satisfies Options;
 
@@ -34,6 +35,7 @@ async function run({ values, usage }: Args<typeof options>): Promise<void> {
   if (values.model === undefined) throw new CliError(`--model is required\n${usage}`);
   // Before the evaluation, not after minutes of it.
   if (values['save-metrics'] && KNOWN_MODELS.includes(values.model)) throw new CliError('--save-metrics needs a trained model file, not a built-in');
+  if (values['save-metrics'] && values['self-ensemble']) throw new CliError("--save-metrics stores the model's own figures, not its self-ensemble's");
 
   let dataDir: string;
   try {
@@ -53,6 +55,7 @@ async function run({ values, usage }: Args<typeof options>): Promise<void> {
   let model: Upscaler;
   try {
     model = await resolveModel(values.model, values.scale, target);
+    if (values['self-ensemble']) model = selfEnsemble(model);
   } catch (err) {
     throw new CliError((err as Error).message);
   }

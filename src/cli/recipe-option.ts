@@ -42,6 +42,7 @@ export function teacherArg(nameOrPath: string, scale: number): { model: Model; r
 export function teacherOption(values: Values, recipe: Recipe, scale: number): { model: Model; ref: TeacherRef } | undefined {
   if (values.teacher === undefined) {
     if (values['distill-weight'] !== undefined) throw new CliError('--distill-weight needs --teacher');
+    if (recipe.ensemble) throw new CliError(`recipe '${recipe.name}' distils a teacher's self-ensemble: give --teacher (the --init model itself, for instance)`);
     return undefined;
   }
   if (recipe.distill === 0) throw new CliError(`--teacher with a distillation weight of 0 (recipe '${recipe.name}'): give --distill-weight`);

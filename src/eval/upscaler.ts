@@ -1,5 +1,6 @@
 // What `rtsr eval` scores: anything that turns an LR image into an SR image `scale` times larger.
-import type { RgbImage } from '../image/image.js';
+import { dihedral, undoDihedral } from '../image/dihedral.js';
+import { type RgbImage, rgbImage } from '../image/image.js';
 import { resizeImage } from '../image/resize.js';
 
 export interface Upscaler {
@@ -13,4 +14,24 @@ export interface Upscaler {
 /** The bicubic baseline of every SR table: MATLAB `imresize(LR, scale, 'bicubic')`. */
 export function bicubicUpscaler(scale: number): Upscaler {
   return { name: 'bicubic', scale, upscale: (lr) => resizeImage(lr, scale) };
+}
+
+/** `base`'s self-ensemble: the mean of its SR of the LR image's 8 flips and rotations, each mapped back, rounded
+ *  to uint8. 8 times the work; how much of a network's error is not equivariant (docs/training.md). */
+export function selfEnsemble(base: Upscaler): Upscaler {
+  return {
+    name: `${base.name} (self-ensemble)`,
+    scale: base.scale,
+    async upscale(lr) {
+      const s = base.scale;
+      const sum = new Float32Array(lr.data.length * s * s);
+      for (let t = 0; t < 8; t++) {
+        const moved = dihedral({ ...lr, channels: 3 }, t);
+        const sr = await base.upscale(rgbImage(moved.width, moved.height, moved.data, lr.gray));
+        const back = undoDihedral({ ...sr, channels: 3 }, t);
+        for (let i = 0; i < sum.length; i++) sum[i] += back.data[i];
+      }
+      return rgbImage(lr.width * s, lr.height * s, Uint8Array.from(sum, (v) => Math.round(v / 8)), lr.gray);
+    },
+  };
 }

@@ -37,8 +37,8 @@ export async function recipeSource(sampler: PatchSampler, opts: Pick<TrainOption
   }
   if (teacher) {
     const t0 = performance.now();
-    from = from.withTargets(await teacherOutputs(teacher, from.pairs, await defaultTarget()));
-    log(`teacher: its SR of ${from.pairs.length} training images in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    from = from.withTargets(await teacherOutputs(teacher, from.pairs, await defaultTarget(), recipe?.ensemble));
+    log(`teacher: its ${recipe?.ensemble ? 'self-ensembled ' : ''}SR of ${from.pairs.length} training images in ${((performance.now() - t0) / 1000).toFixed(0)} s`);
   }
   return patchSource(from, opts.seed, opts.batch, recipe ? (step) => patchAt(recipe, opts.patch, step, opts.steps) : opts.patch, recipe?.augment ?? true);
 }

@@ -41,9 +41,11 @@ export interface Recipe {
   downscales?: number[];
   /** Weight of the distillation term ρ(SR, teacher's SR) beside ρ(SR, HR), when the run has a teacher. */
   distill: number;
+  /** The teacher's SR is its self-ensemble over the 8 flips and rotations (train/teacher.ts); needs a teacher. */
+  ensemble?: true;
 }
 
-const FIELDS = ['description', 'ema', 'augment', 'patches', 'losses', 'reparam', 'luma', 'downscales', 'distill'];
+const FIELDS = ['description', 'ema', 'augment', 'patches', 'losses', 'reparam', 'luma', 'downscales', 'distill', 'ensemble'];
 
 /** A fraction in [0, 1) of the run, for schedule entries. */
 function fraction(v: unknown, what: string): number {
@@ -84,13 +86,14 @@ export function validateRecipe(name: string, raw: Record<string, unknown>): Reci
     return { loss: e.loss as LossName };
   });
   if (losses[0]?.from !== 0) throw new Error(`${where}: losses must start with one from 0`);
-  if (raw.luma !== undefined && typeof raw.luma !== 'boolean') throw new Error(`${where}: 'luma' must be true or false, got ${JSON.stringify(raw.luma)}`);
+  for (const flag of ['luma', 'ensemble']) if (raw[flag] !== undefined && typeof raw[flag] !== 'boolean') throw new Error(`${where}: '${flag}' must be true or false, got ${JSON.stringify(raw[flag])}`);
   const downscales = raw.downscales;
   if (downscales !== undefined && !(Array.isArray(downscales) && downscales.length > 0 && downscales.every((f) => typeof f === 'number' && f > 0 && f < 1) && new Set(downscales).size === downscales.length))
     throw new Error(`${where}: 'downscales' must be a list of distinct factors in (0, 1), got ${JSON.stringify(downscales)}`);
   return {
     name, description, ema, augment, patches, losses, distill, ...reparamField(raw, where),
     ...(raw.luma ? { luma: true as const } : {}),
+    ...(raw.ensemble ? { ensemble: true as const } : {}),
     ...(downscales ? { downscales: downscales as number[] } : {}),
   };
 }

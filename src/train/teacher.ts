@@ -7,7 +7,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compile } from '../compiler/compile.js';
 import type { ImagePair } from '../data/datasets.js';
-import { toFloat } from '../image/image.js';
+import { dihedral, undoDihedral } from '../image/dihedral.js';
+import { type FloatImage, toFloat } from '../image/image.js';
 import type { Model } from '../models/model.js';
 import { findModel } from '../models/zoo.js';
 import type { Target } from '../targets/target.js';
@@ -33,12 +34,29 @@ export function reloadTeacher(ref: TeacherRef, scale: number): Model {
   return model;
 }
 
-/** Per pair, the teacher's SR of the whole LR image as HR-sized HWC floats. */
-export async function teacherOutputs(teacher: Model, pairs: readonly ImagePair[], target: Target): Promise<Float32Array[]> {
+/** Per pair, the teacher's SR of the whole LR image as HR-sized HWC floats; with `ensemble`, its self-ensemble:
+ *  the mean of its SR of the image's 8 flips and rotations, each mapped back (a better target than one pass,
+ *  by as much as test-time self-ensembles gain, at 8 passes once per run). */
+export async function teacherOutputs(teacher: Model, pairs: readonly ImagePair[], target: Target, ensemble = false): Promise<Float32Array[]> {
   const compiled = await compile(teacher, { target, tune: false });
+  const sr = async (lr: FloatImage): Promise<Float32Array> => await compiled.run(lr.data, lr.height, lr.width);
   try {
     const out: Float32Array[] = [];
-    for (const q of pairs) out.push(await compiled.run(toFloat(q.lr), q.lr.height, q.lr.width));
+    for (const q of pairs) {
+      const lr: FloatImage = { width: q.lr.width, height: q.lr.height, channels: 3, data: toFloat(q.lr) };
+      if (!ensemble) {
+        out.push(await sr(lr));
+        continue;
+      }
+      const s = teacher.scale;
+      const sum = new Float32Array(lr.data.length * s * s);
+      for (let t = 0; t < 8; t++) {
+        const moved = dihedral(lr, t);
+        const back = undoDihedral({ width: moved.width * s, height: moved.height * s, channels: 3, data: await sr(moved) }, t);
+        for (let i = 0; i < sum.length; i++) sum[i] += back.data[i];
+      }
+      out.push(sum.map((v) => v / 8));
+    }
     return out;
   } finally {
     await compiled.dispose();
