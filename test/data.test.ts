@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { BUNDLED_DATA_DIR, resolveDataDir } from '../src/data/datadir.js';
 import { listImages, listSets, loadPair } from '../src/data/datasets.js';
 import { PatchSampler } from '../src/data/patches.js';
-import { modcrop, rgbImage, type RgbImage } from '../src/image/image.js';
+import { crop, modcrop, rgbImage, type RgbImage } from '../src/image/image.js';
 import { writePng } from '../src/image/io.js';
 import { resizeImage } from '../src/image/resize.js';
 import { Rng } from '../src/util/random.js';
@@ -151,6 +151,24 @@ test('withDownscales: every image again at each factor (bicubic, cropped to the 
   }
   const withTeacher = sampler.withTargets(sampler.pairs.map((p) => new Float32Array(p.hr.data.length)));
   assert.throws(() => withTeacher.withDownscales([0.5]), /before adding the teacher outputs/);
+});
+
+test('withShifts: every image again without its first dx columns and dy rows (cropped to the scale), its LR made alike, shift by shift', async () => {
+  const { dir } = await fixture();
+  const sampler = await PatchSampler.load(dir, ['A'], 2);
+  const more = sampler.withShifts([[1, 0], [1, 1]]);
+  assert.deepEqual(more.pairs.map((p) => p.name), ['a1', 'a2', 'a1+1,0', 'a2+1,0', 'a1+1,1', 'a2+1,1']);
+  for (const [i, q] of more.pairs.slice(2).entries()) {
+    const src = sampler.pairs[i % 2].hr;
+    const [dx, dy] = i < 2 ? [1, 0] : [1, 1];
+    const hr = modcrop(crop(src, dx, dy, src.width - dx, src.height - dy), 2);
+    assert.deepEqual(q.hr, hr);
+    assert.deepEqual(q.lr.data, resizeImage(hr, 1 / 2).data);
+    // The shifted HR's first pixel is the original's at (dx, dy).
+    assert.deepEqual(q.hr.data.subarray(0, 3), src.data.subarray((dy * src.width + dx) * 3, (dy * src.width + dx) * 3 + 3));
+  }
+  const withTeacher = sampler.withTargets(sampler.pairs.map((p) => new Float32Array(p.hr.data.length)));
+  assert.throws(() => withTeacher.withShifts([[1, 0]]), /withShifts: make the copies before adding the teacher outputs/);
 });
 
 test('patches are reproducible from the seed and differ between seeds', async () => {

@@ -63,6 +63,7 @@ test('recipe files: extends, and errors that name the file and the field', () =>
   assert.deepEqual(mine.patches, [{ from: 0.5, size: 32 }]);
   assert.equal(mine.downscales, undefined);
   assert.deepEqual(loadRecipe(file('scaled.json', { extends: 'baseline', downscales: [0.9, 0.6] })).downscales, [0.9, 0.6]);
+  assert.deepEqual(loadRecipe(file('shifted.json', { extends: 'baseline', shifts: [[2, 0], [0, 2]] })).shifts, [[2, 0], [0, 2]]);
   const bad: [unknown, RegExp][] = [
     [{ extends: 'baseline', lr: 1 }, /unknown field 'lr'/],
     [{ extends: 'baseline', losses: [{ from: 0, loss: 'huber' }] }, /losses\[0\]: 'loss' must be one of l1, l2, charbonnier, ycbcr, got "huber"/],
@@ -73,6 +74,9 @@ test('recipe files: extends, and errors that name the file and the field', () =>
     [{ extends: 'baseline', reparam: { branches: ['3x3'] } }, /'reparam' needs 'branches'/],
     [{ extends: 'baseline', downscales: [0.9, 1] }, /'downscales' must be a list of distinct factors in \(0, 1\), got \[0.9,1\]/],
     [{ extends: 'baseline', downscales: [] }, /'downscales' must be a list/],
+    [{ extends: 'baseline', shifts: [[2, 0], [2, 0]] }, /'shifts' must be a list of distinct \[dx, dy\] pixel offsets, integers in \[0, 16\), not \[0, 0\], got \[\[2,0\],\[2,0\]\]/],
+    [{ extends: 'baseline', shifts: [[0, 0]] }, /'shifts' must be a list/],
+    [{ extends: 'baseline', shifts: [[1.5, 0]] }, /'shifts' must be a list/],
     [{ extends: 'nothing' }, /no recipe 'nothing' \(recipes: baseline, charbonnier, downscale/],
   ];
   for (const [body, message] of bad) assert.throws(() => loadRecipe(file('bad.json', body)), message, JSON.stringify(body));
@@ -140,11 +144,14 @@ function pairs(n: number, rng: Rng): ImagePair[] {
   });
 }
 
-test("a recipe's downscales add each image's downscaled copies to the pairs the batches come from", async () => {
+test("a recipe's downscales add each image's downscaled copies to the pairs the batches come from, its shifts the shifted ones first", async () => {
   const lines: string[] = [];
   const recipe = { ...loadRecipe('downscale'), downscales: [0.9, 0.5] };
   const source = await recipeSource(new PatchSampler(pairs(3, new Rng(3)), 2), { seed: 1, batch: 2, patch: 6, steps: 10, recipe }, undefined, (l) => lines.push(l));
   assert.deepEqual(lines, ['downscales 0.9, 0.5: 9 training pairs from 3 images']);
+  lines.length = 0;
+  await recipeSource(new PatchSampler(pairs(3, new Rng(3)), 2), { seed: 1, batch: 2, patch: 6, steps: 10, recipe: { ...recipe, shifts: [[1, 0], [0, 1]] } }, undefined, (l) => lines.push(l));
+  assert.deepEqual(lines, ['shifts (1, 0), (0, 1): 9 training pairs from 3 images', 'downscales 0.9, 0.5: 27 training pairs from 3 images']);
   assert.deepEqual(source.batch(0).hr.shape, [2, 12, 12, 3]);
 });
 

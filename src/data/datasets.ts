@@ -2,7 +2,7 @@
 // it is made from HR by our MATLAB-compatible downscale after the top-left crop to a multiple of the scale.
 import { readdir } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
-import { modcrop, type RgbImage } from '../image/image.js';
+import { crop, modcrop, type RgbImage } from '../image/image.js';
 import { readImage } from '../image/io.js';
 import { resizeImage } from '../image/resize.js';
 import { InputError } from '../util/errors.js';
@@ -64,6 +64,13 @@ export async function loadPair(path: string, scale: number): Promise<ImagePair> 
 export function downscaledPair(pair: ImagePair, factor: number, scale: number): ImagePair | null {
   const hr = resizeImage(pair.hr, factor);
   return hr.width < scale || hr.height < scale ? null : pairOf(`${pair.name}@${factor}`, pair.path, hr, scale);
+}
+
+/** A training pair from a pair's HR without its first `dx` columns and `dy` rows, named NAME+DX,DY: its LR
+ *  samples the picture at another phase; null when too small to hold one pixel at `scale`. */
+export function shiftedPair(pair: ImagePair, dx: number, dy: number, scale: number): ImagePair | null {
+  const [w, h] = [pair.hr.width - dx, pair.hr.height - dy];
+  return w < scale || h < scale ? null : pairOf(`${pair.name}+${dx},${dy}`, pair.path, crop(pair.hr, dx, dy, w, h), scale);
 }
 
 function pairOf(name: string, path: string, full: RgbImage, scale: number): ImagePair {

@@ -3,7 +3,7 @@
 // batch only copies pixels. A distilling run adds a teacher's SR of every whole image, cropped alike.
 import type { RgbImage } from '../image/image.js';
 import type { Rng } from '../util/random.js';
-import { downscaledPair, listImages, loadPair, type ImagePair } from './datasets.js';
+import { downscaledPair, listImages, loadPair, shiftedPair, type ImagePair } from './datasets.js';
 
 /** NHWC float32 in [0, 1]: lr [batch, p, p, 3], hr and teacher [batch, p·scale, p·scale, 3]. */
 export interface PatchBatch {
@@ -37,8 +37,19 @@ export class PatchSampler {
   /** These images and, after them, each one downscaled by every factor of `factors` with its LR made alike:
    *  FSRCNN's scale augmentation, sharper pairs from the same photographs. Before any teacher's outputs. */
   withDownscales(factors: readonly number[]): PatchSampler {
-    if (this.targets) throw new Error('withDownscales: downscale the images before adding the teacher outputs');
-    const extra = factors.flatMap((f) => this.pairs.map((p) => downscaledPair(p, f, this.scale)).filter((p) => p !== null));
+    return this.withCopies('withDownscales', factors, (p, f) => downscaledPair(p, f, this.scale));
+  }
+
+  /** These images and, after them, each one cropped by every (dx, dy) of `shifts` at the top-left with its LR
+   *  made alike: the same picture sampled at another phase of the scale's grid, at full HR sharpness. */
+  withShifts(shifts: readonly (readonly [number, number])[]): PatchSampler {
+    return this.withCopies('withShifts', shifts, (p, [dx, dy]) => shiftedPair(p, dx, dy, this.scale));
+  }
+
+  /** These pairs, then one copy of each per kind (kind by kind), leaving out those `copy` cannot make. */
+  private withCopies<K>(what: string, kinds: readonly K[], copy: (p: ImagePair, kind: K) => ImagePair | null): PatchSampler {
+    if (this.targets) throw new Error(`${what}: make the copies before adding the teacher outputs`);
+    const extra = kinds.flatMap((k) => this.pairs.map((p) => copy(p, k)).filter((p) => p !== null));
     return new PatchSampler([...this.pairs, ...extra], this.scale);
   }
 

@@ -31,8 +31,12 @@ export function patchSource(sampler: PatchSampler, seed: number, batch: number, 
 export async function recipeSource(sampler: PatchSampler, opts: Pick<TrainOptions, 'seed' | 'batch' | 'patch' | 'steps' | 'recipe'>, teacher: Model | undefined, log: (line: string) => void): Promise<BatchSource> {
   const recipe = opts.recipe;
   let from = sampler;
+  if (recipe?.shifts) {
+    from = from.withShifts(recipe.shifts);
+    log(`shifts ${recipe.shifts.map(([x, y]) => `(${x}, ${y})`).join(', ')}: ${from.pairs.length} training pairs from ${sampler.pairs.length} images`);
+  }
   if (recipe?.downscales) {
-    from = sampler.withDownscales(recipe.downscales);
+    from = from.withDownscales(recipe.downscales);
     log(`downscales ${recipe.downscales.join(', ')}: ${from.pairs.length} training pairs from ${sampler.pairs.length} images`);
   }
   if (teacher) {
