@@ -1,5 +1,5 @@
 // What `rtsr eval` scores: anything that turns an LR image into an SR image `scale` times larger.
-import { dihedral, undoDihedral } from '../image/dihedral.js';
+import { ensembleMean } from '../image/dihedral.js';
 import { type RgbImage, rgbImage } from '../image/image.js';
 import { resizeImage } from '../image/resize.js';
 
@@ -24,14 +24,8 @@ export function selfEnsemble(base: Upscaler): Upscaler {
     scale: base.scale,
     async upscale(lr) {
       const s = base.scale;
-      const sum = new Float32Array(lr.data.length * s * s);
-      for (let t = 0; t < 8; t++) {
-        const moved = dihedral({ ...lr, channels: 3 }, t);
-        const sr = await base.upscale(rgbImage(moved.width, moved.height, moved.data, lr.gray));
-        const back = undoDihedral({ ...sr, channels: 3 }, t);
-        for (let i = 0; i < sum.length; i++) sum[i] += back.data[i];
-      }
-      return rgbImage(lr.width * s, lr.height * s, Uint8Array.from(sum, (v) => Math.round(v / 8)), lr.gray);
+      const mean = await ensembleMean({ ...lr, channels: 3 }, s, async (moved) => ({ ...(await base.upscale(rgbImage(moved.width, moved.height, moved.data, lr.gray))), channels: 3 }));
+      return rgbImage(lr.width * s, lr.height * s, Uint8Array.from(mean, Math.round), lr.gray);
     },
   };
 }

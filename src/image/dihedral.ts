@@ -34,3 +34,15 @@ export function dihedral<T extends Float32Array | Uint8Array>(img: Grid<T>, t: n
 export function undoDihedral<T extends Float32Array | Uint8Array>(img: Grid<T>, t: number): Grid<T> {
   return dihedral(img, t & 4 ? 4 | ((t & 1) << 1) | ((t & 2) >> 1) : t);
 }
+
+/** A self-ensemble: the mean of `f`'s output for `img` under each of the 8 symmetries, each mapped back. `f` must
+ *  return its input `scale` times larger (an SR of it). */
+export async function ensembleMean<T extends Float32Array | Uint8Array>(img: Grid<T>, scale: number, f: (moved: Grid<T>) => Promise<Grid<Float32Array | Uint8Array>>): Promise<Float32Array> {
+  const sum = new Float32Array(img.data.length * scale * scale);
+  for (let t = 0; t < 8; t++) {
+    const back = undoDihedral(await f(dihedral(img, t)), t);
+    for (let i = 0; i < sum.length; i++) sum[i] += back.data[i];
+  }
+  for (let i = 0; i < sum.length; i++) sum[i] /= 8;
+  return sum;
+}

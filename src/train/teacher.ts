@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { compile } from '../compiler/compile.js';
 import type { ImagePair } from '../data/datasets.js';
-import { dihedral, undoDihedral } from '../image/dihedral.js';
+import { ensembleMean } from '../image/dihedral.js';
 import { type FloatImage, toFloat } from '../image/image.js';
 import type { Model } from '../models/model.js';
 import { findModel } from '../models/zoo.js';
@@ -39,23 +39,13 @@ export function reloadTeacher(ref: TeacherRef, scale: number): Model {
  *  by as much as test-time self-ensembles gain, at 8 passes once per run). */
 export async function teacherOutputs(teacher: Model, pairs: readonly ImagePair[], target: Target, ensemble = false): Promise<Float32Array[]> {
   const compiled = await compile(teacher, { target, tune: false });
-  const sr = async (lr: FloatImage): Promise<Float32Array> => await compiled.run(lr.data, lr.height, lr.width);
+  const s = teacher.scale;
+  const sr = async (lr: FloatImage): Promise<FloatImage> => ({ width: lr.width * s, height: lr.height * s, channels: 3, data: await compiled.run(lr.data, lr.height, lr.width) });
   try {
     const out: Float32Array[] = [];
     for (const q of pairs) {
       const lr: FloatImage = { width: q.lr.width, height: q.lr.height, channels: 3, data: toFloat(q.lr) };
-      if (!ensemble) {
-        out.push(await sr(lr));
-        continue;
-      }
-      const s = teacher.scale;
-      const sum = new Float32Array(lr.data.length * s * s);
-      for (let t = 0; t < 8; t++) {
-        const moved = dihedral(lr, t);
-        const back = undoDihedral({ width: moved.width * s, height: moved.height * s, channels: 3, data: await sr(moved) }, t);
-        for (let i = 0; i < sum.length; i++) sum[i] += back.data[i];
-      }
-      out.push(sum.map((v) => v / 8));
+      out.push(ensemble ? await ensembleMean(lr, s, sr) : (await sr(lr)).data);
     }
     return out;
   } finally {
