@@ -18,8 +18,8 @@
 # runs/recipe/deep-luma-x2 and zoo/wdsr-b-5x8-luma-x2.rtsr; deep-luma-x4: DEEP_X4_ARCH for DEEP_STEPS_X4, into
 # runs/recipe/deep-luma-x4 and zoo/wdsr-b-8x14-luma-x4.rtsr; deep9-luma-x4: DEEP9_X4_ARCH the same way, into
 # runs/recipe/deep9-luma-x4 and zoo/wdsr-b-9x14-luma-x4.rtsr. ft-RUN: FT_STEPS more steps from runs/recipe/RUN's model
-# with the finetune-downscale recipe (its images also downscaled by 0.9–0.6, a weight average) at lr 2.5e-4 and
-# 48×48 patches, into runs/recipe/ft-RUN and RUN's zoo file.
+# with the finetune-shifts recipe (its images also at the scale's other phases and downscaled by 0.9–0.6, a weight
+# average) at lr 2.5e-4 and 48×48 patches, into runs/recipe/ft-RUN and RUN's zoo file.
 # Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier ycbcr downscale distill full full-distill reparam-luma
 # (reparam with a luminance body).
 # Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
@@ -117,7 +117,7 @@ luma_model() { # SCALE ARCH STEPS [RUN NAME]
 finetune_model() { # SCALE RUN NAME
   local from="runs/recipe/$2/model.rtsr" out="runs/recipe/ft-$2"
   [ -f "$from" ] || { echo "$from is missing: run the $2 part first" >&2; exit 2; }
-  run_training "$out" --init "$from" --data "$DATA" --steps "$FT_STEPS" --lr 2.5e-4 --patch 48 --recipe finetune-downscale
+  run_training "$out" --init "$from" --data "$DATA" --steps "$FT_STEPS" --lr 2.5e-4 --patch 48 --recipe finetune-shifts
   keep_in_zoo "$1" "$out" "$3"
 }
 

@@ -16,7 +16,7 @@ import { rgbImage } from '../src/image/image.js';
 import { resizeImage } from '../src/image/resize.js';
 import { parseArch } from '../src/models/registry.js';
 import { referenceTarget } from '../src/targets/reference/index.js';
-import { patchSource, recipeSource } from '../src/train/data.js';
+import { gridShifts, patchSource, recipeSource } from '../src/train/data.js';
 import { Ema } from '../src/train/ema.js';
 import { loadRecipe, lossAt, patchAt, type Recipe, recipeNames } from '../src/train/recipe.js';
 import { teacherOutputs } from '../src/train/teacher.js';
@@ -27,7 +27,7 @@ import { synthetic } from './support/synthetic.js';
 
 const readLog = (dir: string) => readFileSync(join(dir, LOG), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
 
-test('every shipped recipe loads; each ablation recipe is the baseline plus one ingredient (reparam-luma: reparam\'s plus one; finetune-downscale: reparam-luma\'s plus two; finetune-ensemble: finetune-downscale\'s plus one)', () => {
+test('every shipped recipe loads; each ablation recipe is the baseline plus one ingredient (reparam-luma: reparam\'s plus one; finetune-downscale: reparam-luma\'s plus two; finetune-ensemble, finetune-shifts: finetune-downscale\'s plus one)', () => {
   const names = recipeNames();
   for (const n of ['baseline', 'ema', 'reparam', 'patch-late', 'l2-finetune', 'charbonnier', 'no-augment', 'full']) assert.ok(names.includes(n), n);
   const { name: _, description: __, ...base } = loadRecipe('baseline');
@@ -36,7 +36,7 @@ test('every shipped recipe loads; each ablation recipe is the baseline plus one 
     const { name: _, description: __, ...r } = loadRecipe(n) as Recipe & Record<string, unknown>;
     return Object.keys({ ...base, ...r }).filter((k) => JSON.stringify((r as Record<string, unknown>)[k]) !== JSON.stringify((base as Record<string, unknown>)[k]));
   };
-  assert.deepEqual(Object.fromEntries(names.filter((n) => !['baseline', 'full', 'reparam-luma', 'finetune-downscale', 'finetune-ensemble'].includes(n)).map((n) => [n, differs(n)])), {
+  assert.deepEqual(Object.fromEntries(names.filter((n) => !['baseline', 'full', 'reparam-luma', 'finetune-downscale', 'finetune-ensemble', 'finetune-shifts'].includes(n)).map((n) => [n, differs(n)])), {
     charbonnier: ['losses'],
     downscale: ['downscales'],
     ema: ['ema'],
@@ -50,6 +50,7 @@ test('every shipped recipe loads; each ablation recipe is the baseline plus one 
   assert.deepEqual(differs('reparam-luma').sort(), ['luma', 'reparam']);
   assert.deepEqual(differs('finetune-downscale').sort(), ['downscales', 'ema', 'luma', 'reparam']);
   assert.deepEqual(differs('finetune-ensemble').sort(), ['downscales', 'ema', 'ensemble', 'luma', 'reparam']);
+  assert.deepEqual(differs('finetune-shifts').sort(), ['downscales', 'ema', 'luma', 'reparam', 'shifts']);
 });
 
 test('recipe files: extends, and errors that name the file and the field', () => {
@@ -64,6 +65,7 @@ test('recipe files: extends, and errors that name the file and the field', () =>
   assert.equal(mine.downscales, undefined);
   assert.deepEqual(loadRecipe(file('scaled.json', { extends: 'baseline', downscales: [0.9, 0.6] })).downscales, [0.9, 0.6]);
   assert.deepEqual(loadRecipe(file('shifted.json', { extends: 'baseline', shifts: [[2, 0], [0, 2]] })).shifts, [[2, 0], [0, 2]]);
+  assert.equal(loadRecipe(file('phases.json', { extends: 'baseline', shifts: 'all' })).shifts, 'all');
   const bad: [unknown, RegExp][] = [
     [{ extends: 'baseline', lr: 1 }, /unknown field 'lr'/],
     [{ extends: 'baseline', losses: [{ from: 0, loss: 'huber' }] }, /losses\[0\]: 'loss' must be one of l1, l2, charbonnier, ycbcr, got "huber"/],
@@ -74,9 +76,10 @@ test('recipe files: extends, and errors that name the file and the field', () =>
     [{ extends: 'baseline', reparam: { branches: ['3x3'] } }, /'reparam' needs 'branches'/],
     [{ extends: 'baseline', downscales: [0.9, 1] }, /'downscales' must be a list of distinct factors in \(0, 1\), got \[0.9,1\]/],
     [{ extends: 'baseline', downscales: [] }, /'downscales' must be a list/],
-    [{ extends: 'baseline', shifts: [[2, 0], [2, 0]] }, /'shifts' must be a list of distinct \[dx, dy\] pixel offsets, integers in \[0, 16\), not \[0, 0\], got \[\[2,0\],\[2,0\]\]/],
-    [{ extends: 'baseline', shifts: [[0, 0]] }, /'shifts' must be a list/],
-    [{ extends: 'baseline', shifts: [[1.5, 0]] }, /'shifts' must be a list/],
+    [{ extends: 'baseline', shifts: 'some' }, /'shifts' must be "all" or a list of distinct \[dx, dy\] pixel offsets, integers in \[0, 16\), not \[0, 0\], got "some"/],
+    [{ extends: 'baseline', shifts: [[2, 0], [2, 0]] }, /'shifts' must be "all" or a list of distinct \[dx, dy\] pixel offsets, integers in \[0, 16\), not \[0, 0\], got \[\[2,0\],\[2,0\]\]/],
+    [{ extends: 'baseline', shifts: [[0, 0]] }, /'shifts' must be "all" or a list/],
+    [{ extends: 'baseline', shifts: [[1.5, 0]] }, /'shifts' must be "all" or a list/],
     [{ extends: 'nothing' }, /no recipe 'nothing' \(recipes: baseline, charbonnier, downscale/],
   ];
   for (const [body, message] of bad) assert.throws(() => loadRecipe(file('bad.json', body)), message, JSON.stringify(body));
@@ -152,6 +155,11 @@ test("a recipe's downscales add each image's downscaled copies to the pairs the 
   lines.length = 0;
   await recipeSource(new PatchSampler(pairs(3, new Rng(3)), 2), { seed: 1, batch: 2, patch: 6, steps: 10, recipe: { ...recipe, shifts: [[1, 0], [0, 1]] } }, undefined, (l) => lines.push(l));
   assert.deepEqual(lines, ['shifts (1, 0), (0, 1): 9 training pairs from 3 images', 'downscales 0.9, 0.5: 27 training pairs from 3 images']);
+  lines.length = 0;
+  // 'all': the scale's other phases, x fastest; at ×2 three, at ×4 fifteen.
+  await recipeSource(new PatchSampler(pairs(3, new Rng(3)), 2), { seed: 1, batch: 2, patch: 6, steps: 10, recipe: { ...recipe, downscales: undefined, shifts: 'all' } }, undefined, (l) => lines.push(l));
+  assert.deepEqual(lines, ['shifts (1, 0), (0, 1), (1, 1): 12 training pairs from 3 images']);
+  assert.deepEqual(gridShifts(4).map(String), ['1,0', '2,0', '3,0', '0,1', '1,1', '2,1', '3,1', '0,2', '1,2', '2,2', '3,2', '0,3', '1,3', '2,3', '3,3']);
   assert.deepEqual(source.batch(0).hr.shape, [2, 12, 12, 3]);
 });
 

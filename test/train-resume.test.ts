@@ -103,7 +103,7 @@ test('train --recipe and --teacher: the model keeps its branches and recipe; a r
   saveModel(teacher, Model.init(parseArch('wdsr-b-1x6', 2), 1));
   const small = ['--batch', '2', '--patch', '8', '--data', data, '--train-sets', 'T91', '--val-every', '0', '--checkpoint-every', '2'];
   const bad: [string[], RegExp][] = [
-    [['--recipe', 'nope'], /no recipe 'nope' \(recipes: baseline, charbonnier, downscale, ema, finetune-downscale, finetune-ensemble, full, .*; or a \.json file\)/],
+    [['--recipe', 'nope'], /no recipe 'nope' \(recipes: baseline, charbonnier, downscale, ema, finetune-downscale, finetune-ensemble, finetune-shifts, full, .*; or a \.json file\)/],
     [['--distill-weight', '0.5'], /--distill-weight needs --teacher/],
     [['--recipe', 'finetune-ensemble'], /recipe 'finetune-ensemble' distils a teacher's self-ensemble: give --teacher/],
     [['--teacher', 'wdsr-b-x4'], /--teacher: teacher .*wdsr-b-x4\.rtsr is a ×4 model; the student is ×2/],

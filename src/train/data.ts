@@ -26,14 +26,20 @@ export function patchSource(sampler: PatchSampler, seed: number, batch: number, 
   };
 }
 
+/** Every offset of the scale's s × s grid but (0, 0): the LR at each of its other phases. */
+export function gridShifts(scale: number): [number, number][] {
+  return Array.from({ length: scale * scale - 1 }, (_, i) => [(i + 1) % scale, Math.floor((i + 1) / scale)]);
+}
+
 /** Batches as a run's recipe draws them (the images' downscaled copies, its patch sizes over the run, its
  *  augmentation), with the teacher's SR beside each HR patch when the run distils one. */
 export async function recipeSource(sampler: PatchSampler, opts: Pick<TrainOptions, 'seed' | 'batch' | 'patch' | 'steps' | 'recipe'>, teacher: Model | undefined, log: (line: string) => void): Promise<BatchSource> {
   const recipe = opts.recipe;
   let from = sampler;
   if (recipe?.shifts) {
-    from = from.withShifts(recipe.shifts);
-    log(`shifts ${recipe.shifts.map(([x, y]) => `(${x}, ${y})`).join(', ')}: ${from.pairs.length} training pairs from ${sampler.pairs.length} images`);
+    const shifts = recipe.shifts === 'all' ? gridShifts(sampler.scale) : recipe.shifts;
+    from = from.withShifts(shifts);
+    log(`shifts ${shifts.map(([x, y]) => `(${x}, ${y})`).join(', ')}: ${from.pairs.length} training pairs from ${sampler.pairs.length} images`);
   }
   if (recipe?.downscales) {
     from = from.withDownscales(recipe.downscales);

@@ -40,8 +40,8 @@ export interface Recipe {
   /** Each training image also downscaled by these factors in (0, 1) (data/patches.ts withDownscales). */
   downscales?: number[];
   /** Each training image also cropped by these [dx, dy] HR pixels at the top-left (withShifts), before the
-   *  downscaled copies are made (which then include the shifted images'). */
-  shifts?: [number, number][];
+   *  downscaled copies are made (which then include the shifted images'); 'all': every phase of the scale's grid. */
+  shifts?: [number, number][] | 'all';
   /** Weight of the distillation term ρ(SR, teacher's SR) beside ρ(SR, HR), when the run has a teacher. */
   distill: number;
   /** The teacher's SR is its self-ensemble over the 8 flips and rotations (train/teacher.ts); needs a teacher. */
@@ -95,14 +95,14 @@ export function validateRecipe(name: string, raw: Record<string, unknown>): Reci
     throw new Error(`${where}: 'downscales' must be a list of distinct factors in (0, 1), got ${JSON.stringify(downscales)}`);
   const shifts = raw.shifts;
   const shift = (v: unknown) => Array.isArray(v) && v.length === 2 && v.every((d) => Number.isInteger(d) && d >= 0 && d < 16) && (v[0] > 0 || v[1] > 0);
-  if (shifts !== undefined && !(Array.isArray(shifts) && shifts.length > 0 && shifts.every(shift) && new Set(shifts.map(String)).size === shifts.length))
-    throw new Error(`${where}: 'shifts' must be a list of distinct [dx, dy] pixel offsets, integers in [0, 16), not [0, 0], got ${JSON.stringify(shifts)}`);
+  if (shifts !== undefined && shifts !== 'all' && !(Array.isArray(shifts) && shifts.length > 0 && shifts.every(shift) && new Set(shifts.map(String)).size === shifts.length))
+    throw new Error(`${where}: 'shifts' must be "all" or a list of distinct [dx, dy] pixel offsets, integers in [0, 16), not [0, 0], got ${JSON.stringify(shifts)}`);
   return {
     name, description, ema, augment, patches, losses, distill, ...reparamField(raw, where),
     ...(raw.luma ? { luma: true as const } : {}),
     ...(raw.ensemble ? { ensemble: true as const } : {}),
     ...(downscales ? { downscales: downscales as number[] } : {}),
-    ...(shifts ? { shifts: shifts as [number, number][] } : {}),
+    ...(shifts ? { shifts: shifts as [number, number][] | 'all' } : {}),
   };
 }
 
