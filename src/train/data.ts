@@ -31,7 +31,7 @@ export function gridShifts(scale: number): [number, number][] {
   return Array.from({ length: scale * scale - 1 }, (_, i) => [(i + 1) % scale, Math.floor((i + 1) / scale)]);
 }
 
-/** Batches as a run's recipe draws them (the images' downscaled copies, its patch sizes over the run, its
+/** Batches as a run's recipe draws them (the images' shifted and downscaled copies, its patch sizes over the run, its
  *  augmentation), with the teacher's SR beside each HR patch when the run distils one. */
 export async function recipeSource(sampler: PatchSampler, opts: Pick<TrainOptions, 'seed' | 'batch' | 'patch' | 'steps' | 'recipe'>, teacher: Model | undefined, log: (line: string) => void): Promise<BatchSource> {
   const recipe = opts.recipe;
