@@ -8,7 +8,8 @@
 #
 # Usage: scripts/train-recipe.sh DATA_DIR [PART…]   (e.g. ../shared/datasets teacher-x2 ablation-x2:ema)
 # Parts: teacher-x2 teacher-x4 ablation-x2 (every row) ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4
-# deep-luma-x2 deep-luma-x4 deep9-luma-x4 ft-deep-luma-x4 ft-deep9-luma-x4 table; default: all but the zoo models, whose recipe (RECIPE, default full) should follow what the
+# deep-luma-x2 deep-luma-x4 deep9-luma-x4 ft-deep-luma-x4 ft-deep9-luma-x4 grow-deep-luma-x4 ft-grow-deep-luma-x4
+# table; default: all but the zoo models, whose recipe (RECIPE, default full) should follow what the
 # ablation measured (zoo/searched-x2-33ms-luma.rtsr: RECIPE=reparam).
 # scratch-x2: searched-x2-33ms's architecture from scratch with RECIPE for ZOO_STEPS_X2 (no teacher), evaluated
 # in runs/recipe/scratch-x2: whether the branches do more from the start than added to trained weights.
@@ -17,13 +18,16 @@
 # zoo/searched-xS-33ms-luma.rtsr, benched beside searched-xS-33ms. deep-luma-x2: the same for DEEP_X2_ARCH, into
 # runs/recipe/deep-luma-x2 and zoo/wdsr-b-5x8-luma-x2.rtsr; deep-luma-x4: DEEP_X4_ARCH for DEEP_STEPS_X4, into
 # runs/recipe/deep-luma-x4 and zoo/wdsr-b-8x14-luma-x4.rtsr; deep9-luma-x4: DEEP9_X4_ARCH the same way, into
-# runs/recipe/deep9-luma-x4 and zoo/wdsr-b-9x14-luma-x4.rtsr. ft-RUN: FT_STEPS more steps from runs/recipe/RUN's model
-# with the finetune-shifts recipe (its images also at the scale's other phases and downscaled by 0.9–0.6, a weight
-# average) at lr 2.5e-4 and 48×48 patches, into runs/recipe/ft-RUN and RUN's zoo file.
+# runs/recipe/deep9-luma-x4 and zoo/wdsr-b-9x14-scratch-luma-x4.rtsr. ft-RUN: FT_STEPS more steps from
+# runs/recipe/RUN's model with the finetune-shifts recipe (its images also at the scale's other phases and
+# downscaled by 0.9–0.6, a weight average) at lr 2.5e-4 and 48×48 patches, into runs/recipe/ft-RUN and RUN's zoo
+# file. grow-deep-luma-x4: deep-luma-x4's model grown by a ninth block {64, 16} that starts as the identity
+# (scripts/grow-block.mjs), GROW_STEPS with finetune-shifts at lr 5e-4, into runs/recipe/grow-deep-luma-x4 and
+# zoo/wdsr-b-9x14-luma-x4.rtsr (then ft-grow-deep-luma-x4).
 # Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier ycbcr downscale distill full full-distill reparam-luma
 # (reparam with a luminance body).
 # Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
-# ZOO_STEPS_X4 (60000), DEEP_STEPS_X4 (200000, as ×2), FT_STEPS (8000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
+# ZOO_STEPS_X4 (60000), DEEP_STEPS_X4 (200000, as ×2), FT_STEPS (8000), GROW_STEPS (24000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
 # DISTILL (1; 0: the zoo models train without a teacher, into runs/recipe/zoo-xS-nodistill).
 # The `distill` rows and the zoo models (unless DISTILL=0) need their scale's teacher part to have run.
 # Durations on the 2-core AMD EPYC (Zen 5) of docs/training.md: see "The recipe" there.
@@ -40,6 +44,7 @@ ZOO_STEPS_X2=${ZOO_STEPS_X2:-200000}
 ZOO_STEPS_X4=${ZOO_STEPS_X4:-60000}
 DEEP_STEPS_X4=${DEEP_STEPS_X4:-200000}
 FT_STEPS=${FT_STEPS:-8000}
+GROW_STEPS=${GROW_STEPS:-24000}
 RECIPE=${RECIPE:-full}
 DISTILL=${DISTILL:-1}
 # searched-x2-33ms's architecture (2.77 GMACs at 720p): the inference graph every ablation row shares.
@@ -121,6 +126,15 @@ finetune_model() { # SCALE RUN NAME
   keep_in_zoo "$1" "$out" "$3"
 }
 
+grown_model() { # SCALE RUN AT M1 M2 NAME
+  local from="runs/recipe/$2/model.rtsr" out="runs/recipe/grow-$2"
+  [ -f "$from" ] || { echo "$from is missing: run the $2 part first" >&2; exit 2; }
+  mkdir -p "$out"
+  [ -f "$out/grown.rtsr" ] || node scripts/grow-block.mjs "$from" "$out/grown.rtsr" "$3" "$4" "$5"
+  run_training "$out" --init "$out/grown.rtsr" --data "$DATA" --steps "$GROW_STEPS" --lr 5e-4 --patch 48 --recipe finetune-shifts
+  keep_in_zoo "$1" "$out" "$6"
+}
+
 zoo_model() { # SCALE STEPS
   local out="runs/recipe/zoo-x$1" extra=()
   if [ "$DISTILL" = 0 ]; then
@@ -155,10 +169,12 @@ for part in "${parts[@]}"; do
     luma-x4) luma_model 4 "$X4_ARCH" "$ZOO_STEPS_X4" ;;
     deep-luma-x2) luma_model 2 "$DEEP_X2_ARCH" "$ZOO_STEPS_X2" deep-luma-x2 wdsr-b-5x8-luma-x2 ;;
     deep-luma-x4) luma_model 4 "$DEEP_X4_ARCH" "$DEEP_STEPS_X4" deep-luma-x4 wdsr-b-8x14-luma-x4 ;;
-    deep9-luma-x4) luma_model 4 "$DEEP9_X4_ARCH" "$DEEP_STEPS_X4" deep9-luma-x4 wdsr-b-9x14-luma-x4 ;;
+    deep9-luma-x4) luma_model 4 "$DEEP9_X4_ARCH" "$DEEP_STEPS_X4" deep9-luma-x4 wdsr-b-9x14-scratch-luma-x4 ;;
     ft-deep-luma-x4) finetune_model 4 deep-luma-x4 wdsr-b-8x14-luma-x4 ;;
-    ft-deep9-luma-x4) finetune_model 4 deep9-luma-x4 wdsr-b-9x14-luma-x4 ;;
+    ft-deep9-luma-x4) finetune_model 4 deep9-luma-x4 wdsr-b-9x14-scratch-luma-x4 ;;
+    grow-deep-luma-x4) grown_model 4 deep-luma-x4 8 64 16 wdsr-b-9x14-luma-x4 ;;
+    ft-grow-deep-luma-x4) finetune_model 4 grow-deep-luma-x4 wdsr-b-9x14-luma-x4 ;;
     table) node scripts/ablation-table.mjs runs/recipe/ablation-x2 "${ROWS[@]}" ;;
-    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4 deep-luma-x2 deep-luma-x4 deep9-luma-x4 ft-deep-luma-x4 ft-deep9-luma-x4 table)" >&2; exit 2 ;;
+    *) echo "unknown part '$part' (parts: teacher-x2 teacher-x4 ablation-x2 ablation-x2:ROW zoo-x2 zoo-x4 scratch-x2 luma-x2 luma-x4 deep-luma-x2 deep-luma-x4 deep9-luma-x4 ft-deep-luma-x4 ft-deep9-luma-x4 grow-deep-luma-x4 ft-grow-deep-luma-x4 table)" >&2; exit 2 ;;
   esac
 done
