@@ -30,6 +30,8 @@ test('a grown WDSR-B computes what it was grown from, and its new block trains',
         const old = randomModel(spec, 2, seed++);
         const grown = withIdentityBlock(old, at, { m1: 11, m2 }, 3);
         assert.equal(grown.spec.arch === 'wdsr-b' && grown.spec.blocks.length, 3, what);
+        const oldData = new Set([...old.params.values()].map((t) => t.data));
+        assert.ok([...grown.params.values()].every((t) => !oldData.has(t.data)), `${what}: shares weights with the network it was grown from`);
         const x = randTensor(rng, [2, 6, 5, 3], false, 0, 1);
         const hr = randTensor(rng, [2, 12, 10, 3], false, 0, 1);
         const [a, b] = [step(old, x, hr), step(grown, x, hr)];

@@ -27,7 +27,9 @@ export function withIdentityBlock(model: Model, at: number, block: { m1: number;
     return `blocks.${+m[1] - 1}.${m[2]}`;
   };
   const prefix = `blocks.${at}.`;
-  for (const [name, t] of grown.params) params.set(name, name.startsWith(prefix) ? t : model.params.get(source(name))!);
+  // Copies, so that training the grown network leaves `model` as it was.
+  const copy = (t: Tensor) => new Tensor(t.data.slice(), t.shape, true);
+  for (const [name, t] of grown.params) params.set(name, name.startsWith(prefix) ? t : copy(model.params.get(source(name))!));
   const conv = convs(grown.spec).find((c) => c.name === `${prefix}conv`)!;
   // Model.init leaves each branch's last conv at zero; an identity branch still adds the input, which the
   // conv's own weight then takes off (the weight norm needs a non-zero weight for it anyway).
