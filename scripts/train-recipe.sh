@@ -27,7 +27,7 @@
 # Rows: baseline no-augment ema reparam patch-late l2-finetune charbonnier ycbcr downscale distill full full-distill reparam-luma
 # (reparam with a luminance body).
 # Lengths (env): TEACHER_STEPS (60000), ABLATION_STEPS (60000, as the zoo's ×2 models), ZOO_STEPS_X2 (200000),
-# ZOO_STEPS_X4 (60000), DEEP_STEPS_X4 (200000, as ×2), FT_STEPS (8000), GROW_STEPS (24000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
+# ZOO_STEPS_X4 (60000), DEEP_STEPS_X4 (200000, as ×2), FT_STEPS (8000), GROW_STEPS (40000); TEACHER_ARCH (wdsr-b-8x32: 149 K MACs per LR pixel, 12× the ×2 student's); RECIPE;
 # DISTILL (1; 0: the zoo models train without a teacher, into runs/recipe/zoo-xS-nodistill).
 # The `distill` rows and the zoo models (unless DISTILL=0) need their scale's teacher part to have run.
 # Durations on the 2-core AMD EPYC (Zen 5) of docs/training.md: see "The recipe" there.
@@ -44,7 +44,7 @@ ZOO_STEPS_X2=${ZOO_STEPS_X2:-200000}
 ZOO_STEPS_X4=${ZOO_STEPS_X4:-60000}
 DEEP_STEPS_X4=${DEEP_STEPS_X4:-200000}
 FT_STEPS=${FT_STEPS:-8000}
-GROW_STEPS=${GROW_STEPS:-24000}
+GROW_STEPS=${GROW_STEPS:-40000}
 RECIPE=${RECIPE:-full}
 DISTILL=${DISTILL:-1}
 # searched-x2-33ms's architecture (2.77 GMACs at 720p): the inference graph every ablation row shares.
