@@ -24,20 +24,27 @@ const [STEPS, WARMUP] = [20, 3];
 const tune = !process.argv.includes('--untuned');
 const be = process.argv.includes('--lanes8') ? createNativeBackend({ tune, target: { vw: 8, nreg: 32 } }) : await selectBackend('native', { tune });
 const spent = new Map();
+const optionsOf = (args) => args.find((a) => a && typeof a === 'object' && !ArrayBuffer.isView(a));
 const shapeOf = (args) => {
-  const s = args.find((a) => a && typeof a === 'object' && !ArrayBuffer.isView(a));
-  return s ? Object.entries(s).filter(([k]) => k !== 'n').map(([k, v]) => `${k}${v}`).join(' ') : '';
+  const s = optionsOf(args);
+  return s ? Object.entries(s).filter(([k]) => k !== 'n' && k !== 'step').map(([k, v]) => `${k}${v}`).join(' ') : '';
 };
+// The sums start after the warm-up steps (compiling, tuning, first touches): at the first call past the last
+// Adam update of the last warm-up step.
+let warm = false;
+let warmNext = false;
 const timed = Object.fromEntries(
   Object.entries(be).map(([k, f]) => [
     k,
     typeof f !== 'function'
       ? f
       : (...args) => {
+          if (warmNext && k !== 'adamStep') [warm, warmNext] = [true, false];
           const t0 = performance.now();
           const r = f.apply(be, args);
           const key = `${k} ${shapeOf(args)}`;
-          spent.set(key, (spent.get(key) ?? 0) + performance.now() - t0);
+          if (warm) spent.set(key, (spent.get(key) ?? 0) + performance.now() - t0);
+          if (k === 'adamStep' && optionsOf(args).step === WARMUP) warmNext = true;
           return r;
         },
   ]),
@@ -63,8 +70,7 @@ if (first === '--arch') {
   if (!BENCH_NETS[first]) throw new Error(`usage: node scripts/profile-train-step.mjs ${Object.keys(BENCH_NETS).join('|')} | --arch SPEC`);
   median = timeOurs(BENCH_NETS[first], STEPS, WARMUP);
 }
-// Warm-up steps include compiling kernels on a cold cache: run twice to see the steady state in the sums.
-const perStep = [...spent].map(([k, ms]) => [k, ms / (WARMUP + STEPS)]).sort((a, b) => b[1] - a[1]);
+const perStep = [...spent].map(([k, ms]) => [k, ms / STEPS]).sort((a, b) => b[1] - a[1]);
 const inCalls = perStep.reduce((a, [, ms]) => a + ms, 0);
-console.log(`${first === '--arch' ? spec : first}: median step ${median.toFixed(1)} ms; backend calls ${inCalls.toFixed(1)} ms a step (mean over all steps)`);
+console.log(`${first === '--arch' ? spec : first}: median step ${median.toFixed(1)} ms; backend calls ${inCalls.toFixed(1)} ms a step (mean over the steps after warm-up)`);
 for (const [k, ms] of perStep.filter(([, ms]) => ms >= 0.05)) console.log(`${ms.toFixed(2).padStart(8)} ms  ${k}`);

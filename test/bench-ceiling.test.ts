@@ -5,7 +5,7 @@ import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { findToolchain } from '../src/backends/native/compile.js';
@@ -47,7 +47,7 @@ test('the ceiling is positive at every vector width and above what a compiled mo
   assert.ok(two.threads === 2 && two.gflops! > 0);
 });
 
-test('rtsr bench ceiling --json, and bench train --json carries the ceiling beside its GFLOP/s', { skip }, () => {
+test('rtsr bench ceiling --json, and bench train --json carries the ceiling beside its GFLOP/s and names the machine', { skip }, () => {
   const c = rtsr(['ceiling', '--threads', '1', '--seconds', '0.1', '--json']);
   assert.equal(c.status, 0, c.stderr);
   const j = JSON.parse(c.stdout);
@@ -57,8 +57,10 @@ test('rtsr bench ceiling --json, and bench train --json carries the ceiling besi
   assert.equal(t.status, 0, t.stderr);
   const r = JSON.parse(t.stdout);
   assert.ok(r.ceiling_gflops > 0 && Math.abs(r.share_of_ceiling - r.gflops / r.ceiling_gflops) < 1e-9, t.stdout);
+  // The figures name the machine they were measured on, as node reads it.
+  assert.ok(r.machine.startsWith(cpus()[0].model.trim()) && r.machine.endsWith(`, ${cpus().length} cores`), r.machine);
   const line = rtsr(['train', '--no-torch', '--steps', '1', '--warmup', '0'], { OMP_NUM_THREADS: '1' });
-  assert.match(line.stdout, /\nceiling \(1 thread, measured in this run\): [\d.]+ GFLOP\/s FP32 FMA \(\d+-float vectors\) → [\d.]+ GFLOP\/s is [\d.]+ % of it\n$/);
+  assert.match(line.stdout, /\nceiling \(1 thread, measured in this run\): [\d.]+ GFLOP\/s FP32 FMA \(\d+-float vectors\) → [\d.]+ GFLOP\/s is [\d.]+ % of it\nmachine: .+, \d+ cores\n$/);
 });
 
 test('without a C compiler the ceiling line says it was not measured, and why', () => {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import * as ops from '../engine/ops.js';
 import { Adam } from '../engine/optim.js';
 import { backend, Tensor } from '../engine/tensor.js';
+import { describeCpu, thisCpu } from '../latency/profile-file.js';
 import { PACKAGE_ROOT } from '../util/package-root.js';
 import { Rng } from '../util/random.js';
 import { aroundCeiling, type Ceiling, ceilingFields } from './ceiling.js';
@@ -27,6 +28,9 @@ export interface TrainBenchResult {
   share_of_ceiling: number | null;
   /** Why PyTorch's figure is missing, when it is. */
   torch_note?: string;
+  torch_version?: string;
+  /** The CPU and its cores, e.g. "AMD EPYC (family 25, model 17), 2 cores": figures mean little without it. */
+  machine: string;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -53,19 +57,21 @@ export function timeOurs(net: BenchNet, steps: number, warmup: number): number {
 }
 
 /** PyTorch's median ms per step for the same net, or the reason it could not be measured. */
-export function timeTorch(net: BenchNet, steps: number, warmup: number, threads: number): { ms: number | null; note?: string } {
+export function timeTorch(net: BenchNet, steps: number, warmup: number, threads: number): { ms: number | null; note?: string; version?: string } {
   const probe = spawnSync(TORCH_PYTHON, ['-c', 'import torch'], { encoding: 'utf8' });
   if (probe.status !== 0)
     return { ms: null, note: `PyTorch not found (${TORCH_PYTHON} -c "import torch" failed); on Debian: apt-get install python3-torch` };
   const spec = { net: net.name, convs: net.convs, gates: net.gates, batch: BATCH, patch: PATCH, scale: SCALE, blocks: 8, steps, warmup, threads };
   const out = execFileSync(TORCH_PYTHON, [TORCH_SCRIPT, JSON.stringify(spec)], { encoding: 'utf8' });
-  return { ms: (JSON.parse(out.trim().split('\n').pop()!) as { ms_per_step: number }).ms_per_step };
+  const r = JSON.parse(out.trim().split('\n').pop()!) as { ms_per_step: number; torch: string };
+  return { ms: r.ms_per_step, version: r.torch };
 }
 
 /** Our steps (with the machine's FMA ceiling measured around them at `threads`) and PyTorch's. */
 export async function benchTrain(name: BenchNet['name'], opts: { steps: number; warmup: number; threads: number; torch: boolean }): Promise<{ result: TrainBenchResult; ceiling: Ceiling }> {
   const net = BENCH_NETS[name];
   const { value: ms, ceiling } = await aroundCeiling(opts.threads, () => timeOurs(net, opts.steps, opts.warmup));
+  const cpu = thisCpu();
   const torch = opts.torch ? timeTorch(net, opts.steps, opts.warmup, opts.threads) : { ms: null, note: 'skipped (--no-torch)' };
   const gflops = stepFlops(net, BATCH, PATCH, PATCH) / (ms * 1e6);
   const result = {
@@ -77,6 +83,8 @@ export async function benchTrain(name: BenchNet['name'], opts: { steps: number; 
     ratio: torch.ms === null ? null : ms / torch.ms,
     ...ceilingFields(ceiling, gflops),
     ...(torch.note ? { torch_note: torch.note } : {}),
+    ...(torch.version ? { torch_version: torch.version } : {}),
+    machine: `${describeCpu(cpu)}, ${cpu.cores} cores`,
   };
   return { result, ceiling };
 }

@@ -91,8 +91,8 @@ async function runTrain({ values }: Args<typeof trainOptions>): Promise<void> {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }
-  const torch = r.torch_ms_per_step === null ? `PyTorch: ${r.torch_note}` : `PyTorch ${r.torch_ms_per_step.toFixed(1)} ms/step → ratio ours/PyTorch ${r.ratio!.toFixed(2)}`;
-  process.stdout.write(`${r.net} (batch 16 × 48×48, ${r.backend}, ${threads} threads): ${r.ms_per_step.toFixed(1)} ms/step, ${r.gflops.toFixed(1)} GFLOP/s; ${torch}\n${ceilingLine(ceiling, r.gflops)}\n`);
+  const torch = r.torch_ms_per_step === null ? `PyTorch: ${r.torch_note}` : `PyTorch ${r.torch_version} ${r.torch_ms_per_step.toFixed(1)} ms/step → ratio ours/PyTorch ${r.ratio!.toFixed(2)}`;
+  process.stdout.write(`${r.net} (batch 16 × 48×48, ${r.backend}, ${threads} threads): ${r.ms_per_step.toFixed(1)} ms/step, ${r.gflops.toFixed(1)} GFLOP/s; ${torch}\n${ceilingLine(ceiling, r.gflops)}\nmachine: ${r.machine}\n`);
 }
 
 /** `rtsr bench ceiling`: the FP32 FMA ceiling alone, at each vector width the compiler targets. */

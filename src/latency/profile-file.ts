@@ -32,12 +32,15 @@ function readCpuinfo(): string {
   }
 }
 
-export function deviceFingerprint(info: RunnerInfo): DeviceFingerprint {
+/** This machine's CPU: its name, family and model where known, and its cores. */
+export function thisCpu(): Pick<DeviceFingerprint, 'cpu' | 'cpuFamily' | 'cpuModel' | 'cores'> {
   const cores = cpus();
+  return { cpu: cores[0]?.model.trim() ?? 'unknown', ...cpuIdentity(readCpuinfo()), cores: cores.length };
+}
+
+export function deviceFingerprint(info: RunnerInfo): DeviceFingerprint {
   return {
-    cpu: cores[0]?.model.trim() ?? 'unknown',
-    ...cpuIdentity(readCpuinfo()),
-    cores: cores.length,
+    ...thisCpu(),
     os: `${platform()} ${arch()}`,
     node: process.version,
     rtsr: rtsrVersion(),

@@ -31,7 +31,7 @@ export function fingerprintDiffs(a: DeviceFingerprint, b: DeviceFingerprint, key
 }
 
 /** The CPU as a person reads it: "AMD EPYC (family 26, model 2)". */
-export function describeCpu(d: DeviceFingerprint): string {
+export function describeCpu(d: Pick<DeviceFingerprint, 'cpu' | 'cpuFamily' | 'cpuModel'>): string {
   const id = [d.cpuFamily !== undefined && `family ${d.cpuFamily}`, d.cpuModel !== undefined && `model ${d.cpuModel}`].filter(Boolean);
   return id.length ? `${d.cpu} (${id.join(', ')})` : d.cpu;
 }
