@@ -63,6 +63,19 @@ test('rtsr bench ceiling --json, and bench train --json carries the ceiling besi
   assert.match(line.stdout, /\nceiling \(1 thread, measured in this run\): [\d.]+ GFLOP\/s FP32 FMA \(\d+-float vectors\) → [\d.]+ GFLOP\/s is [\d.]+ % of it\nmachine: .+, \d+ cores\n$/);
 });
 
+test('bench train --rounds N: each round, then the medians over them', { skip }, () => {
+  const t = rtsr(['train', '--no-torch', '--steps', '1', '--warmup', '0', '--rounds', '3', '--json'], { OMP_NUM_THREADS: '1' });
+  assert.equal(t.status, 0, t.stderr);
+  const r = JSON.parse(t.stdout);
+  assert.equal(r.rounds.length, 3);
+  const mid = (xs: number[]) => [...xs].sort((a, b) => a - b)[1];
+  assert.equal(r.ms_per_step, mid(r.rounds.map((x: { ms_per_step: number }) => x.ms_per_step)));
+  assert.equal(r.ceiling_gflops, mid(r.rounds.map((x: { ceiling_gflops: number }) => x.ceiling_gflops)));
+  for (const x of r.rounds) assert.ok(Math.abs(x.share_of_ceiling - r.gflops * (r.ms_per_step / x.ms_per_step) / x.ceiling_gflops) < 1e-9, t.stdout);
+  const text = rtsr(['train', '--no-torch', '--steps', '1', '--warmup', '0', '--rounds', '2'], { OMP_NUM_THREADS: '1' });
+  assert.match(text.stdout, /^round 1: ours [\d.]+ ms; [\d.]+ % of [\d.]+ GFLOP\/s\nround 2: .+\nmedian of 2 rounds, conv5x32 \(batch 16 × 48×48, native, 1 thread\): /);
+});
+
 test('without a C compiler the ceiling line says it was not measured, and why', () => {
   // No compiler on PATH (and no CC): the toolchain probe finds none.
   const env = { PATH: '/nonexistent', CC: '' };

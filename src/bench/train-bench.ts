@@ -31,6 +31,17 @@ export interface TrainBenchResult {
   torch_version?: string;
   /** The CPU and its cores, e.g. "AMD EPYC (family 25, model 17), 2 cores": figures mean little without it. */
   machine: string;
+  /** With more than one round: each round's figures, the fields above then being their medians. */
+  rounds?: TrainBenchRound[];
+}
+
+/** One round: our steps with the ceiling measured around them, then PyTorch's. */
+export interface TrainBenchRound {
+  ms_per_step: number;
+  torch_ms_per_step: number | null;
+  ratio: number | null;
+  ceiling_gflops: number | null;
+  share_of_ceiling: number | null;
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
@@ -67,24 +78,37 @@ export function timeTorch(net: BenchNet, steps: number, warmup: number, threads:
   return { ms: r.ms_per_step, version: r.torch };
 }
 
-/** Our steps (with the machine's FMA ceiling measured around them at `threads`) and PyTorch's. */
-export async function benchTrain(name: BenchNet['name'], opts: { steps: number; warmup: number; threads: number; torch: boolean }): Promise<{ result: TrainBenchResult; ceiling: Ceiling }> {
+/** `rounds` rounds of our steps (with the machine's FMA ceiling measured around them at `threads`) then
+ *  PyTorch's; with several, each figure is the median over the rounds (the ratio the median of the rounds'
+ *  ratios, the ceiling the median round's): the shared machines drift between minutes, PyTorch's step most. */
+export async function benchTrain(name: BenchNet['name'], opts: { steps: number; warmup: number; threads: number; torch: boolean; rounds?: number }): Promise<{ result: TrainBenchResult; ceiling: Ceiling }> {
   const net = BENCH_NETS[name];
-  const { value: ms, ceiling } = await aroundCeiling(opts.threads, () => timeOurs(net, opts.steps, opts.warmup));
+  const flops = stepFlops(net, BATCH, PATCH, PATCH);
+  const runs: { round: TrainBenchRound; ceiling: Ceiling; torch: ReturnType<typeof timeTorch> }[] = [];
+  for (let i = 0; i < (opts.rounds ?? 1); i++) {
+    const { value: ms, ceiling } = await aroundCeiling(opts.threads, () => timeOurs(net, opts.steps, opts.warmup));
+    const torch = opts.torch ? timeTorch(net, opts.steps, opts.warmup, opts.threads) : { ms: null, note: 'skipped (--no-torch)' };
+    const round = { ms_per_step: ms, torch_ms_per_step: torch.ms, ratio: torch.ms === null ? null : ms / torch.ms, ...ceilingFields(ceiling, flops / (ms * 1e6)) };
+    runs.push({ round, ceiling, torch });
+  }
+  const mid = <T>(xs: T[], key: (x: T) => number) => [...xs].sort((a, b) => key(a) - key(b))[(xs.length - 1) >> 1];
+  const ms = mid(runs, (r) => r.round.ms_per_step).round.ms_per_step;
+  const { torch } = mid(runs, (r) => r.torch.ms ?? 0);
+  const { ceiling } = mid(runs, (r) => r.ceiling.gflops ?? 0);
+  const gflops = flops / (ms * 1e6);
   const cpu = thisCpu();
-  const torch = opts.torch ? timeTorch(net, opts.steps, opts.warmup, opts.threads) : { ms: null, note: 'skipped (--no-torch)' };
-  const gflops = stepFlops(net, BATCH, PATCH, PATCH) / (ms * 1e6);
   const result = {
     net: name,
     backend: backend().name,
     ms_per_step: ms,
     gflops,
     torch_ms_per_step: torch.ms,
-    ratio: torch.ms === null ? null : ms / torch.ms,
+    ratio: torch.ms === null ? null : mid(runs, (r) => r.round.ratio!).round.ratio,
     ...ceilingFields(ceiling, gflops),
     ...(torch.note ? { torch_note: torch.note } : {}),
     ...(torch.version ? { torch_version: torch.version } : {}),
     machine: `${describeCpu(cpu)}, ${cpu.cores} cores`,
+    ...(runs.length > 1 ? { rounds: runs.map((r) => r.round) } : {}),
   };
   return { result, ceiling };
 }

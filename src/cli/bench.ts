@@ -27,6 +27,7 @@ const trainOptions = {
   steps: { kind: 'int', value: 'N', min: 1, default: '20', help: 'timed training steps' },
   warmup: { ...OPTIONS.warmup, default: '3' },
   'no-torch': { kind: 'flag', help: "skip PyTorch's run (bench/torch_train.py)" },
+  rounds: { kind: 'int', value: 'N', min: 1, default: '1', help: 'rounds of ours then PyTorch, each printed, then the medians: the machine drifts between minutes' },
   json: OPTIONS.json,
 } as const satisfies Options;
 
@@ -34,7 +35,7 @@ const train = defineCommand({
   summary: "training-step speed of rtsr's engine, and PyTorch's for the same net in the same run",
   usage: ['[options]'],
   options: trainOptions,
-  examples: ['rtsr bench train --net wdsr-b --json'],
+  examples: ['rtsr bench train --net wdsr-b --rounds 5', 'rtsr bench train --net wdsr-b --json'],
   run: runTrain,
 });
 
@@ -86,13 +87,19 @@ export const command = defineCommand({
 async function runTrain({ values }: Args<typeof trainOptions>): Promise<void> {
   useBackend(await selectBackend(values.backend, { tune: true }));
   const threads = ompThreads();
-  const { result: r, ceiling } = await benchTrain(values.net, { steps: values.steps, warmup: values.warmup, threads, torch: !values['no-torch'] });
+  const { result: r, ceiling } = await benchTrain(values.net, { steps: values.steps, warmup: values.warmup, threads, torch: !values['no-torch'], rounds: values.rounds });
   if (values.json) {
     process.stdout.write(JSON.stringify(r) + '\n');
     return;
   }
   const torch = r.torch_ms_per_step === null ? `PyTorch: ${r.torch_note}` : `PyTorch ${r.torch_version} ${r.torch_ms_per_step.toFixed(1)} ms/step → ratio ours/PyTorch ${r.ratio!.toFixed(2)}`;
-  process.stdout.write(`${r.net} (batch 16 × 48×48, ${r.backend}, ${threads} threads): ${r.ms_per_step.toFixed(1)} ms/step, ${r.gflops.toFixed(1)} GFLOP/s; ${torch}\n${ceilingLine(ceiling, r.gflops)}\nmachine: ${r.machine}\n`);
+  const rounds = (r.rounds ?? []).map((x, i) => {
+    const theirs = x.torch_ms_per_step === null ? '' : `, PyTorch ${x.torch_ms_per_step.toFixed(1)} ms → ${x.ratio!.toFixed(2)}`;
+    const share = x.share_of_ceiling === null ? '' : `; ${(100 * x.share_of_ceiling).toFixed(1)} % of ${x.ceiling_gflops!.toFixed(1)} GFLOP/s`;
+    return `round ${i + 1}: ours ${x.ms_per_step.toFixed(1)} ms${theirs}${share}\n`;
+  });
+  const median = rounds.length ? `median of ${rounds.length} rounds, ` : '';
+  process.stdout.write(`${rounds.join('')}${median}${r.net} (batch 16 × 48×48, ${r.backend}, ${threads} thread${threads > 1 ? 's' : ''}): ${r.ms_per_step.toFixed(1)} ms/step, ${r.gflops.toFixed(1)} GFLOP/s; ${torch}\n${ceilingLine(ceiling, r.gflops)}\nmachine: ${r.machine}\n`);
 }
 
 /** `rtsr bench ceiling`: the FP32 FMA ceiling alone, at each vector width the compiler targets. */
