@@ -204,11 +204,6 @@ export function describe(n: Node): string {
   }
 }
 
-/** A fresh value id above every id in use. */
-export function freshValue(g: Graph): ValueId {
-  return Math.max(g.output, ...g.nodes.map((n) => n.y)) + 1;
-}
-
 /** The graph with the nodes of `drop` removed and each node of `replace` swapped for its new version. */
 export function without(g: Graph, drop: readonly Node[], replace: [Node, Node][] = []): Graph {
   const swap = new Map(replace);
