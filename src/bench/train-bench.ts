@@ -44,7 +44,9 @@ export interface TrainBenchRound {
   share_of_ceiling: number | null;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1];
+/** The middle element of xs by key (the upper middle of an even count). */
+const middle = <T>(xs: readonly T[], key: (x: T) => number): T => [...xs].sort((a, b) => key(a) - key(b))[xs.length >> 1];
+const median = (xs: number[]) => middle(xs, (x) => x);
 
 /** Median milliseconds per training step (forward, L1 loss, backward, Adam) after `warmup` steps. */
 export function timeOurs(net: BenchNet, steps: number, warmup: number): number {
@@ -91,10 +93,9 @@ export async function benchTrain(name: BenchNet['name'], opts: { steps: number; 
     const round = { ms_per_step: ms, torch_ms_per_step: torch.ms, ratio: torch.ms === null ? null : ms / torch.ms, ...ceilingFields(ceiling, flops / (ms * 1e6)) };
     runs.push({ round, ceiling, torch });
   }
-  const mid = <T>(xs: T[], key: (x: T) => number) => [...xs].sort((a, b) => key(a) - key(b))[(xs.length - 1) >> 1];
-  const ms = mid(runs, (r) => r.round.ms_per_step).round.ms_per_step;
-  const { torch } = mid(runs, (r) => r.torch.ms ?? 0);
-  const { ceiling } = mid(runs, (r) => r.ceiling.gflops ?? 0);
+  const ms = middle(runs, (r) => r.round.ms_per_step).round.ms_per_step;
+  const { torch } = middle(runs, (r) => r.torch.ms ?? 0);
+  const { ceiling } = middle(runs, (r) => r.ceiling.gflops ?? 0);
   const gflops = flops / (ms * 1e6);
   const cpu = thisCpu();
   const result = {
@@ -103,7 +104,7 @@ export async function benchTrain(name: BenchNet['name'], opts: { steps: number; 
     ms_per_step: ms,
     gflops,
     torch_ms_per_step: torch.ms,
-    ratio: torch.ms === null ? null : mid(runs, (r) => r.round.ratio!).round.ratio,
+    ratio: torch.ms === null ? null : middle(runs, (r) => r.round.ratio!).round.ratio,
     ...ceilingFields(ceiling, gflops),
     ...(torch.note ? { torch_note: torch.note } : {}),
     ...(torch.version ? { torch_version: torch.version } : {}),
